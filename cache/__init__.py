@@ -1,0 +1,1 @@
+"""ClickHouse → DuckDB extract cache: the only code that talks to ClickHouse or opens a cache file."""

@@ -1,0 +1,69 @@
+"""The ``registry`` command: argument parsing and dispatch (heavy imports happen inside command handlers)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from registry import __version__
+from registry.commands import COMMAND_MODULES
+from registry.errors import ExitCode, RegistryError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser with every installed command."""
+    parser = argparse.ArgumentParser(
+        prog="registry",
+        description="Gated model registry: register checkpoints, run their family's gate suite, move aliases "
+        "only when every gate passes, and keep a hash-chained ledger of every decision.",
+        epilog="Names: FAMILY@N (version number), FAMILY@<hash prefix>, FAMILY@ALIAS (e.g. ionis@production).",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--home", default=None,
+                        help="registry home (default: $REGISTRY_HOME or ./.registry)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for dotted in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(dotted)
+        except ModuleNotFoundError as exc:
+            if exc.name == dotted:
+                continue
+            raise
+        module.add_parsers(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the process exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors and 0 on --help
+        return int(exc.code or 0)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return ExitCode.USAGE
+    from registry.output import Output
+
+    out = Output(json_mode=getattr(args, "json", False))
+    try:
+        return int(args.handler(args, out))
+    except RegistryError as exc:
+        out.error(str(exc), kind=type(exc).__name__)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        out.error("interrupted; nothing was half-written", kind="Interrupted")
+        return int(ExitCode.INTERNAL)
+    except Exception as exc:  # an unexpected failure is still one line unless asked for the traceback
+        if os.environ.get("REGISTRY_DEBUG"):
+            raise
+        out.error(f"internal error: {type(exc).__name__}: {exc} (set REGISTRY_DEBUG=1 for the traceback)",
+                  kind="InternalError")
+        return int(ExitCode.INTERNAL)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""The model-family protocol every family plugin implements."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class ArtifactRole:
+    """One file a version is made of. A version may need several (DeepECH: ``classifier`` + ``regressor``)."""
+
+    name: str
+    required: bool = True
+    description: str = ""
+
+
+@runtime_checkable
+class Family(Protocol):
+    """A model family: how its files are validated and loaded, how it predicts, which gates and extracts it uses.
+
+    ``roles`` lists the files of a version; the first role is the one a bare ``CHECKPOINT`` path fills.
+    ``validate`` must load every file safely (safetensors, or ``torch.load(weights_only=True)``), check
+    architecture, shapes and parameter count, and raise ``InvalidCheckpoint`` with one line on any problem;
+    it returns facts (e.g. ``{"parameters": 203573, "dnn_dim": 11}``) that are stored in the lineage.
+    ``load`` returns the ready model (eval mode) on ``device``. ``predict`` reads the family's input format
+    (e.g. a CSV of paths) and returns one JSON-able dict per row; it raises ``InvalidInput`` on bad rows.
+    ``default_suite`` names a gate suite registered through the gates hook; ``extracts`` names the extract
+    specs the family trains and gates on.
+    """
+
+    name: str
+    version: str
+    summary: str
+    roles: tuple[ArtifactRole, ...]
+    default_suite: str
+    extracts: tuple[str, ...]
+
+    def validate(self, files: Mapping[str, Path]) -> dict[str, Any]: ...
+
+    def load(self, files: Mapping[str, Path], device: str = "cpu") -> Any: ...
+
+    def predict(self, model: Any, input_path: Path, *, device: str = "cpu") -> list[dict[str, Any]]: ...

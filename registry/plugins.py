@@ -1,0 +1,207 @@
+"""Plugin manager factory and the typed facade over ``pm.hook`` that core code calls."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+from dataclasses import dataclass
+from functools import cached_property
+from importlib import metadata
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from registry import hookspecs
+from registry.errors import UnknownName
+
+if TYPE_CHECKING:
+    from cache.spec import ExtractSpec
+    from gates.suite import GateSuite
+    from registry.family import Family
+
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "plugins.ionis",
+    "plugins.deepech",
+    "plugins.tec",
+    "plugins.hrrr_ddpm",
+)
+"""Built-in families, registered by dotted name; a name whose module does not exist yet is skipped silently."""
+
+DISABLE_ENV = "REGISTRY_DISABLE_PLUGINS"  # comma-separated plugin names
+TRACE_ENV = "REGISTRY_TRACE_HOOKS"  # any non-empty value traces every hook call to stderr
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """One row of ``registry plugins``."""
+
+    name: str
+    source: str  # "built-in", "entry point <dist>", "registered"
+    version: str
+    status: str  # "loaded", "disabled", "failed: <why>"
+
+
+def _disabled() -> set[str]:
+    return {n.strip() for n in os.environ.get(DISABLE_ENV, "").split(",") if n.strip()}
+
+
+def get_plugin_manager(*, builtins: tuple[str, ...] = DEFAULT_PLUGINS, entry_points: bool = True) -> Plugins:
+    """A fresh plugin manager with the built-ins and installed third-party plugins registered."""
+    pm = pluggy.PluginManager(hookspecs.NAME)
+    pm.add_hookspecs(hookspecs)
+    infos: list[PluginInfo] = []
+    disabled = _disabled()
+    from registry import __version__
+
+    for dotted in builtins:
+        short = dotted.rsplit(".", 1)[-1]
+        if dotted in disabled or short in disabled:
+            infos.append(PluginInfo(short, "built-in", __version__, "disabled"))
+            continue
+        if importlib.util.find_spec(dotted.split(".")[0]) is None:
+            continue
+        try:
+            if importlib.util.find_spec(dotted) is None:
+                continue
+            module = importlib.import_module(dotted)
+        except Exception as exc:  # a broken plugin is reported, the others keep working
+            infos.append(PluginInfo(short, "built-in", __version__, f"failed: {type(exc).__name__}: {exc}"))
+            continue
+        pm.register(module, name=short)
+        infos.append(PluginInfo(short, "built-in", __version__, "loaded"))
+
+    if entry_points:
+        for ep in metadata.entry_points(group=hookspecs.ENTRY_POINT_GROUP):
+            dist = ep.dist.name if ep.dist else "?"
+            version = ep.dist.version if ep.dist else "?"
+            if ep.name in disabled:
+                infos.append(PluginInfo(ep.name, f"entry point ({dist})", version, "disabled"))
+                continue
+            if pm.has_plugin(ep.name):
+                infos.append(PluginInfo(ep.name, f"entry point ({dist})", version,
+                                        "failed: name already registered"))
+                continue
+            try:
+                plugin = ep.load()
+            except Exception as exc:
+                infos.append(PluginInfo(ep.name, f"entry point ({dist})", version,
+                                        f"failed: {type(exc).__name__}: {exc}"))
+                continue
+            pm.register(plugin, name=ep.name)
+            infos.append(PluginInfo(ep.name, f"entry point ({dist})", version, "loaded"))
+
+    pm.check_pending()
+    if os.environ.get(TRACE_ENV):
+        pm.trace.root.setwriter(lambda msg: sys.stderr.write(msg))
+        pm.enable_tracing()
+    return Plugins(pm, infos)
+
+
+class Plugins:
+    """Typed access to the hooks; each hook is called at exactly one place, here, and cached."""
+
+    def __init__(self, pm: pluggy.PluginManager, infos: list[PluginInfo]) -> None:
+        self.pm = pm
+        self._infos = infos
+        self.problems: list[str] = []
+
+    # -- registration (tests and embedding applications) --
+    def register(self, plugin: Any, name: str) -> None:
+        """Register an extra plugin object (a module or an instance with hookimpls)."""
+        self.pm.register(plugin, name=name)
+        self.pm.check_pending()
+        self._infos.append(PluginInfo(name, "registered", getattr(plugin, "__version__", "-"), "loaded"))
+        self._reset()
+
+    def unregister(self, name: str) -> None:
+        self.pm.unregister(name=name)
+        self._infos = [i for i in self._infos if i.name != name]
+        self._reset()
+
+    def _reset(self) -> None:
+        for attr in ("_families", "_suites", "_extracts"):
+            self.__dict__.pop(attr, None)
+        self.problems = []
+
+    def infos(self) -> list[PluginInfo]:
+        return list(self._infos)
+
+    # -- hooks --
+    def _collect(self, hook: pluggy.HookCaller, what: str) -> list[tuple[str, Any]]:
+        out: list[tuple[str, Any]] = []
+        for impl in reversed(hook.get_hookimpls()):  # registration order
+            try:
+                items = impl.function()
+                out.extend((impl.plugin_name, item) for item in (items or ()))
+            except Exception as exc:
+                self.problems.append(f"plugin {impl.plugin_name!r} failed to provide {what}: "
+                                     f"{type(exc).__name__}: {exc}")
+        return out
+
+    @cached_property
+    def _families(self) -> dict[str, Family]:
+        found: dict[str, Family] = {}
+        for plugin, fam in self._collect(self.pm.hook.registry_families, "families"):
+            if fam.name in found:
+                self.problems.append(f"plugin {plugin!r}: family {fam.name!r} already provided; ignored")
+                continue
+            found[fam.name] = fam
+        return found
+
+    @cached_property
+    def _suites(self) -> dict[tuple[str, str], GateSuite]:
+        found: dict[tuple[str, str], GateSuite] = {}
+        for plugin, suite in self._collect(self.pm.hook.registry_gates, "gate suites"):
+            key = (suite.family, suite.name)
+            if key in found:
+                self.problems.append(f"plugin {plugin!r}: suite {suite.family}/{suite.name} already provided")
+                continue
+            found[key] = suite
+        return found
+
+    @cached_property
+    def _extracts(self) -> dict[str, ExtractSpec]:
+        found: dict[str, ExtractSpec] = {}
+        for plugin, spec in self._collect(self.pm.hook.registry_extracts, "extracts"):
+            if spec.name in found:
+                self.problems.append(f"plugin {plugin!r}: extract {spec.name!r} already provided; ignored")
+                continue
+            found[spec.name] = spec
+        return found
+
+    def families(self) -> dict[str, Family]:
+        """Every family by name (``registry_families``)."""
+        return dict(self._families)
+
+    def suites(self) -> dict[tuple[str, str], GateSuite]:
+        """Every gate suite by ``(family, name)`` (``registry_gates``)."""
+        return dict(self._suites)
+
+    def extracts(self) -> dict[str, ExtractSpec]:
+        """Every extract spec by name (``registry_extracts``)."""
+        return dict(self._extracts)
+
+    # -- lookups with one clear error --
+    def family(self, name: str) -> Family:
+        fams = self._families
+        if name not in fams:
+            known = ", ".join(sorted(fams)) or "none installed"
+            raise UnknownName(f"unknown family {name!r} (known: {known})")
+        return fams[name]
+
+    def suite(self, family: str, name: str | None = None) -> GateSuite:
+        fam = self.family(family)
+        name = name or fam.default_suite
+        suite = self._suites.get((family, name))
+        if suite is None:
+            known = ", ".join(sorted(n for f, n in self._suites if f == family)) or "none"
+            raise UnknownName(f"family {family!r} has no gate suite {name!r} (known: {known})")
+        return suite
+
+    def extract(self, name: str) -> ExtractSpec:
+        if name not in self._extracts:
+            known = ", ".join(sorted(self._extracts)) or "none"
+            raise UnknownName(f"unknown extract {name!r} (known: {known})")
+        return self._extracts[name]
