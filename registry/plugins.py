@@ -31,6 +31,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
 
 DISABLE_ENV = "REGISTRY_DISABLE_PLUGINS"  # comma-separated plugin names
 TRACE_ENV = "REGISTRY_TRACE_HOOKS"  # any non-empty value traces every hook call to stderr
+EXTRA_ENV = "REGISTRY_PLUGINS"  # comma-separated dotted module names: plugins under development, not yet packaged
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,18 @@ def get_plugin_manager(*, builtins: tuple[str, ...] = DEFAULT_PLUGINS, entry_poi
                 continue
             pm.register(plugin, name=ep.name)
             infos.append(PluginInfo(ep.name, f"entry point ({dist})", version, "loaded"))
+
+    for dotted in [n.strip() for n in os.environ.get(EXTRA_ENV, "").split(",") if n.strip()]:
+        if dotted in disabled:
+            infos.append(PluginInfo(dotted, f"${EXTRA_ENV}", "-", "disabled"))
+            continue
+        try:
+            module = importlib.import_module(dotted)
+        except Exception as exc:
+            infos.append(PluginInfo(dotted, f"${EXTRA_ENV}", "-", f"failed: {type(exc).__name__}: {exc}"))
+            continue
+        pm.register(module, name=dotted)
+        infos.append(PluginInfo(dotted, f"${EXTRA_ENV}", getattr(module, "__version__", "-"), "loaded"))
 
     pm.check_pending()
     if os.environ.get(TRACE_ENV):

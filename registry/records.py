@@ -102,6 +102,8 @@ class Evidence:
     environment: dict[str, str]
     created_at: str
     seconds: float
+    extract_keys: dict[str, str] = field(default_factory=dict)
+    purpose: dict[str, str] = field(default_factory=dict)  # {"command": "promote"|"dry-run"|"verify"|"pytest", "alias": …}
 
     @property
     def passed(self) -> bool:

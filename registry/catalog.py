@@ -1,0 +1,94 @@
+"""The DuckDB catalog file: schema and short-lived connections taken under the catalog lock."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from registry.locking import catalog_lock
+
+if TYPE_CHECKING:
+    import duckdb
+
+SCHEMA_VERSION = "1"
+
+# Mutable tables (aliases, meta) carry no index: DuckDB's index checks on UPDATE are eager, and
+# uniqueness is guaranteed by the exclusive lock every writer holds.
+SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS versions (
+        family VARCHAR NOT NULL, number INTEGER NOT NULL, version_id VARCHAR PRIMARY KEY,
+        name VARCHAR NOT NULL, lineage VARCHAR NOT NULL, created_at VARCHAR NOT NULL, created_by VARCHAR NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS files (
+        version_id VARCHAR NOT NULL, role VARCHAR NOT NULL, sha256 VARCHAR NOT NULL,
+        size BIGINT NOT NULL, filename VARCHAR NOT NULL, PRIMARY KEY (version_id, role))""",
+    """CREATE TABLE IF NOT EXISTS aliases (
+        family VARCHAR NOT NULL, alias VARCHAR NOT NULL, version_id VARCHAR, ledger_seq BIGINT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS evidence (
+        evidence_id VARCHAR PRIMARY KEY, family VARCHAR NOT NULL, version_id VARCHAR NOT NULL,
+        suite VARCHAR NOT NULL, suite_version VARCHAR NOT NULL, passed BOOLEAN NOT NULL,
+        created_at VARCHAR NOT NULL, body VARCHAR NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS ledger (
+        seq BIGINT PRIMARY KEY, family VARCHAR NOT NULL, alias VARCHAR NOT NULL, from_version VARCHAR,
+        to_version VARCHAR, action VARCHAR NOT NULL, forced BOOLEAN NOT NULL, reason VARCHAR NOT NULL,
+        verdict_digest VARCHAR NOT NULL, evidence_id VARCHAR, who VARCHAR NOT NULL, moved_at VARCHAR NOT NULL,
+        prev_hash VARCHAR NOT NULL, entry_hash VARCHAR NOT NULL)""",
+    "CREATE TABLE IF NOT EXISTS meta (key VARCHAR NOT NULL, value VARCHAR NOT NULL)",
+]
+
+
+class Catalog:
+    """Opens ``catalog.duckdb`` for one operation at a time; readers share, writers queue."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.path = home / "catalog.duckdb"
+        self.lock_path = home / "catalog.lock"
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[duckdb.DuckDBPyConnection | None]:
+        """A read-only connection, or None when no catalog exists yet."""
+        import duckdb
+
+        with catalog_lock(self.lock_path, exclusive=False):
+            if not self.path.exists():
+                yield None
+                return
+            con = duckdb.connect(str(self.path), read_only=True)
+            try:
+                yield con
+            finally:
+                con.close()
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-write connection inside ``BEGIN … COMMIT``; an exception rolls everything back."""
+        import duckdb
+
+        with catalog_lock(self.lock_path, exclusive=True):
+            self.home.mkdir(parents=True, exist_ok=True)
+            con = duckdb.connect(str(self.path))
+            try:
+                self._ensure_schema(con)
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    yield con
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+                con.execute("COMMIT")
+                con.execute("CHECKPOINT")
+            finally:
+                con.close()
+
+    @staticmethod
+    def _ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+        for stmt in SCHEMA:
+            con.execute(stmt)
+        row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is None:
+            con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])

@@ -1,0 +1,156 @@
+"""``registry register | list | show | predict``: versions and what they are made of."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from registry.output import Output, add_common
+
+
+def add_parsers(sub: Any) -> None:
+    p = sub.add_parser("register", help="validate checkpoint files and store them as a new immutable version",
+                       description="The family loads and checks every file (architecture, shapes, parameter "
+                       "count) before anything is written. Registering the same bytes again returns the same version.")
+    p.add_argument("family")
+    p.add_argument("checkpoint", nargs="+", metavar="CHECKPOINT",
+                   help="PATH for the family's first file role, or ROLE=PATH (e.g. regressor=reg.pth)")
+    p.add_argument("--config", type=Path, help="the version's config file")
+    p.add_argument("--meta", type=Path, help="the version's metadata file (training-reported metrics)")
+    p.add_argument("--name", default="", help="a human-readable name")
+    p.add_argument("--extract", action="append", default=[], metavar="NAME",
+                   help="an extract the version was trained on (repeatable)")
+    p.add_argument("--code-version", default="", help="version of the training code (e.g. a git commit)")
+    add_common(p)
+    p.set_defaults(handler=run_register)
+
+    p = sub.add_parser("list", help="list registered versions and their aliases")
+    p.add_argument("family", nargs="?")
+    add_common(p)
+    p.set_defaults(handler=run_list)
+
+    p = sub.add_parser("show", help="show one version: files, lineage, aliases, stored gate runs")
+    p.add_argument("ref", metavar="FAMILY@VERSION")
+    add_common(p)
+    p.set_defaults(handler=run_show)
+
+    p = sub.add_parser("predict", help="run a registered version on the family's input format")
+    p.add_argument("ref", metavar="FAMILY@VERSION")
+    p.add_argument("--input", required=True, type=Path, help="input file in the family's format")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    add_common(p)
+    p.set_defaults(handler=run_predict)
+
+
+def collect_files(family: Any, positional: list[str], config: Path | None, meta: Path | None) -> dict[str, Path]:
+    """Map the command line's files onto the family's roles; one clear error for any mismatch."""
+    from registry.errors import InvalidInput
+
+    roles = {r.name: r for r in family.roles}
+    files: dict[str, Path] = {}
+    first = family.roles[0].name
+    for item in positional:
+        role, sep, path = item.partition("=")
+        if not sep or role not in roles:
+            role, path = first, item
+        if role in files:
+            raise InvalidInput(f"two files given for role {role!r} of family {family.name!r}")
+        files[role] = Path(path)
+    for role, path in (("config", config), ("meta", meta)):
+        if path is not None:
+            if role not in roles:
+                raise InvalidInput(f"family {family.name!r} takes no --{role} file")
+            files[role] = path
+    unknown = sorted(set(files) - set(roles))
+    missing = sorted(r.name for r in family.roles if r.required and r.name not in files)
+    if unknown or missing:
+        raise InvalidInput(f"family {family.name!r} takes files {', '.join(roles)}; "
+                           + (f"missing {', '.join(missing)}" if missing else f"unknown {', '.join(unknown)}"))
+    for role, path in files.items():
+        if not path.is_file():
+            raise InvalidInput(f"{role} file {path} does not exist")
+    return files
+
+
+def run_register(args: argparse.Namespace, out: Output) -> int:
+    from registry import __version__
+    from registry.app import App
+
+    app = App.from_args(args)
+    family = app.plugins.family(args.family)
+    files = collect_files(family, args.checkpoint, args.config, args.meta)
+    facts = family.validate(files)
+    for name in args.extract:
+        app.plugins.extract(name)
+    lineage = {"validated": facts, "registry_version": __version__, "plugin_version": family.version,
+               "code_version": args.code_version, "extracts": list(args.extract),
+               "source_files": {role: p.name for role, p in files.items()}}
+    version, created = app.store.register(family.name, files, name=args.name, lineage=lineage)
+    verb = "registered" if created else "already registered as"
+    out.emit({"created": created, "version": version.ref, **version.to_dict()},
+             f"{verb} {version.ref} ({version.short}) {version.name}")
+    return 0
+
+
+def run_list(args: argparse.Namespace, out: Output) -> int:
+    from registry.app import App
+
+    store = App.from_args(args).store
+    versions = store.versions(args.family)
+    aliases: dict[str, list[str]] = {}
+    for (fam, alias), vid in store.aliases(args.family).items():
+        if vid:
+            aliases.setdefault(vid, []).append(alias)
+    rows = [{"version": v.ref, "version_id": v.version_id, "name": v.name, "aliases": sorted(aliases.get(v.version_id, [])),
+             "created_at": v.created_at, "created_by": v.created_by} for v in versions]
+    lines = [f"{'VERSION':<18} {'HASH':<13} {'ALIASES':<20} {'CREATED':<26} NAME"]
+    lines += [f"{r['version']:<18} {r['version_id'][:12]:<13} {','.join(r['aliases']) or '-':<20} "
+              f"{r['created_at']:<26} {r['name']}" for r in rows]
+    if not rows:
+        lines = [f"no versions registered in {store.home}"]
+    out.emit({"versions": rows}, "\n".join(lines))
+    return 0
+
+
+def run_show(args: argparse.Namespace, out: Output) -> int:
+    from registry.app import App
+    from registry.hashing import canonical_json
+
+    store = App.from_args(args).store
+    v = store.resolve(args.ref)
+    aliases = sorted(a for (f, a), vid in store.aliases(v.family).items() if vid == v.version_id)
+    runs = store.evidence_for(v.version_id)
+    data = {**v.to_dict(), "ref": v.ref, "aliases": aliases,
+            "evidence": [{"evidence_id": e.evidence_id, "suite": e.suite, "suite_version": e.suite_version,
+                          "passed": e.passed, "created_at": e.created_at,
+                          "purpose": e.purpose} for e in runs]}
+    lines = [f"{v.ref}  {v.name}", f"  id       {v.version_id}", f"  created  {v.created_at} by {v.created_by}",
+             f"  aliases  {', '.join(aliases) or '-'}"]
+    lines += [f"  file     {f.role:<10} {f.filename} ({f.size} bytes, sha256 {f.sha256[:12]})" for f in v.files]
+    lines += [f"  lineage  {k}: {canonical_json(val)}" for k, val in sorted(v.lineage.items())]
+    lines += [f"  run      {e.created_at} {e.suite} v{e.suite_version}: {'PASS' if e.passed else 'FAIL'} "
+              f"({sum(r.passed for r in e.results)}/{len(e.results)}) evidence {e.evidence_id[:12]}" for e in runs]
+    out.emit(data, "\n".join(lines))
+    return 0
+
+
+def run_predict(args: argparse.Namespace, out: Output) -> int:
+    from registry.app import App
+    from registry.errors import InvalidInput
+
+    app = App.from_args(args)
+    if not args.input.is_file():
+        raise InvalidInput(f"input file {args.input} does not exist")
+    version = app.store.resolve(args.ref)
+    family = app.plugins.family(version.family)
+    model = family.load(app.store.checkout(version), device=args.device)
+    rows = family.predict(model, args.input, device=args.device)
+    cols = list(rows[0]) if rows else []
+    text = "\n".join(["\t".join(cols)] + ["\t".join(_fmt(r.get(c)) for c in cols) for r in rows])
+    out.emit({"version": version.ref, "version_id": version.version_id, "rows": rows}, text)
+    return 0
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.4f}" if isinstance(v, float) else ("" if v is None else str(v))

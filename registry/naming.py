@@ -1,0 +1,57 @@
+"""Parsing and validating names: ``FAMILY@VERSION`` references and alias names."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from registry.errors import InvalidInput
+
+_FAMILY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_ALIAS = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+_HEX = re.compile(r"^[0-9a-f]{4,64}$")
+
+
+@dataclass(frozen=True)
+class VersionRef:
+    """A parsed ``FAMILY@SELECTOR``; the selector is a number, an alias or a hash prefix (tried in that order)."""
+
+    family: str
+    selector: str
+
+    @property
+    def number(self) -> int | None:
+        return int(self.selector) if self.selector.isdigit() else None
+
+    @property
+    def could_be_hash(self) -> bool:
+        return bool(_HEX.match(self.selector))
+
+    def __str__(self) -> str:
+        return f"{self.family}@{self.selector}"
+
+
+def parse_ref(text: str) -> VersionRef:
+    """Parse ``FAMILY@VERSION`` (``ionis@3``, ``ionis@9f2c01``, ``ionis@production``)."""
+    family, sep, selector = text.partition("@")
+    if not sep or not selector:
+        raise InvalidInput(f"{text!r} is not FAMILY@VERSION (e.g. ionis@3, ionis@9f2c01, ionis@production)")
+    check_family(family)
+    selector = selector.lower() if _HEX.match(selector.lower()) and not selector.isdigit() else selector
+    if not (selector.isdigit() or _ALIAS.match(selector) or _HEX.match(selector)):
+        raise InvalidInput(f"{selector!r} is neither a version number, an alias nor a hash prefix")
+    return VersionRef(family, selector)
+
+
+def check_family(name: str) -> str:
+    """Return ``name`` if it is a syntactically valid family name."""
+    if not _FAMILY.match(name):
+        raise InvalidInput(f"{name!r} is not a valid family name (lowercase letters, digits, underscore)")
+    return name
+
+
+def check_alias(name: str) -> str:
+    """Return ``name`` if it is a valid alias (lowercase, starts with a letter, not all hex digits)."""
+    if not _ALIAS.match(name):
+        raise InvalidInput(f"{name!r} is not a valid alias (lowercase letters, digits, '-', '_'; starts with a letter)")
+    return name

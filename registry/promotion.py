@@ -1,0 +1,189 @@
+"""Promotion, rollback and verification: gate verdicts that move aliases by compare-and-set."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from registry.errors import AliasMoved, ExitCode, InvalidInput, UnknownName
+from registry.hashing import digest_json
+from registry.naming import check_alias, parse_ref
+from registry.records import Evidence, LedgerEntry, ModelVersion
+from registry.suite_run import DEFAULT_SEED, run_suite
+
+if TYPE_CHECKING:
+    from registry.app import App
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of ``promote`` (or a dry run) as the CLI reports it."""
+
+    verdict: str  # promoted | refused | error
+    version: ModelVersion
+    alias: str
+    evidence: Evidence
+    previous: str | None
+    forced: bool = False
+    reason: str = ""
+    dry_run: bool = False
+    entry: LedgerEntry | None = None
+    message: str = ""
+    scorecard: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.OK if self.verdict == "promoted" else ExitCode.REFUSED
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict, "version": self.version.ref, "version_id": self.version.version_id,
+            "alias": self.alias, "dry_run": self.dry_run, "forced": self.forced, "reason": self.reason,
+            "previous": self.previous, "suite": self.evidence.suite, "suite_version": self.evidence.suite_version,
+            "evidence_id": self.evidence.evidence_id, "ledger_seq": self.entry.seq if self.entry else None,
+            "message": self.message, "scorecard": str(self.scorecard) if self.scorecard else None,
+            "gates": [{k: r.to_dict()[k] for k in ("name", "status", "passed", "value", "threshold", "comparator",
+                                                   "message", "seconds")} for r in self.evidence.results],
+        }
+
+
+def verdict_of(evidence: Evidence) -> str:
+    """``promoted`` when every gate passed, ``error`` when any gate could not be evaluated, else ``refused``."""
+    if evidence.passed:
+        return "promoted"
+    if not evidence.results or any(r.status == "error" for r in evidence.results):
+        return "error"
+    return "refused"
+
+
+def _expected(app: App, family: str, expect_current: str | None) -> str | None:
+    if expect_current is None or expect_current.lower() in ("none", "-"):
+        return None
+    return app.store.resolve(parse_ref(f"{family}@{expect_current}")).version_id
+
+
+def promote(app: App, ref: str, alias: str, *, expect_current: str | None = None, dry_run: bool = False,
+            force: bool = False, reason: str = "", suite: str | None = None, seed: int = DEFAULT_SEED,
+            device: str = "cpu", report: Path | None = None, progress: bool = False) -> Decision:
+    """Run the suite on ``ref`` and move ``alias`` to it if every gate passes (or ``force`` with a reason)."""
+    check_alias(alias)
+    if force and not reason.strip():
+        raise InvalidInput("--force needs --reason TEXT saying why the gates are overridden")
+    store = app.store
+    version = store.resolve(ref)
+    family = app.plugins.family(version.family)
+    gate_suite = app.plugins.suite(version.family, suite)
+    observed = store.holder(version.family, alias)
+    if expect_current is not None and _expected(app, version.family, expect_current) != observed:
+        raise AliasMoved(f"alias {version.family}@{alias} is not at {expect_current!r} any more; "
+                         "the decision is stale, look again before promoting")
+    champion = store.by_id(observed) if observed and observed != version.version_id else None
+    purpose = {"command": "dry-run" if dry_run else "promote", "alias": alias}
+    if force:
+        purpose["force_reason"] = reason
+    evidence = run_suite(store, family, gate_suite, version, champion=champion, seed=seed, device=device,
+                         progress=progress, purpose=purpose)
+    verdict = verdict_of(evidence)
+    forced = force and verdict != "promoted"
+    entry = None
+    if dry_run or not (verdict == "promoted" or force):
+        store.save_evidence(evidence)
+        if dry_run:
+            message = f"{version.ref} would {'' if verdict == 'promoted' else 'not '}be promoted to {alias}"
+        else:
+            failing = [r.name for r in evidence.results if not r.passed]
+            message = f"{version.ref} refused for {alias}: {', '.join(failing) or 'empty suite'} did not pass"
+    elif observed == version.version_id:
+        store.save_evidence(evidence)
+        verdict, message = "promoted", f"{version.ref} already holds {version.family}@{alias}"
+    else:
+        digest = digest_json({"evidence": evidence.evidence_id, "verdict": verdict, "alias": alias,
+                              "forced": forced})
+        entry = store.move_alias(version.family, alias, expected=observed, to=version.version_id,
+                                 action="promote", verdict_digest=digest, evidence=evidence, forced=forced,
+                                 reason=reason)
+        verdict = "promoted"
+        message = f"{version.ref} is now {version.family}@{alias}" + (
+            f" (FORCED over a {verdict_of(evidence)} verdict)" if forced else "")
+    decision = Decision(verdict, version, alias, evidence, observed, forced=forced and entry is not None,
+                        reason=reason, dry_run=dry_run, entry=entry, message=message)
+    from registry.reports import write_scorecard_for
+
+    path = write_scorecard_for(store, evidence, report=report)
+    return Decision(**{**decision.__dict__, "scorecard": path})
+
+
+def rollback(app: App, family: str, alias: str, *, reason: str = "") -> tuple[LedgerEntry, str | None]:
+    """Move ``alias`` back to the holder it had before the promotion that installed its current holder."""
+    check_alias(alias)
+    app.plugins.family(family)
+    store = app.store
+    current = store.holder(family, alias)
+    if current is None:
+        raise UnknownName(f"alias {family}@{alias} is not set; nothing to roll back")
+    entries = store.ledger(family, alias)
+    installing = next((e for e in reversed(entries) if e.action == "promote" and e.to_version == current), None)
+    if installing is None:
+        raise UnknownName(f"the ledger has no promotion of {family}@{alias} to roll back")
+    target = installing.from_version
+    origin = next((e for e in reversed(entries) if e.action == "promote" and e.to_version == target), None)
+    digest = digest_json({"rollback_of": installing.entry_hash, "to": target})
+    entry = store.move_alias(family, alias, expected=current, to=target, action="rollback",
+                             verdict_digest=digest, evidence_id=origin.evidence_id if origin else None,
+                             forced=bool(origin and origin.forced), reason=reason or f"rollback of entry {installing.seq}")
+    return entry, target
+
+
+@dataclass(frozen=True)
+class Verification:
+    """A re-run of the stored suite compared with the stored evidence."""
+
+    version: ModelVersion
+    stored: Evidence
+    rerun: Evidence
+    drift: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": self.version.ref, "stored_evidence": self.stored.evidence_id,
+                "rerun_evidence": self.rerun.evidence_id, "drift": self.drift, "reproduced": not self.drift,
+                "gates": [r.to_dict() for r in self.rerun.results]}
+
+
+def _same(a: Any, b: Any, rtol: float) -> bool:
+    if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool):
+        return a == b or abs(a - b) <= rtol * max(abs(a), abs(b))
+    return bool(a == b)
+
+
+def verify(app: App, ref: str, *, rtol: float = 0.0, device: str = "cpu") -> Verification:
+    """Re-run the suite of the latest stored evidence with its seed, champion and extracts; list any drift."""
+    store = app.store
+    version = store.resolve(ref)
+    runs = store.evidence_for(version.version_id)
+    if not runs:
+        raise UnknownName(f"{version.ref} has no stored evidence to verify; run `registry promote --dry-run` first")
+    stored = runs[-1]
+    family = app.plugins.family(version.family)
+    suite = app.plugins.suite(version.family, stored.suite)
+    champion = store.by_id(stored.champion_version_id) if stored.champion_version_id else None
+    rerun = run_suite(store, family, suite, version, champion=champion, seed=stored.seed, device=device,
+                      extract_pins=stored.extract_keys, purpose={"command": "verify", "of": stored.evidence_id})
+    drift: list[str] = []
+    if suite.version != stored.suite_version:
+        drift.append(f"suite {suite.name} is now version {suite.version}, evidence used {stored.suite_version}")
+    old = {r.name: r for r in stored.results}
+    new = {r.name: r for r in rerun.results}
+    for name in sorted(old.keys() | new.keys()):
+        a, b = old.get(name), new.get(name)
+        if a is None or b is None:
+            drift.append(f"gate {name}: {'added' if a is None else 'removed'} since the stored run")
+        elif a.status != b.status:
+            drift.append(f"gate {name}: was {a.status}, now {b.status} ({b.message})")
+        elif not _same(a.value, b.value, rtol):
+            drift.append(f"gate {name}: value was {a.value!r}, now {b.value!r}")
+    if stored.extract_digests != rerun.extract_digests:
+        drift.append("extract digests differ from the stored run")
+    store.save_evidence(rerun)
+    return Verification(version, stored, rerun, drift)

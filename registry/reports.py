@@ -1,0 +1,74 @@
+"""Scorecards from stored records only, so that rendering the same evidence again gives the same bytes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from registry.records import Evidence
+from registry.store import Store
+
+
+def decision_for(store: Store, evidence: Evidence) -> dict[str, Any]:
+    """What was decided with this evidence, reconstructed from the ledger and the evidence's purpose."""
+    moved = next((e for e in store.ledger(evidence.family) if e.evidence_id == evidence.evidence_id
+                  and e.action == "promote"), None)
+    gate_verdict = ("promoted" if evidence.passed else
+                    "error" if any(r.status == "error" for r in evidence.results) or not evidence.results
+                    else "refused")
+    command = evidence.purpose.get("command", "")
+    alias = evidence.purpose.get("alias")
+    failing = [r.name for r in evidence.results if not r.passed]
+    if moved is not None:
+        verdict = "promoted"
+        summary = (f"moved {evidence.family}@{moved.alias} by ledger entry {moved.seq}"
+                   + (" — FORCED although gates did not pass" if moved.forced else ""))
+    elif command == "dry-run":
+        verdict = "would promote" if evidence.passed else "would refuse"
+        summary = "dry run: no alias was moved"
+    elif command == "verify":
+        verdict = "verified" if evidence.passed else gate_verdict
+        summary = f"re-run of evidence {evidence.purpose.get('of', '')[:12]}"
+    else:
+        verdict = gate_verdict if gate_verdict != "promoted" else "passed"
+        summary = "all gates passed" if evidence.passed else f"did not pass: {', '.join(failing)}"
+    return {"verdict": verdict, "alias": moved.alias if moved else alias, "forced": bool(moved and moved.forced),
+            "reason": moved.reason if moved else evidence.purpose.get("force_reason", ""),
+            "ledger_seq": moved.seq if moved else None, "summary": summary}
+
+
+def render_for(store: Store, evidence: Evidence) -> str:
+    """The HTML scorecard of one stored evidence."""
+    from registry.scorecard import render_scorecard
+
+    version = store.by_id(evidence.version_id)
+    champion = champion_ev = None
+    if evidence.champion_version_id:
+        champion = store.by_id(evidence.champion_version_id)
+        runs = [e for e in store.evidence_for(champion.version_id, evidence.suite)
+                if e.created_at <= evidence.created_at]
+        champion_ev = next((e for e in reversed(runs) if e.passed), runs[-1] if runs else None)
+    decision = decision_for(store, evidence)
+    history = []
+    if decision["alias"]:
+        seq = decision["ledger_seq"]
+        history = [e for e in store.ledger(evidence.family, decision["alias"])
+                   if (e.seq <= seq if seq is not None else e.at <= evidence.created_at)]
+    return render_scorecard(version=version, evidence=evidence, decision=decision, champion=champion,
+                            champion_evidence=champion_ev, history=history)
+
+
+def scorecard_path(store: Store, evidence: Evidence) -> Path:
+    version = store.by_id(evidence.version_id)
+    return store.home / "scorecards" / f"{version.family}-{version.number}-{evidence.evidence_id[:12]}.html"
+
+
+def write_scorecard_for(store: Store, evidence: Evidence, report: Path | None = None) -> Path:
+    """Render and write the scorecard into the home (and to ``report`` if given); return the path shown."""
+    from registry.scorecard import write_scorecard
+
+    html = render_for(store, evidence)
+    path = write_scorecard(scorecard_path(store, evidence), html)
+    if report is not None:
+        path = write_scorecard(Path(report), html)
+    return path
