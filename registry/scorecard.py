@@ -87,7 +87,9 @@ def detail_blocks(details: Mapping[str, Any]) -> list[dict[str, Any]]:
             blocks.append({"kind": "kv", "title": str(key),
                            "rows": [(str(k), _cell(v)) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))]})
         else:
-            blocks.append({"kind": "json", "title": str(key), "text": _json(value, indent=2)})
+            compact = _json(value)
+            blocks.append({"kind": "json", "title": str(key), "text": compact if len(compact) <= 100 else
+                           _json(value, indent=2)})
     return blocks
 
 

@@ -54,14 +54,14 @@ def nice_scale(lo: float, hi: float, target: int = 5) -> tuple[float, float, lis
     """Round ``[lo, hi]`` out to a step of 1, 2, 2.5 or 5 × 10^k; return (lo, hi, ticks, step)."""
     if hi < lo:
         lo, hi = hi, lo
-    if hi == lo:
-        pad = abs(lo) * 0.1 or 1.0
+    if hi - lo <= max(abs(lo), abs(hi)) * 1e-12 or hi - lo < 1e-300:  # one value: pad around it
+        pad = abs(lo) * 0.1 if abs(lo) > 1e-300 else 1.0
         lo, hi = lo - pad, hi + pad
     raw = (hi - lo) / max(target, 1)
     mag = 10.0 ** math.floor(math.log10(raw))
     step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw * (1 - 1e-9))
     first, last = math.floor(lo / step + 1e-9), math.ceil(hi / step - 1e-9)
-    ticks = [round(i * step, 12) + 0.0 for i in range(first, last + 1)]
+    ticks = [float(f"{i * step:.12g}") + 0.0 for i in range(first, last + 1)]
     return ticks[0], ticks[-1], ticks, step
 
 
@@ -217,12 +217,15 @@ def line_chart(spec: Mapping[str, Any], standalone: bool = False) -> str:
 
 def bar_chart(spec: Mapping[str, Any], standalone: bool = False) -> str:
     """A bar chart: ``labels``, ``values`` (or ``counts``), optional dashed ``threshold``; NaN → no bar."""
-    values = list(spec.get("values", spec.get("counts")) or ())
+    values = spec.get("values", spec.get("counts")) or []
+    if not isinstance(values, list | tuple):
+        raise FigureError("bar figure needs a list of 'values'")
     labels = spec.get("labels")
     if labels is None and spec.get("edges"):
         e = list(spec["edges"])
         labels = [f"{fmt_number(e[i])}–{fmt_number(e[i + 1])}" for i in range(len(e) - 1)]
     labels = list(labels if labels is not None else range(1, len(values) + 1))
+    values = list(values)
     n = max(len(values), len(labels))
     if n == 0:
         raise FigureError("bar figure needs 'values'")
@@ -243,6 +246,8 @@ def bar_chart(spec: Mapping[str, Any], standalone: bool = False) -> str:
             parts.append(f'<rect x="{_c(cx - band * 0.35)}" y="{_c(top)}" width="{_c(band * 0.7)}" '
                          f'height="{_c(max(bot - top, 0.5))}" fill="#0072B2"><title>{_t(label, 80)}: '
                          f"{_t(fmt_number(values[i]))}</title></rect>")
+        elif i < len(values):
+            parts.append(_text(cx, sy(0.0) - 3, "n/a", 8, extra=' fill="#777"'))
         if i in shown:
             parts.append(_text(cx, y1 + 12, label, limit=max(2, int(band * max(1, n // len(shown)) / 5.5))))
     if thr is not None:

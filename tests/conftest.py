@@ -1,0 +1,64 @@
+"""Shared fixtures: a temporary registry home, a fresh plugin manager with the toy family, trained toy checkpoints."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty registry home, also exported as $REGISTRY_HOME; the toy family is loadable by the CLI."""
+    h = tmp_path / "home"
+    monkeypatch.setenv("REGISTRY_HOME", str(h))
+    monkeypatch.setenv("REGISTRY_PLUGINS", "toy_family")
+    return h
+
+
+@pytest.fixture
+def plugins() -> Iterator[object]:
+    """A fresh plugin manager with the throw-away toy family registered for the test only."""
+    import toy_family
+
+    from registry.plugins import get_plugin_manager
+
+    pm = get_plugin_manager(entry_points=False)
+    if not pm.pm.has_plugin("toy_family"):
+        pm.register(toy_family, name="toy_family")
+    yield pm
+    if pm.pm.has_plugin("toy_family"):
+        pm.unregister("toy_family")
+
+
+@pytest.fixture
+def app(home: Path, plugins: object) -> object:
+    from registry.app import App
+
+    return App(home, plugins=plugins)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def ckpts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Trained toy checkpoints: ``good``, ``good2`` (another seed), ``constant`` (predicts a constant)."""
+    from toy_family import train_checkpoint
+
+    d = tmp_path_factory.mktemp("ckpts")
+    return {"good": train_checkpoint(d / "good.safetensors", seed=0),
+            "good2": train_checkpoint(d / "good2.safetensors", seed=1),
+            "constant": train_checkpoint(d / "constant.safetensors", constant=True)}
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run the real ``registry`` command in a child process (toy family on the path)."""
+    full = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(REPO)]), "REGISTRY_PLUGINS": "toy_family",
+            **(env or {})}
+    return subprocess.run([sys.executable, "-m", "registry.cli", *args], capture_output=True, text=True,
+                          env=full, timeout=timeout, cwd=REPO)

@@ -1,0 +1,115 @@
+"""Promotion, rollback and verify on a real tiny torch family."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from registry.errors import AliasMoved, InvalidInput, UnknownName
+from registry.promotion import promote, rollback, verify
+
+
+def _register(app, path: Path):  # noqa: ANN001, ANN202
+    fam = app.plugins.family("toy")
+    facts = fam.validate({"weights": path})
+    return app.store.register("toy", {"weights": path}, lineage={"validated": facts})[0]
+
+
+def test_good_version_is_promoted_and_ledgered(app, ckpts):
+    v = _register(app, ckpts["good"])
+    d = promote(app, v.ref, "production")
+    assert d.verdict == "promoted" and d.entry is not None and d.entry.seq == 1
+    assert app.store.holder("toy", "production") == v.version_id
+    assert [r.status for r in d.evidence.results] == ["pass", "pass", "pass"]
+    assert d.scorecard is not None and d.scorecard.exists()
+    assert app.store.verify_ledger() == []
+
+
+def test_constant_model_is_refused_even_with_small_rmse_claims(app, ckpts):
+    v = _register(app, ckpts["constant"])
+    d = promote(app, v.ref, "production")
+    assert d.verdict == "refused"
+    failing = {r.name for r in d.evidence.results if r.status == "fail"}
+    assert failing == {"skill_vs_climatology", "spread_ratio"}
+    assert app.store.holder("toy", "production") is None
+    assert app.store.ledger() == []
+    assert app.store.evidence_for(v.version_id)[0].evidence_id == d.evidence.evidence_id
+
+
+def test_missing_extract_fails_closed(app, ckpts):
+    v = _register(app, ckpts["good"])
+    d = promote(app, v.ref, "production", suite="with-data")
+    assert d.verdict == "error"
+    row = next(r for r in d.evidence.results if r.name == "obs_rmse")
+    assert row.status == "error" and "not in the cache" in row.message
+    assert app.store.holder("toy", "production") is None
+
+
+def test_force_needs_reason_and_is_recorded(app, ckpts):
+    v = _register(app, ckpts["constant"])
+    with pytest.raises(InvalidInput):
+        promote(app, v.ref, "production", force=True)
+    d = promote(app, v.ref, "production", force=True, reason="incident 42: need any model")
+    assert d.verdict == "promoted" and d.forced
+    entry = app.store.ledger()[-1]
+    assert entry.forced and entry.reason == "incident 42: need any model"
+
+
+def test_dry_run_moves_nothing(app, ckpts):
+    v = _register(app, ckpts["good"])
+    d = promote(app, v.ref, "production", dry_run=True)
+    assert d.verdict == "promoted" and d.dry_run and d.entry is None
+    assert app.store.holder("toy", "production") is None
+
+
+def test_expect_current_detects_stale_decision(app, ckpts):
+    a = _register(app, ckpts["good"])
+    b = _register(app, ckpts["good2"])
+    promote(app, a.ref, "production")
+    with pytest.raises(AliasMoved):
+        promote(app, b.ref, "production", expect_current="none")
+    d = promote(app, b.ref, "production", expect_current=str(a.number))
+    assert d.verdict == "promoted" and d.previous == a.version_id
+    assert d.evidence.champion_version_id == a.version_id
+
+
+def test_champion_gate_refuses_worse_challenger(app, ckpts):
+    good = _register(app, ckpts["good"])
+    promote(app, good.ref, "production")
+    worse = _register(app, ckpts["constant"])
+    d = promote(app, worse.ref, "production")
+    assert next(r for r in d.evidence.results if r.name == "not_worse_than_champion").status == "fail"
+
+
+def test_rollback_walks_back_through_promotions(app, ckpts):
+    a = _register(app, ckpts["good"])
+    b = _register(app, ckpts["good2"])
+    promote(app, a.ref, "production")
+    promote(app, b.ref, "production")
+    entry, target = rollback(app, "toy", "production")
+    assert target == a.version_id and entry.action == "rollback"
+    assert app.store.holder("toy", "production") == a.version_id
+    entry, target = rollback(app, "toy", "production")
+    assert target is None and app.store.holder("toy", "production") is None
+    with pytest.raises(UnknownName):
+        rollback(app, "toy", "production")
+    assert app.store.verify_ledger() == []
+
+
+def test_verify_reproduces_stored_evidence(app, ckpts):
+    v = _register(app, ckpts["good"])
+    promote(app, v.ref, "production")
+    result = verify(app, "toy@production")
+    assert result.drift == []
+    assert [r.value for r in result.rerun.results] == [r.value for r in result.stored.results]
+
+
+def test_verify_reports_drift_when_gate_code_changes(app, ckpts, monkeypatch):
+    import toy_family
+
+    v = _register(app, ckpts["good"])
+    promote(app, v.ref, "staging")
+    monkeypatch.setattr(toy_family, "truth", lambda x: 3.0 * x[:, 0])
+    result = verify(app, v.ref)
+    assert any("skill_vs_climatology" in d for d in result.drift)

@@ -1,0 +1,201 @@
+"""A throw-away model family for the core's tests: a real tiny torch MLP that learns y = 2·x0 − x1 + 0.5."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gates.base import Outcome, Threshold
+from gates.suite import GateSuite
+from registry.errors import DataMissing, InvalidCheckpoint, InvalidInput
+from registry.family import ArtifactRole
+from registry.hookspecs import hookimpl
+
+__version__ = "0.0.1"
+N_IN = 4
+
+
+def truth(x: np.ndarray) -> np.ndarray:
+    return 2.0 * x[:, 0] - x[:, 1] + 0.5
+
+
+def build(hidden: int = 8) -> Any:
+    import torch
+
+    return torch.nn.Sequential(torch.nn.Linear(N_IN, hidden), torch.nn.Tanh(), torch.nn.Linear(hidden, 1))
+
+
+def train_checkpoint(path: Path, *, steps: int = 300, seed: int = 0, hidden: int = 8, constant: bool = False) -> Path:
+    """Train (or, with ``constant``, zero out) a tiny model and save it as safetensors."""
+    import torch
+    from safetensors.torch import save_file
+
+    torch.manual_seed(seed)
+    model = build(hidden)
+    if constant:
+        with torch.no_grad():
+            for p in model.parameters():
+                p.zero_()
+            model[2].bias.fill_(0.5)
+    else:
+        rng = np.random.default_rng(seed)
+        x = torch.tensor(rng.normal(size=(512, N_IN)), dtype=torch.float32)
+        y = torch.tensor(truth(x.numpy()), dtype=torch.float32)[:, None]
+        opt = torch.optim.Adam(model.parameters(), lr=0.02)
+        for _ in range(steps):
+            opt.zero_grad()
+            torch.nn.functional.mse_loss(model(x), y).backward()
+            opt.step()
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path))
+    return path
+
+
+class ToyFamily:
+    name = "toy"
+    version = __version__
+    summary = "tiny MLP for the registry's own tests"
+    roles = (ArtifactRole("weights", True, "safetensors or .pt state_dict"), ArtifactRole("config", False, "JSON"))
+    default_suite = "release"
+    extracts = ("toy-obs",)
+
+    def _state(self, path: Path) -> dict[str, Any]:
+        import torch
+
+        try:
+            if path.read_bytes()[:2] == b"PK" or path.suffix in (".pt", ".pth"):
+                return torch.load(path, map_location="cpu", weights_only=True)
+            from safetensors.torch import load_file
+
+            return load_file(str(path))
+        except Exception as exc:
+            raise InvalidCheckpoint(f"{path.name} is not a loadable checkpoint: {type(exc).__name__}: "
+                                    f"{str(exc).splitlines()[0][:200]}") from None
+
+    def _hidden(self, files: Mapping[str, Path]) -> int:
+        if "config" not in files:
+            return 8
+        try:
+            return int(json.loads(Path(files["config"]).read_text())["hidden"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InvalidCheckpoint(f"config {Path(files['config']).name} is not valid: {exc}") from None
+
+    def validate(self, files: Mapping[str, Path]) -> dict[str, Any]:
+        state = self._state(Path(files["weights"]))
+        model = build(self._hidden(files))
+        try:
+            model.load_state_dict(state, strict=True)
+        except RuntimeError as exc:
+            raise InvalidCheckpoint(f"weights do not fit the toy architecture: {str(exc).splitlines()[0]}") from None
+        return {"parameters": sum(p.numel() for p in model.parameters())}
+
+    def load(self, files: Mapping[str, Path], device: str = "cpu") -> Any:
+        model = build(self._hidden(files))
+        model.load_state_dict(self._state(Path(files["weights"])))
+        return model.to(device).eval()
+
+    def predict(self, model: Any, input_path: Path, *, device: str = "cpu") -> list[dict[str, Any]]:
+        import torch
+
+        try:
+            x = np.loadtxt(input_path, delimiter=",", ndmin=2)
+        except ValueError as exc:
+            raise InvalidInput(f"{input_path.name}: {exc}") from None
+        if x.shape[1] != N_IN or not np.isfinite(x).all():
+            raise InvalidInput(f"{input_path.name}: need {N_IN} finite columns per row")
+        with torch.no_grad():
+            y = model(torch.tensor(x, dtype=torch.float32, device=device)).cpu().numpy()[:, 0]
+        return [{"row": i, "y": float(v)} for i, v in enumerate(y)]
+
+
+def _predict(model: Any, x: np.ndarray) -> np.ndarray:
+    import torch
+
+    with torch.no_grad():
+        return model(torch.tensor(x, dtype=torch.float32)).numpy()[:, 0]
+
+
+class SkillGate:
+    """RMSE skill against climatology (the mean of the truth)."""
+
+    name, version, description = "skill_vs_climatology", "1", "1 − RMSE/RMSE_clim on 512 seeded samples"
+
+    def evaluate(self, ctx: Any) -> Outcome:
+        x = ctx.rng("skill").normal(size=(512, N_IN))
+        y = truth(x)
+        rmse = float(np.sqrt(np.mean((_predict(ctx.model, x) - y) ** 2)))
+        clim = float(np.sqrt(np.mean((y - y.mean()) ** 2)))
+        return Outcome.held_to(1 - rmse / clim, Threshold(">=", 0.5), details={"rmse": rmse, "rmse_clim": clim},
+                               figures=({"kind": "bar", "title": "RMSE", "labels": ["model", "climatology"],
+                                         "values": [rmse, clim]},))
+
+
+class NotConstantGate:
+    """Prediction spread relative to the truth's: a constant model fails however its RMSE looks."""
+
+    name, version, description = "spread_ratio", "1", "std(prediction)/std(truth)"
+
+    def evaluate(self, ctx: Any) -> Outcome:
+        x = ctx.rng("spread").normal(size=(256, N_IN))
+        return Outcome.held_to(float(np.std(_predict(ctx.model, x)) / np.std(truth(x))), Threshold(">=", 0.5))
+
+
+class ChampionGate:
+    """The challenger's RMSE may not exceed the current holder's by more than 10 %."""
+
+    name, version, description = "not_worse_than_champion", "1", "RMSE ≤ 1.1 × champion RMSE"
+
+    def evaluate(self, ctx: Any) -> Outcome:
+        x = ctx.rng("champion").normal(size=(256, N_IN))
+        mine = float(np.sqrt(np.mean((_predict(ctx.model, x) - truth(x)) ** 2)))
+        if ctx.champion_model is None:
+            return Outcome(value=mine, passed=True, message="no current holder: nothing to compare with")
+        theirs = float(np.sqrt(np.mean((_predict(ctx.champion_model, x) - truth(x)) ** 2)))
+        return Outcome.held_to(mine, Threshold("<=", 1.1 * theirs), details={"champion_rmse": theirs})
+
+
+class ExtractGate:
+    """Needs the cached extract ``toy-obs``: without it the gate cannot run (fail closed)."""
+
+    name, version, description = "obs_rmse", "1", "RMSE on the cached observations"
+
+    def evaluate(self, ctx: Any) -> Outcome:
+        table = ctx.extract("toy-obs")
+        x = np.column_stack([table.column(f"x{i}").to_numpy() for i in range(N_IN)])
+        rmse = float(np.sqrt(np.mean((_predict(ctx.model, x) - table.column("y").to_numpy()) ** 2)))
+        return Outcome.held_to(rmse, Threshold("<", 0.5))
+
+
+class BarrierGate:
+    """Waits until $TOY_BARRIER_DIR holds $TOY_BARRIER_N arrivals, so promotions overlap in tests."""
+
+    name, version, description = "barrier", "1", "synchronises concurrent promotions in tests"
+
+    def evaluate(self, ctx: Any) -> Outcome:
+        folder = os.environ.get("TOY_BARRIER_DIR")
+        if folder:
+            Path(folder, str(os.getpid())).touch()
+            deadline = time.monotonic() + 30
+            while len(os.listdir(folder)) < int(os.environ.get("TOY_BARRIER_N", "2")):
+                if time.monotonic() > deadline:
+                    raise DataMissing("barrier timed out")
+                time.sleep(0.02)
+        return Outcome(value=1, passed=True, message="arrived")
+
+
+@hookimpl
+def registry_families() -> list[Any]:
+    return [ToyFamily()]
+
+
+@hookimpl
+def registry_gates() -> list[GateSuite]:
+    core = (SkillGate(), NotConstantGate(), ChampionGate())
+    return [GateSuite("release", "1", "toy", core, "the toy family's release gates"),
+            GateSuite("with-data", "1", "toy", (*core, ExtractGate())),
+            GateSuite("concurrent", "1", "toy", (BarrierGate(), *core))]
