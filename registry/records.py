@@ -154,3 +154,4 @@ class ExtractRef:
     created_at: str
     path: str = ""
     params: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)  # columns, source, server version, filled NULLs, split…

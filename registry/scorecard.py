@@ -81,8 +81,9 @@ def detail_blocks(details: Mapping[str, Any]) -> list[dict[str, Any]]:
             continue
         if key == "table" and (block := _table(value, "")) is not None:
             blocks.append(block)
-        elif key == "tables" and isinstance(value, list) and all(_table(t, "") for t in value):
-            blocks.extend(_table(t, f"table {i + 1}") for i, t in enumerate(value))  # type: ignore[misc]
+        elif key == "tables" and isinstance(value, list) and all(tables := [
+                _table(t, f"table {i + 1}") for i, t in enumerate(value)]):
+            blocks.extend(t for t in tables if t is not None)
         elif isinstance(value, Mapping) and value and all(_is_scalar(v) for v in value.values()):
             blocks.append({"kind": "kv", "title": str(key),
                            "rows": [(str(k), _cell(v)) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))]})
@@ -94,7 +95,7 @@ def detail_blocks(details: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _figures(figs: Sequence[Any]) -> list[dict[str, Any]]:
-    out = []
+    out: list[dict[str, Any]] = []
     for i, spec in enumerate(figs):
         title = str(spec.get("title") or f"figure {i + 1}") if isinstance(spec, Mapping) else f"figure {i + 1}"
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from html import escape
 from typing import Any
@@ -11,7 +12,9 @@ W, H = 320, 200
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 DASHES = ("", "6 3", "2 2", "8 3 2 3")
 VIRIDIS = ((68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37))
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _NONFINITE = {"NaN": "NaN", "Infinity": "∞", "-Infinity": "−∞"}
+Box = tuple[float, float, float, float]
 
 
 class FigureError(ValueError):
@@ -20,21 +23,12 @@ class FigureError(ValueError):
 
 def fmt_number(v: Any) -> str:
     """Show a number for people: ints as ints, floats to 4 significant digits, None as an em dash."""
-    if v is None:
-        return "—"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
+    if v is None or isinstance(v, bool):
+        return "—" if v is None else str(v).lower()
     if isinstance(v, float):
-        if math.isnan(v):
-            return "NaN"
-        if math.isinf(v):
-            return "∞" if v > 0 else "−∞"
-        return f"{v:.4g}"
-    if isinstance(v, str) and v in _NONFINITE:  # canonical JSON spells non-finite floats as strings
-        return _NONFINITE[v]
-    return str(v)
+        v = str(v) if not math.isfinite(v) else f"{v:.4g}"  # Python spells them nan, inf, -inf
+        return {"nan": "NaN", "inf": "∞", "-inf": "−∞"}.get(v, v)
+    return _NONFINITE.get(v, str(v)) if isinstance(v, str) else str(v)  # JSON spells NaN as "NaN"
 
 
 def num(v: Any) -> float | None:
@@ -78,11 +72,13 @@ def tick_label(v: float, step: float) -> str:
 
 
 def _c(v: float) -> str:
+    if not math.isfinite(v):
+        raise FigureError("values too large to plot")
     return f"{v:.1f}".replace("-0.0", "0.0")
 
 
 def _t(s: Any, limit: int = 60) -> str:
-    text = str(s)
+    text = _CONTROL.sub("\ufffd", str(s))  # characters XML cannot hold
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return escape(text, quote=True)
@@ -107,8 +103,23 @@ def _open(spec: Mapping[str, Any], standalone: bool) -> list[str]:
             _text(W / 2, 13, title, 11, extra=' font-weight="bold"', limit=52)]
 
 
-def _yaxis(parts: list[str], box: tuple[float, float, float, float], lo: float, hi: float,
-           ticks: list[float], step: float, label: Any) -> Callable[[float], float]:
+def _labels(parts: list[str], spec: Mapping[str, Any], box: Box) -> None:
+    x0, y0, x1, y1 = box
+    if spec.get("xlabel"):
+        parts.append(_text((x0 + x1) / 2, H - 6, spec["xlabel"], limit=50))
+    if spec.get("ylabel"):
+        mid = (y0 + y1) / 2
+        parts.append(_text(10, mid, spec["ylabel"], extra=f' transform="rotate(-90 10 {_c(mid)})"', limit=34))
+
+
+def _done(parts: list[str], box: Box | None = None) -> str:
+    if box is not None:
+        parts.append(_text((box[0] + box[2]) / 2, (box[1] + box[3]) / 2, "no finite data", 10))
+    return "".join(parts) + "</svg>"
+
+
+def _yaxis(parts: list[str], box: Box, lo: float, hi: float, ticks: list[float],
+           step: float) -> Callable[[float], float]:
     x0, y0, x1, y1 = box
 
     def sy(v: float) -> float:
@@ -119,9 +130,6 @@ def _yaxis(parts: list[str], box: tuple[float, float, float, float], lo: float, 
         parts.append(_ln(x0, y, x1, y, "#e3e3e3"))
         parts.append(_text(x0 - 3, y + 3, tick_label(t, step), anchor="end"))
     parts += [_ln(x0, y0, x0, y1), _ln(x0, y1, x1, y1)]
-    if label:
-        mid = (y0 + y1) / 2
-        parts.append(_text(10, mid, label, extra=f' transform="rotate(-90 10 {_c(mid)})"', limit=34))
     return sy
 
 
@@ -166,14 +174,13 @@ def line_chart(spec: Mapping[str, Any], standalone: bool = False) -> str:
     finite = [v for v in ys if v is not None]
     parts = _open(spec, standalone)
     top = _legend(parts, [str(k) for k in names], 18) + 8
-    box = (46.0, top, W - 12.0, H - 34.0)
+    box: Box = (46.0, top, W - 12.0, H - 34.0)
     x0, y0, x1, y1 = box
     fx = [v for v in xpos if v is not None]
     if not finite or not fx:
-        parts.append(_text((x0 + x1) / 2, (y0 + y1) / 2, "no finite data", 10))
-        return "".join(parts) + "</svg>"
-    lo, hi, ticks, step = nice_scale(min(finite), max(finite))
-    sy = _yaxis(parts, box, lo, hi, ticks, step, spec.get("ylabel"))
+        return _done(parts, box)
+    sy = _yaxis(parts, box, *nice_scale(min(finite), max(finite)))
+    _labels(parts, spec, box)
     xl, xh = min(fx), max(fx)
     if numeric:
         xl, xh, xticks, xstep = nice_scale(xl, xh)
@@ -188,8 +195,6 @@ def line_chart(spec: Mapping[str, Any], standalone: bool = False) -> str:
     for t, label in xtl:
         parts.append(_ln(sx(t), y1, sx(t), y1 + 3))
         parts.append(_text(sx(t), y1 + 13, label, limit=12))
-    if spec.get("xlabel"):
-        parts.append(_text((x0 + x1) / 2, H - 6, spec["xlabel"], limit=50))
     for h in hlines:
         y = sy(num(h["y"]) or 0.0)
         parts.append(_ln(x0, y, x1, y, "#555", ' stroke-dasharray="4 3"'))
@@ -212,7 +217,7 @@ def line_chart(spec: Mapping[str, Any], standalone: bool = False) -> str:
         dots = [p for s in segs for p in s] if len(pts) <= 24 else [s[0] for s in segs if len(s) == 1]
         parts.extend(f'<circle cx="{_c(a)}" cy="{_c(b)}" r="2" fill="{colour}"/>' for a, b in dots)
         parts.append("</g>")
-    return "".join(parts) + "</svg>"
+    return _done(parts)
 
 
 def bar_chart(spec: Mapping[str, Any], standalone: bool = False) -> str:
@@ -233,10 +238,10 @@ def bar_chart(spec: Mapping[str, Any], standalone: bool = False) -> str:
     thr = num(spec.get("threshold"))
     finite = [v for v in vals if v is not None] + [0.0] + ([thr] if thr is not None else [])
     parts = _open(spec, standalone)
-    box = (46.0, 26.0, W - 12.0, H - 34.0)
+    box: Box = (46.0, 26.0, W - 12.0, H - 34.0)
     x0, y0, x1, y1 = box
-    lo, hi, ticks, step = nice_scale(min(finite), max(finite))
-    sy = _yaxis(parts, box, lo, hi, ticks, step, spec.get("ylabel"))
+    sy = _yaxis(parts, box, *nice_scale(min(finite), max(finite)))
+    _labels(parts, spec, box)
     band = (x1 - x0) / n
     shown = set(_thin(n, max(1, int((x1 - x0) // 28))))
     for i, (label, v) in enumerate(zip(labels + [""] * (n - len(labels)), vals, strict=True)):
@@ -255,9 +260,7 @@ def bar_chart(spec: Mapping[str, Any], standalone: bool = False) -> str:
         parts.append(_ln(x0, y, x1, y, "#D55E00", ' stroke-width="1.5" stroke-dasharray="5 3"'))
         parts.append(_text(x1 - 2, y - 3, spec.get("threshold_label") or f"threshold {fmt_number(thr)}", 8,
                            anchor="end", extra=' fill="#D55E00"', limit=30))
-    if spec.get("xlabel"):
-        parts.append(_text((x0 + x1) / 2, H - 6, spec["xlabel"], limit=50))
-    return "".join(parts) + "</svg>"
+    return _done(parts)
 
 
 def colour(t: float) -> str:
@@ -280,13 +283,13 @@ def heatmap(spec: Mapping[str, Any], standalone: bool = False) -> str:
     cells = [num(v) for r in z for v in r]
     finite = [v for v in cells if v is not None]
     parts = _open(spec, standalone)
-    box = (46.0, 26.0, W - 62.0, H - 34.0)
+    box: Box = (46.0, 26.0, W - 62.0, H - 34.0)
     x0, y0, x1, y1 = box
     frame = f'<rect x="{_c(x0)}" y="{_c(y0)}" width="{_c(x1 - x0)}" height="{_c(y1 - y0)}" '
     parts.append(frame + 'fill="#eeeeee"/>')
     if not finite:
-        parts.append(_text((x0 + x1) / 2, (y0 + y1) / 2, "no finite data", 10))
-        return "".join(parts) + "</svg>"
+        return _done(parts, box)
+    _labels(parts, spec, box)
     zl, zh = min(finite), max(finite)
     span = (zh - zl) or 1.0
     cw, ch = (x1 - x0) / nx, (y1 - y0) / ny
@@ -306,11 +309,6 @@ def heatmap(spec: Mapping[str, Any], standalone: bool = False) -> str:
         parts.append(_text(x0 + (i + 0.5) * cw, y1 + 12, fmt_number(xs[i]), limit=8))
     for j in _thin(len(ys)):
         parts.append(_text(x0 - 3, y1 - (j + 0.5) * ch + 3, fmt_number(ys[j]), anchor="end", limit=8))
-    if spec.get("xlabel"):
-        parts.append(_text((x0 + x1) / 2, H - 6, spec["xlabel"], limit=50))
-    if spec.get("ylabel"):
-        mid = (y0 + y1) / 2
-        parts.append(_text(10, mid, spec["ylabel"], extra=f' transform="rotate(-90 10 {_c(mid)})"', limit=34))
     bx, steps = W - 54.0, 32
     sh = (y1 - y0) / steps
     parts.extend(f'<rect x="{_c(bx)}" y="{_c(y1 - (k + 1) * sh)}" width="10" height="{_c(sh + 0.3)}" '
@@ -319,7 +317,7 @@ def heatmap(spec: Mapping[str, Any], standalone: bool = False) -> str:
         parts.append(_text(bx + 13, y1 - frac * (y1 - y0) + 3, fmt_number(v), 8, anchor="start", limit=9))
     if spec.get("zlabel"):
         parts.append(_text(W - 4, y1 + 24, spec["zlabel"], 8, anchor="end", limit=16))
-    return "".join(parts) + "</svg>"
+    return _done(parts)
 
 
 KINDS: dict[str, Callable[..., str]] = {"line": line_chart, "bar": bar_chart, "histogram": bar_chart,

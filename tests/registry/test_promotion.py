@@ -113,3 +113,47 @@ def test_verify_reports_drift_when_gate_code_changes(app, ckpts, monkeypatch):
     monkeypatch.setattr(toy_family, "truth", lambda x: 3.0 * x[:, 0])
     result = verify(app, v.ref)
     assert any("skill_vs_climatology" in d for d in result.drift)
+
+
+def test_two_processes_promoting_at_once_exactly_one_wins(home, ckpts, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from conftest import REPO, TESTS
+
+    from registry.store import Store
+
+    from conftest import run_cli
+
+    run_cli("register", "toy", str(ckpts["good"]))
+    run_cli("register", "toy", str(ckpts["good2"]))
+    barrier = tmp_path / "barrier"
+    barrier.mkdir()
+    env = {**__import__("os").environ, "PYTHONPATH": f"{TESTS}:{REPO}", "REGISTRY_PLUGINS": "toy_family",
+           "TOY_BARRIER_DIR": str(barrier), "TOY_BARRIER_N": "2"}
+    procs = [subprocess.Popen([sys.executable, "-m", "registry.cli", "promote", ref, "--to", "production",
+                               "--suite", "concurrent", "--json"], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for ref in ("toy@1", "toy@2")]
+    results = [(p.wait(timeout=120), p.stdout.read(), p.stderr.read()) for p in procs]
+    codes = sorted(r[0] for r in results)
+    assert codes == [0, 1], results
+    loser = next(r for r in results if r[0] == 1)
+    assert "moved while deciding" in loser[2] and json.loads(loser[1])["error"] == "AliasMoved"
+    s = Store(home)
+    assert len(s.ledger()) == 1 and s.verify_ledger() == []
+
+
+@pytest.mark.parametrize("point", ["promote:ledger-written", "promote:alias-written"])
+def test_sigkill_during_promote_keeps_ledger_valid(home, ckpts, point):
+    from conftest import run_cli
+
+    from registry.store import Store
+
+    run_cli("register", "toy", str(ckpts["good"]))
+    killed = run_cli("promote", "toy@1", "--to", "production", env={"REGISTRY_CRASH_AT": point})
+    assert killed.returncode == -9
+    s = Store(home)
+    assert s.ledger() == [] and s.holder("toy", "production") is None and s.verify_ledger() == []
+    assert run_cli("promote", "toy@1", "--to", "production").returncode == 0
+    assert len(s.ledger()) == 1 and s.verify_ledger() == []

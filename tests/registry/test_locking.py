@@ -1,0 +1,78 @@
+"""Writers queue for the catalog lock with a timeout and a clear message."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from registry.errors import CatalogBusy
+from registry.locking import catalog_lock
+
+
+def test_second_writer_times_out_with_clear_message(tmp_path):
+    lock = tmp_path / "catalog.lock"
+    with catalog_lock(lock, exclusive=True):
+        with pytest.raises(CatalogBusy, match=r"stayed locked by another registry process \(pid \d+\) for 0.2s"):
+            with catalog_lock(lock, exclusive=True, timeout=0.2):
+                pass
+
+
+def test_writer_waits_in_queue_then_proceeds(tmp_path):
+    lock = tmp_path / "catalog.lock"
+    order: list[str] = []
+    held = threading.Event()
+
+    def first() -> None:
+        with catalog_lock(lock, exclusive=True):
+            held.set()
+            time.sleep(0.3)
+            order.append("first")
+
+    t = threading.Thread(target=first)
+    t.start()
+    held.wait()
+    t0 = time.monotonic()
+    with catalog_lock(lock, exclusive=True, timeout=5):
+        order.append("second")
+    t.join()
+    assert order == ["first", "second"] and time.monotonic() - t0 >= 0.2
+
+
+def test_readers_share(tmp_path):
+    lock = tmp_path / "catalog.lock"
+    with catalog_lock(lock, exclusive=False):
+        with catalog_lock(lock, exclusive=False, timeout=0.1):
+            pass
+        with pytest.raises(CatalogBusy):
+            with catalog_lock(lock, exclusive=True, timeout=0.1):
+                pass
+
+
+def test_cli_writer_queues_behind_another_process(home, ckpts):
+    """A real second process waits for the lock instead of failing on DuckDB's file lock."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import REPO, TESTS, run_cli
+
+    assert run_cli("register", "toy", str(ckpts["good"])).returncode == 0
+    holder = subprocess.Popen([sys.executable, "-c",
+                               "import sys; from pathlib import Path; from registry.locking import catalog_lock\n"
+                               f"with catalog_lock(Path({str(home / 'catalog.lock')!r}), exclusive=True):\n"
+                               "    print('held', flush=True); sys.stdin.readline()"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    busy = run_cli("register", "toy", str(ckpts["good2"]), env={"REGISTRY_LOCK_TIMEOUT": "0.3"})
+    assert busy.returncode == 3 and "stayed locked" in busy.stderr
+    waiter = subprocess.Popen([sys.executable, "-m", "registry.cli", "register", "toy", str(ckpts["good2"])],
+                              env={**os.environ, "PYTHONPATH": f"{TESTS}{os.pathsep}{REPO}",
+                                   "REGISTRY_PLUGINS": "toy_family", "REGISTRY_LOCK_TIMEOUT": "60"},
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(4)  # the waiter is queued (it cannot finish while the lock is held)
+    assert waiter.poll() is None
+    holder.communicate("release\n", timeout=10)
+    out, err = waiter.communicate(timeout=60)
+    assert waiter.returncode == 0 and "registered toy@2" in out, err

@@ -1,0 +1,106 @@
+"""Plugin discovery: built-ins by dotted name, entry points, the disable variable, broken plugins."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from registry.errors import UnknownName
+from registry.plugins import get_plugin_manager
+
+
+def _write_module(folder: Path, name: str, body: str) -> None:
+    (folder / f"{name}.py").write_text(body)
+
+
+GOOD = '''
+from registry.hookspecs import hookimpl
+from registry.family import ArtifactRole
+
+class Fam:
+    name = "thirdparty"; version = "9.9"; summary = "from an entry point"; default_suite = "s"
+    roles = (ArtifactRole("weights"),); extracts = ()
+    def validate(self, files): return {}
+    def load(self, files, device="cpu"): return None
+    def predict(self, model, input_path, *, device="cpu"): return []
+
+@hookimpl
+def registry_families():
+    return [Fam()]
+'''
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder on sys.path holding a real installed distribution (dist-info with entry points)."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    dist = tmp_path / "thirdparty_fam-9.9.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: thirdparty-fam\nVersion: 9.9\n")
+    (dist / "entry_points.txt").write_text("[registry.plugins]\nthirdparty = tp_good\nbroken = tp_broken\n")
+    _write_module(tmp_path, "tp_good", GOOD)
+    _write_module(tmp_path, "tp_broken", "raise ImportError('needs libfoo 3')\n")
+    yield tmp_path
+    for m in ("tp_good", "tp_broken"):
+        sys.modules.pop(m, None)
+
+
+def test_entry_point_plugins_load_and_broken_ones_are_reported(site):
+    pm = get_plugin_manager(builtins=())
+    infos = {i.name: i for i in pm.infos()}
+    assert infos["thirdparty"].status == "loaded"
+    assert infos["thirdparty"].source == "entry point (thirdparty-fam)" and infos["thirdparty"].version == "9.9"
+    assert infos["broken"].status.startswith("failed: ImportError: needs libfoo 3")
+    assert pm.family("thirdparty").summary == "from an entry point"
+
+
+def test_disable_variable_skips_named_plugins(site, monkeypatch):
+    monkeypatch.setenv("REGISTRY_DISABLE_PLUGINS", "thirdparty, ionis")
+    pm = get_plugin_manager()
+    infos = {i.name: i.status for i in pm.infos()}
+    assert infos["thirdparty"] == "disabled" and infos.get("ionis") == "disabled"
+    with pytest.raises(UnknownName, match="unknown family 'thirdparty'"):
+        pm.family("thirdparty")
+
+
+def test_builtin_that_fails_to_import_is_reported_and_others_work(site, monkeypatch, tmp_path):
+    pkg = tmp_path / "fakeplugins"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "bad.py").write_text("import no_such_module_anywhere\n")
+    pm = get_plugin_manager(builtins=("fakeplugins.bad",))
+    infos = {i.name: i.status for i in pm.infos()}
+    assert infos["bad"].startswith("failed: ModuleNotFoundError")
+    assert "thirdparty" in pm.families()
+    sys.modules.pop("fakeplugins", None)
+
+
+def test_a_family_provider_that_raises_is_a_problem_not_a_crash(plugins):
+    from registry.hookspecs import hookimpl
+
+    class Exploding:
+        @hookimpl
+        def registry_families(self):  # noqa: ANN201
+            raise RuntimeError("boom")
+
+    plugins.register(Exploding(), name="exploding")
+    assert "toy" in plugins.families()
+    assert any("exploding" in p and "boom" in p for p in plugins.problems)
+    plugins.unregister("exploding")
+
+
+def test_unknown_names_list_what_exists(plugins):
+    with pytest.raises(UnknownName, match="known: .*toy"):
+        plugins.family("nope")
+    with pytest.raises(UnknownName, match="release"):
+        plugins.suite("toy", "nope")
+
+
+def test_plugins_command_lists_sources_and_versions(home):
+    from conftest import run_cli
+
+    r = run_cli("plugins")
+    assert r.returncode == 0
+    assert "toy_family" in r.stdout and "$REGISTRY_PLUGINS" in r.stdout and "family toy" in r.stdout
