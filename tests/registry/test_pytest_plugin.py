@@ -1,0 +1,45 @@
+"""The pytest plugin: one test per gate, same gate code and stored evidence as ``promote``."""
+
+from __future__ import annotations
+
+import json
+
+import os
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+
+@pytest.fixture(autouse=True)
+def _toy_importable(monkeypatch):
+    from conftest import REPO, TESTS
+
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), str(REPO)]))
+
+
+def test_one_test_per_gate_and_evidence_is_stored(pytester, home, ckpts):
+    from conftest import run_cli
+
+    run_cli("register", "toy", str(ckpts["good"]))
+    run_cli("register", "toy", str(ckpts["constant"]))
+    ok = pytester.runpytest_subprocess("--registry-home", str(home), "--candidate", "toy@1", "-p", "no:cacheprovider")
+    ok.assert_outcomes(passed=3)
+    bad = pytester.runpytest_subprocess("--registry-home", str(home), "--candidate", "toy@2", "-v")
+    bad.assert_outcomes(passed=1, failed=2)
+    bad.stdout.fnmatch_lines(["*registry::toy@2::spread_ratio FAILED*",
+                              "*gate skill_vs_climatology: FAIL: value*threshold >= 0.5*"])
+    shown = json.loads(run_cli("show", "toy@2", "--json").stdout)
+    assert [e["purpose"]["command"] for e in shown["evidence"]] == ["pytest"]
+    # promote on the same version measures the same values as the pytest run
+    promoted = json.loads(run_cli("promote", "toy@2", "--to", "production", "--json").stdout)
+    from registry.store import Store
+
+    stored = Store(home).evidence(shown["evidence"][0]["evidence_id"])
+    assert [g["value"] for g in promoted["gates"]] == [r.value for r in stored.results]
+
+
+def test_unknown_candidate_is_one_failing_test(pytester, home):
+    result = pytester.runpytest_subprocess("--registry-home", str(home), "--candidate", "toy@9")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*no version toy@9*"])

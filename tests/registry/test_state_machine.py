@@ -1,0 +1,81 @@
+"""A hypothesis state machine over register / promote / rollback / force on the real store and gates."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import hypothesis.strategies as st
+from hypothesis import HealthCheck, settings
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from registry.app import App
+from registry.errors import UnknownName
+from registry.promotion import promote, rollback
+
+ALIASES = ("production", "staging")
+
+
+class RegistryMachine(RuleBasedStateMachine):
+    """Random sequences of operations; the invariants must hold after every step."""
+
+    ckpts: dict[str, Path] = {}
+    plugins: object = None
+
+    @initialize()
+    def start(self) -> None:
+        self.tmp = tempfile.TemporaryDirectory()
+        self.app = App(Path(self.tmp.name) / "home", plugins=self.plugins)  # type: ignore[arg-type]
+        self.registered: list[str] = []
+
+    def teardown(self) -> None:
+        self.tmp.cleanup()
+
+    @rule(kind=st.sampled_from(["good", "good2", "constant"]))
+    def register(self, kind: str) -> None:
+        v, _ = self.app.store.register("toy", {"weights": self.ckpts[kind]})
+        if v.ref not in self.registered:
+            self.registered.append(v.ref)
+
+    @rule(data=st.data(), alias=st.sampled_from(ALIASES), force=st.booleans())
+    def promote(self, data: st.DataObject, alias: str, force: bool) -> None:
+        if not self.registered:
+            return
+        ref = data.draw(st.sampled_from(self.registered))
+        promote(self.app, ref, alias, force=force, reason="state machine" if force else "")
+
+    @rule(alias=st.sampled_from(ALIASES))
+    def roll_back(self, alias: str) -> None:
+        try:
+            rollback(self.app, "toy", alias)
+        except UnknownName:
+            assert self.app.store.holder("toy", alias) is None
+
+    @invariant()
+    def at_most_one_holder_and_holders_are_justified(self) -> None:
+        if not hasattr(self, "app"):
+            return
+        store = self.app.store
+        aliases = store.aliases("toy")
+        assert len(aliases) == len(set(aliases))
+        entries = store.ledger("toy")
+        for (_, alias), vid in aliases.items():
+            last = [e for e in entries if e.alias == alias][-1]
+            assert last.to_version == vid
+            if not last.forced:
+                assert last.evidence_id is not None
+                ev = store.evidence(last.evidence_id)
+                assert ev.passed and ev.version_id == vid
+
+    @invariant()
+    def ledger_chain_verifies(self) -> None:
+        if hasattr(self, "app"):
+            assert self.app.store.verify_ledger() == []
+
+
+def test_registry_state_machine(plugins, ckpts):
+    RegistryMachine.ckpts = ckpts
+    RegistryMachine.plugins = plugins
+    run = settings(max_examples=8, stateful_step_count=8, deadline=None,
+                   suppress_health_check=list(HealthCheck))(RegistryMachine).TestCase
+    run().runTest()
