@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,12 +40,20 @@ SCHEMA = [
 
 
 class Catalog:
-    """Opens ``catalog.duckdb`` for one operation at a time; readers share, writers queue."""
+    """Opens ``catalog.duckdb`` for one operation at a time; readers share, writers queue.
+
+    Blocks nest: a ``read()`` inside another ``read()`` or a ``write()`` of the same thread reuses the open
+    connection (one snapshot, one lock). A ``write()`` must never be started inside a ``read()``.
+    """
 
     def __init__(self, home: Path) -> None:
         self.home = home
         self.path = home / "catalog.duckdb"
         self.lock_path = home / "catalog.lock"
+        self._local = threading.local()
+
+    def _open(self) -> duckdb.DuckDBPyConnection | None:
+        return getattr(self._local, "con", None)
 
     def exists(self) -> bool:
         return self.path.exists()
@@ -54,14 +63,19 @@ class Catalog:
         """A read-only connection, or None when no catalog exists yet."""
         import duckdb
 
+        if (outer := self._open()) is not None:
+            yield outer
+            return
         with catalog_lock(self.lock_path, exclusive=False):
             if not self.path.exists():
                 yield None
                 return
             con = duckdb.connect(str(self.path), read_only=True)
+            self._local.con = con
             try:
                 yield con
             finally:
+                self._local.con = None
                 con.close()
 
     @contextlib.contextmanager
@@ -69,9 +83,12 @@ class Catalog:
         """A read-write connection inside ``BEGIN … COMMIT``; an exception rolls everything back."""
         import duckdb
 
+        if self._open() is not None:
+            raise RuntimeError("a catalog write was started inside a read block of the same thread")
         with catalog_lock(self.lock_path, exclusive=True):
             self.home.mkdir(parents=True, exist_ok=True)
             con = duckdb.connect(str(self.path))
+            self._local.con = con
             try:
                 self._ensure_schema(con)
                 con.execute("BEGIN TRANSACTION")
@@ -81,12 +98,14 @@ class Catalog:
                     con.execute("ROLLBACK")
                     raise
                 con.execute("COMMIT")
-                con.execute("CHECKPOINT")
             finally:
+                self._local.con = None
                 con.close()
 
     @staticmethod
     def _ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+        if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'meta'").fetchone()[0]:
+            return
         for stmt in SCHEMA:
             con.execute(stmt)
         row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()

@@ -72,14 +72,15 @@ def promote(app: App, ref: str, alias: str, *, expect_current: str | None = None
     if force and not reason.strip():
         raise InvalidInput("--force needs --reason TEXT saying why the gates are overridden")
     store = app.store
-    version = store.resolve(ref)
-    family = app.plugins.family(version.family)
-    gate_suite = app.plugins.suite(version.family, suite)
-    observed = store.holder(version.family, alias)
-    if expect_current is not None and _expected(app, version.family, expect_current) != observed:
-        raise AliasMoved(f"alias {version.family}@{alias} is not at {expect_current!r} any more; "
-                         "the decision is stale, look again before promoting")
-    champion = store.by_id(observed) if observed and observed != version.version_id else None
+    with store.catalog.read():  # one snapshot for every lookup; released before the gates run
+        version = store.resolve(ref)
+        family = app.plugins.family(version.family)
+        gate_suite = app.plugins.suite(version.family, suite)
+        observed = store.holder(version.family, alias)
+        if expect_current is not None and _expected(app, version.family, expect_current) != observed:
+            raise AliasMoved(f"alias {version.family}@{alias} is not at {expect_current!r} any more; "
+                             "the decision is stale, look again before promoting")
+        champion = store.by_id(observed) if observed and observed != version.version_id else None
     purpose = {"command": "dry-run" if dry_run else "promote", "alias": alias}
     if force:
         purpose["force_reason"] = reason

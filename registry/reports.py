@@ -67,8 +67,10 @@ def write_scorecard_for(store: Store, evidence: Evidence, report: Path | None = 
     """Render and write the scorecard into the home (and to ``report`` if given); return the path shown."""
     from registry.scorecard import write_scorecard
 
-    html = render_for(store, evidence)
-    path = write_scorecard(scorecard_path(store, evidence), html)
+    with store.catalog.read():
+        html = render_for(store, evidence)
+        path = scorecard_path(store, evidence)
+    path = write_scorecard(path, html)
     if report is not None:
         path = write_scorecard(Path(report), html)
     return path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import platform
 import sys
@@ -24,15 +25,21 @@ DEFAULT_SEED = 20260101
 _LIBRARIES = ("gated-registry", "torch", "numpy", "duckdb", "pyarrow", "clickhouse-connect", "safetensors")
 
 
-def environment(family: Family) -> dict[str, str]:
-    """Library versions (read from metadata, nothing imported) and the platform, for the evidence."""
-    env = {"python": platform.python_version(), "platform": sys.platform, "family_plugin": family.version}
+@functools.cache
+def _library_versions() -> tuple[tuple[str, str], ...]:
+    found = []
     for lib in _LIBRARIES:
         try:
-            env[lib] = metadata.version(lib)
+            found.append((lib, metadata.version(lib)))
         except metadata.PackageNotFoundError:
-            env[lib] = "absent"
-    return env
+            found.append((lib, "absent"))
+    return tuple(found)
+
+
+def environment(family: Family) -> dict[str, str]:
+    """Library versions (read from metadata, nothing imported) and the platform, for the evidence."""
+    return {"python": platform.python_version(), "platform": sys.platform, "family_plugin": family.version,
+            **dict(_library_versions())}
 
 
 def _evaluate(gate: Gate, ctx: RunContext) -> GateResult:
