@@ -55,8 +55,8 @@ class _Instant:
 
 
 def _promote_overhead(repeat: int) -> tuple[float, float]:
-    from safetensors.numpy import save_file
     import numpy as np
+    from safetensors.numpy import save_file
 
     from gates.suite import GateSuite
     from registry.app import App

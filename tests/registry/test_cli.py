@@ -122,3 +122,20 @@ def test_pickle_with_code_is_refused_and_not_run(home, tmp_path):
     assert r.returncode == 2 and "not a loadable checkpoint" in r.stderr
     assert not marker.exists()
     assert _files(home) == set()
+
+
+def test_read_only_commands_do_not_import_torch(home, ckpts):
+    import subprocess
+    import sys
+
+    from conftest import REPO, TESTS
+
+    run_cli("register", "toy", str(ckpts["good"]))
+    code = ("import sys\nfrom registry.cli import main\n"
+            "for args in (['plugins'], ['list'], ['show', 'toy@1'], ['history', 'toy'], ['verify-ledger']):\n"
+            "    assert main(args) == 0, args\n"
+            "print('TORCH LOADED' if 'torch' in sys.modules else 'TORCH NOT LOADED')\n")
+    env = {**__import__("os").environ, "PYTHONPATH": f"{TESTS}:{REPO}"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "TORCH NOT LOADED"

@@ -1,0 +1,32 @@
+"""The extract the IONIS family trains on: WSPR signatures with bound parameters and a seeded sample."""
+
+from __future__ import annotations
+
+from cache.spec import ExtractSpec
+
+WSPR_SIGNATURES = "ionis-wspr-signatures"
+
+_SQL = """
+SELECT tx_grid_4, rx_grid_4, band, hour, month, median_snr, spot_count, snr_std, reliability,
+       avg_sfi, avg_kp, avg_distance, avg_azimuth
+FROM wspr.signatures_v2_terrestrial
+WHERE avg_sfi > 0
+  AND band BETWEEN {band_min:Int32} AND {band_max:Int32}
+  AND cityHash64(tx_grid_4, rx_grid_4, band, hour, month, {seed:UInt64}) % 1000000 < {sample_ppm:UInt32}
+ORDER BY band, hour, tx_grid_4, rx_grid_4, month
+LIMIT {limit:UInt64}
+""".strip()
+
+WSPR_SIGNATURES_SPEC = ExtractSpec(
+    name=WSPR_SIGNATURES,
+    sql=_SQL,
+    description="WSPR terrestrial signatures (avg_sfi > 0) sampled by a seeded hash, not ORDER BY rand(), "
+                "so the same parameters always give the same rows",
+    params={"band_min": 102, "band_max": 111, "seed": 0, "sample_ppm": 1_000_000, "limit": 20_000_000},
+    schema=(
+        ("tx_grid_4", "FixedString(4)"), ("rx_grid_4", "FixedString(4)"), ("band", "Int32"), ("hour", "UInt8"),
+        ("month", "UInt8"), ("median_snr", "Float32"), ("spot_count", "UInt32"), ("snr_std", "Float32"),
+        ("reliability", "Float32"), ("avg_sfi", "Float32"), ("avg_kp", "Float32"), ("avg_distance", "UInt32"),
+        ("avg_azimuth", "UInt16"),
+    ),
+)

@@ -1,0 +1,146 @@
+"""Named, vectorised IONIS feature functions and the path batch they read; a version's input is its config list."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
+from functools import cached_property
+
+import numpy as np
+
+from plugins.ionis.geo import haversine_km, initial_bearing_deg, solar_elevation_deg
+from registry.errors import InvalidInput
+
+_RANGES: dict[str, tuple[float, float, str]] = {
+    "tx_lat": (-90.0, 90.0, "−90–90°"),
+    "rx_lat": (-90.0, 90.0, "−90–90°"),
+    "tx_lon": (-180.0, 180.0, "−180–180°"),
+    "rx_lon": (-180.0, 180.0, "−180–180°"),
+    "freq_mhz": (1.8, 30.0, "1.8–30 MHz"),
+    "hour_utc": (0.0, 24.0, "0–24 h"),
+    "month": (1.0, 12.0, "1–12"),
+    "day_of_year": (1.0, 366.0, "1–366"),
+    "sfi": (50.0, 400.0, "50–400 SFU"),
+    "kp": (0.0, 9.0, "0–9"),
+}
+
+
+@dataclass(frozen=True)
+class PathBatch:
+    """N propagation queries as float64 arrays; scalars broadcast. Out-of-range or NaN values raise
+    ``InvalidInput`` naming the first bad row and column."""
+
+    tx_lat: np.ndarray
+    tx_lon: np.ndarray
+    rx_lat: np.ndarray
+    rx_lon: np.ndarray
+    freq_mhz: np.ndarray
+    hour_utc: np.ndarray
+    month: np.ndarray
+    day_of_year: np.ndarray
+    sfi: np.ndarray
+    kp: np.ndarray
+
+    def __post_init__(self) -> None:
+        names = [f.name for f in fields(self)]
+        arrays = np.broadcast_arrays(*(np.atleast_1d(np.asarray(getattr(self, n), dtype=np.float64))
+                                       for n in names))
+        for name, arr in zip(names, arrays, strict=True):
+            lo, hi, shown = _RANGES[name]
+            bad = ~((arr >= lo) & (arr <= hi))  # NaN compares False, so it is bad too
+            if bad.any():
+                row = int(np.argmax(bad))
+                shown_value = f"{float(arr[row]):g}"
+                raise InvalidInput(f"row {row}: column {name!r}: {shown_value} is outside the physical range {shown}")
+            object.__setattr__(self, name, np.ascontiguousarray(arr))
+
+    def __len__(self) -> int:
+        return int(self.tx_lat.shape[0])
+
+    @cached_property
+    def distance_km(self) -> np.ndarray:
+        return haversine_km(self.tx_lat, self.tx_lon, self.rx_lat, self.rx_lon)
+
+    @cached_property
+    def azimuth_deg(self) -> np.ndarray:
+        return initial_bearing_deg(self.tx_lat, self.tx_lon, self.rx_lat, self.rx_lon)
+
+    @cached_property
+    def tx_elevation_deg(self) -> np.ndarray:
+        return solar_elevation_deg(self.tx_lat, self.tx_lon, self.hour_utc, self.day_of_year)
+
+    @cached_property
+    def rx_elevation_deg(self) -> np.ndarray:
+        return solar_elevation_deg(self.rx_lat, self.rx_lon, self.hour_utc, self.day_of_year)
+
+
+FeatureFn = Callable[[PathBatch], np.ndarray]
+FEATURES: dict[str, FeatureFn] = {}
+"""Feature name (as in a config's ``features`` list) → function of a ``PathBatch`` returning one column."""
+
+
+def feature(name: str) -> Callable[[FeatureFn], FeatureFn]:
+    """Register a feature function under ``name``."""
+    def register(fn: FeatureFn) -> FeatureFn:
+        FEATURES[name] = fn
+        return fn
+    return register
+
+
+V21_ALPHA_FEATURES: tuple[str, ...] = (
+    "distance", "freq_log", "hour_sin", "hour_cos", "az_sin", "az_cos", "lat_diff", "midpoint_lat",
+    "season_sin", "season_cos", "day_night_est", "vertex_lat", "sfi", "kp_penalty",
+)
+"""V21-α ships no config; the spec (ionis.md, "Features": features 0–9, day_night_est, vertex_lat; dnn 12)."""
+
+SPEC_FEATURES_BY_DNN: dict[int, tuple[str, ...]] = {
+    11: V21_ALPHA_FEATURES[:11] + ("sfi", "kp_penalty"),
+    12: V21_ALPHA_FEATURES,
+    13: V21_ALPHA_FEATURES[:10] + ("mutual_darkness", "mutual_daylight", "vertex_lat", "sfi", "kp_penalty"),
+    15: V21_ALPHA_FEATURES[:10] + ("vertex_lat", "tx_solar_dep", "rx_solar_dep", "freq_x_tx_dark",
+                                   "freq_x_rx_dark", "sfi", "kp_penalty"),
+}
+"""Feature lists of the released versions by trunk width (V20, V21-α, V21-β, V22-γ), for files without config."""
+
+
+def build_features(names: Sequence[str], batch: PathBatch) -> np.ndarray:
+    """The ``(N, len(names))`` float32 input matrix of a version, columns in ``names`` order."""
+    unknown = [n for n in names if n not in FEATURES]
+    if unknown:
+        raise InvalidInput(f"unknown feature(s) {', '.join(unknown)} (known: {', '.join(sorted(FEATURES))})")
+    out = np.empty((len(batch), len(names)), dtype=np.float32)
+    for col, name in enumerate(names):
+        out[:, col] = FEATURES[name](batch)
+    return out
+
+
+def _darkness(hour: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    local = np.mod(hour + lon / 15.0, 24.0)
+    return 1.0 / (1.0 + np.exp(-2.5 * (np.abs(local - 12.0) - 6.0)))
+
+
+def _freq_centred(freq_mhz: np.ndarray) -> np.ndarray:
+    return np.where(freq_mhz >= 10.0, (freq_mhz - 10.0) / 18.0, (freq_mhz - 10.0) / 8.2)
+
+
+feature("distance")(lambda b: b.distance_km / 20000.0)
+feature("freq_log")(lambda b: np.log10(b.freq_mhz * 1e6) / 8.0)
+feature("hour_sin")(lambda b: np.sin(2 * np.pi * b.hour_utc / 24.0))
+feature("hour_cos")(lambda b: np.cos(2 * np.pi * b.hour_utc / 24.0))
+feature("az_sin")(lambda b: np.sin(np.radians(b.azimuth_deg)))
+feature("az_cos")(lambda b: np.cos(np.radians(b.azimuth_deg)))
+feature("lat_diff")(lambda b: np.abs(b.tx_lat - b.rx_lat) / 180.0)
+feature("midpoint_lat")(lambda b: (b.tx_lat + b.rx_lat) / 2.0 / 90.0)
+feature("season_sin")(lambda b: np.sin(2 * np.pi * b.month / 12.0))
+feature("season_cos")(lambda b: np.cos(2 * np.pi * b.month / 12.0))
+feature("day_night_est")(lambda b: np.cos(2 * np.pi * (b.hour_utc + (b.tx_lon + b.rx_lon) / 2.0 / 15.0) / 24.0))
+feature("mutual_darkness")(lambda b: _darkness(b.hour_utc, b.tx_lon) * _darkness(b.hour_utc, b.rx_lon))
+feature("mutual_daylight")(lambda b: (1 - _darkness(b.hour_utc, b.tx_lon)) * (1 - _darkness(b.hour_utc, b.rx_lon)))
+feature("vertex_lat")(lambda b: np.degrees(np.arccos(np.clip(
+    np.abs(np.sin(np.radians(b.azimuth_deg)) * np.cos(np.radians(b.tx_lat))), 0.0, 1.0))) / 90.0)
+feature("tx_solar_dep")(lambda b: b.tx_elevation_deg / 90.0)
+feature("rx_solar_dep")(lambda b: b.rx_elevation_deg / 90.0)
+feature("freq_x_tx_dark")(lambda b: _freq_centred(b.freq_mhz) * b.tx_elevation_deg / 90.0)
+feature("freq_x_rx_dark")(lambda b: _freq_centred(b.freq_mhz) * b.rx_elevation_deg / 90.0)
+feature("sfi")(lambda b: b.sfi / 300.0)
+feature("kp_penalty")(lambda b: 1.0 - b.kp / 9.0)

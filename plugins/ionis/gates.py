@@ -1,0 +1,146 @@
+"""IONIS release gates read from a loaded bundle: training metrics, TST-900 batteries and the KI7MT paths."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gates.base import GateContext, Outcome, Threshold
+from plugins.ionis.checkpoint import IonisBundle
+from plugins.ionis.ki7mt import ACID_TEST, evaluate_paths, load_paths, summarise
+from plugins.ionis.scenarios import Scenario, run_battery
+from registry.errors import DataMissing, GateError
+
+SUN_CLAMP_FLOOR_NOTE = ("cannot fail: training clamps sidecar weights to [0.5, 2.0] with fc1 biases frozen at 0, so "
+                        "every released sun sidecar sits at the clamp floor (0.4818σ) above the 0.4 threshold")
+
+
+def bundle_of(ctx: GateContext) -> IonisBundle:
+    """The candidate as an ``IonisBundle``; anything else means the gate cannot evaluate."""
+    model = ctx.model
+    if not isinstance(model, IonisBundle):
+        raise GateError(f"expected an IONIS model bundle, got {type(model).__name__}")
+    return model
+
+
+def _meta_value(meta: dict[str, Any] | None, keys: Sequence[str]) -> float | None:
+    for key in keys:
+        if meta and isinstance(meta.get(key), int | float):
+            return float(meta[key])
+    return None
+
+
+@dataclass
+class ValPearsonGate:
+    """Held-out Pearson correlation reported by training (the meta file), against the suite's threshold."""
+
+    threshold: Threshold
+    name: str = "val-pearson"
+    version: str = "1"
+    description: str = "training-reported validation Pearson r (meta val_pearson) meets the release threshold"
+
+    def evaluate(self, ctx: GateContext) -> Outcome:
+        bundle = bundle_of(ctx)
+        if bundle.meta is None:
+            raise DataMissing("val-pearson needs the version's meta file (val_pearson); none was registered")
+        value = _meta_value(bundle.meta, ("val_pearson",))
+        if value is None:
+            raise DataMissing("the meta file has no numeric 'val_pearson'")
+        details = {"source": "meta", "val_pearson": value,
+                   "note": "meta 'val_rmse' is √Huber, not an RMSE, and is not gated"}
+        return Outcome.held_to(value, self.threshold, details=details)
+
+
+@dataclass
+class SidecarEffectGate:
+    """A raw-sidecar effect (``sfi_benefit`` or ``storm_cost``) measured from the weights, against a threshold;
+    the meta's training-reported figure is shown beside it."""
+
+    name: str
+    effect: str  # "sfi_benefit" | "storm_cost"
+    threshold: Threshold
+    version: str = "1"
+    description: str = ""
+
+    def evaluate(self, ctx: GateContext) -> Outcome:
+        bundle = bundle_of(ctx)
+        module = bundle.module
+        value = module.sfi_benefit() if self.effect == "sfi_benefit" else module.storm_cost()
+        reported = _meta_value(bundle.meta, (self.effect, f"{self.effect}_normalized"))
+        details: dict[str, Any] = {"measured_from_weights": round(value, 6), "meta_reported": reported,
+                                   "definition": ("sun_sidecar(200/300) − sun_sidecar(70/300)"
+                                                  if self.effect == "sfi_benefit"
+                                                  else "storm_sidecar(1.0) − storm_sidecar(0.0)")}
+        if reported is not None and abs(reported - value) > 1e-4:
+            details["warning"] = f"meta reports {reported:.4f}, the weights give {value:.4f}"
+        message = ""
+        if self.effect == "sfi_benefit":
+            details["note"] = SUN_CLAMP_FLOOR_NOTE
+            passed = self.threshold.check(value)
+            message = f"{value:.4f}σ {'meets' if passed else 'misses'} {self.threshold} ({SUN_CLAMP_FLOOR_NOTE})"
+        return Outcome.held_to(value, self.threshold, message, details=details)
+
+
+def battery_figures(results: Sequence[Any]) -> tuple[dict[str, Any], ...]:
+    """One line plot per scenario of its 24-hour σ scans."""
+    return tuple({"kind": "line", "title": f"{r.id} {r.title}", "x": list(range(24)), "series": r.scans,
+                  "xlabel": "hour UTC", "ylabel": "σ"} for r in results)
+
+
+@dataclass
+class BatteryGate:
+    """Count of TST scenarios passed (all run in one batched forward pass) against a minimum."""
+
+    name: str
+    battery: tuple[Scenario, ...]
+    threshold: Threshold
+    version: str = "1"
+    description: str = ""
+
+    def evaluate(self, ctx: GateContext) -> Outcome:
+        results = run_battery(bundle_of(ctx), self.battery)
+        passed = [r.id for r in results if r.passed]
+        rows = [{"id": r.id, "scenario": r.title, "rule": r.rule, "measured": round(r.value, 3), "unit": r.unit,
+                 "result": "pass" if r.passed else "FAIL"} for r in results]
+        message = (f"{len(passed)}/{len(results)} scenarios pass ({', '.join(passed) or 'none'}); "
+                   f"needs {self.threshold}")
+        return Outcome.held_to(len(passed), self.threshold, message, details={"scenarios": rows},
+                               figures=battery_figures(results))
+
+
+@dataclass
+class KI7MTGate:
+    """One of the four KI7MT release checks; every path is evaluated raw and with the PhysicsOverrideLayer."""
+
+    name: str
+    check: str  # "raw" | "override" | "regressions" | "acid"
+    threshold: Threshold
+    version: str = "1"
+    description: str = ""
+    hard_paths: int = 17
+
+    def evaluate(self, ctx: GateContext) -> Outcome:
+        verdicts = evaluate_paths(bundle_of(ctx), load_paths())
+        summary = summarise(verdicts)
+        if summary.hard_total != self.hard_paths:
+            raise GateError(f"the KI7MT file has {summary.hard_total} hard paths; this gate expects {self.hard_paths}")
+        details: dict[str, Any] = {"paths": [v.row() for v in verdicts],
+                                   "override": "V22 PhysicsOverrideLayer applied as the suite defines it"}
+        if self.check == "raw":
+            value: int = summary.raw_hard_passes
+            message = f"{value}/{summary.hard_total} hard paths pass raw (needs {self.threshold})"
+        elif self.check == "override":
+            value = summary.override_hard_passes
+            message = f"{value}/{summary.hard_total} hard paths pass with the override (needs {self.threshold})"
+        elif self.check == "regressions":
+            value = len(summary.regressions)
+            message = (f"{value} path(s) pass raw but fail with the override"
+                       + (f": {', '.join(summary.regressions)}" if summary.regressions else ""))
+        elif self.check == "acid":
+            value = int(not summary.acid_raw_pass and summary.acid_override_pass)
+            message = (f"{ACID_TEST} raw {'passes' if summary.acid_raw_pass else 'fails'}, with override "
+                       f"{'passes' if summary.acid_override_pass else 'fails'} (needs raw fail, override pass)")
+        else:
+            raise GateError(f"unknown KI7MT check {self.check!r}")
+        return Outcome.held_to(value, self.threshold, message, details=details)

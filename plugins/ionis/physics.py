@@ -1,0 +1,121 @@
+"""Structural physics gates: properties over many seeded random paths, times and seasons."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gates.base import GateContext, Outcome, Threshold
+from plugins.ionis.checkpoint import IonisBundle
+from plugins.ionis.features import PathBatch, build_features
+from plugins.ionis.gates import bundle_of
+from plugins.ionis.predict import predict_matrix
+
+KP_LEVELS = np.arange(10.0)
+SFI_LEVELS = np.array([50.0, 70.0, 100.0, 130.0, 160.0, 200.0, 250.0, 300.0, 400.0])
+MONTH_START_DOY = np.array([1, 32, 60, 91, 121, 152, 182, 213, 244, 274, 305, 335])
+
+
+def random_paths(rng: np.random.Generator, n: int, *, bundle: IonisBundle) -> PathBatch:
+    """``n`` random queries: endpoints uniform on the sphere, any band, hour, season, SFI 50–400, Kp 0–9."""
+    lat = np.degrees(np.arcsin(rng.uniform(-0.999, 0.999, size=(2, n))))
+    lon = rng.uniform(-180.0, 180.0, size=(2, n))
+    bands = rng.choice(sorted(bundle.bands.dial_hz), size=n)
+    month = rng.integers(1, 13, size=n)
+    doy = MONTH_START_DOY[month - 1] + rng.integers(0, 28, size=n)
+    return PathBatch(lat[0], lon[0], lat[1], lon[1], bundle.bands.freq_mhz(bands), rng.uniform(0.0, 24.0, n),
+                     month, doy, rng.uniform(50.0, 400.0, n), rng.uniform(0.0, 9.0, n))
+
+
+def _sweep(bundle: IonisBundle, paths: PathBatch, column: str, levels: np.ndarray) -> np.ndarray:
+    """σ of shape ``(n, len(levels))``: each path with ``column`` (``sfi``/``kp``) set to each level."""
+    x = build_features(bundle.features, paths)
+    reps = np.repeat(x, len(levels), axis=0)
+    idx = bundle.dnn_dim if column == "sfi" else bundle.dnn_dim + 1
+    tiled = np.tile(levels, len(paths))
+    reps[:, idx] = tiled / 300.0 if column == "sfi" else 1.0 - tiled / 9.0
+    return predict_matrix(bundle, reps).reshape(len(paths), len(levels))
+
+
+@dataclass
+class MonotoneGate:
+    """σ never rises with Kp (``kp``) / never falls with SFI (``sfi``) along a sweep on every random path."""
+
+    name: str
+    column: str
+    paths: int = 512
+    tolerance: float = 1e-5  # rows of one batch may differ in the last float32 bits
+    version: str = "1"
+    description: str = ""
+
+    def evaluate(self, ctx: GateContext) -> Outcome:
+        bundle = bundle_of(ctx)
+        paths = random_paths(ctx.rng(self.name), self.paths, bundle=bundle)
+        levels = KP_LEVELS if self.column == "kp" else SFI_LEVELS
+        sigma = _sweep(bundle, paths, self.column, levels)
+        steps = np.diff(sigma, axis=1)
+        wrong = steps if self.column == "kp" else -steps  # a rise with Kp / a fall with SFI
+        worst = float(wrong.max())
+        span = sigma[:, 0] - sigma[:, -1] if self.column == "kp" else sigma[:, -1] - sigma[:, 0]
+        what = "Kp 0 → 9 storm cost" if self.column == "kp" else "SFI 50 → 400 benefit"
+        against = int((wrong > self.tolerance).sum())
+        details = {"paths": self.paths, "levels": levels.tolist(), "steps_against_physics": against,
+                   "largest_step_against_physics_sigma": worst,
+                   f"{what} (σ) mean/min/max": [float(span.mean()), float(span.min()), float(span.max())]}
+        message = (f"{against} step(s) against physics over {self.paths} paths × {len(levels)} levels "
+                   f"(largest {worst:+.2e}σ; ≤ 0 means none); mean {what} {span.mean():+.3f}σ")
+        return Outcome.held_to(worst, Threshold("<=", self.tolerance), message, details=details)
+
+
+@dataclass
+class GateRangeGate:
+    """Every sun/storm gate lies in [0.5, 2.0] on random realistic paths and on N(0,1) feature vectors."""
+
+    name: str = "physics-gate-range"
+    paths: int = 1000
+    version: str = "1"
+    description: str = "sun and storm gates stay within [0.5, 2.0]"
+
+    def evaluate(self, ctx: GateContext) -> Outcome:
+        import torch
+
+        bundle = bundle_of(ctx)
+        rng = ctx.rng(self.name)
+        real = build_features(bundle.features, random_paths(rng, self.paths, bundle=bundle))
+        noise = rng.standard_normal((self.paths, bundle.dnn_dim + 2)).astype(np.float32)
+        x = torch.from_numpy(np.concatenate([real, noise])).to(bundle.device)
+        with torch.inference_mode():
+            parts = bundle.module.decompose(x)
+        gates = torch.cat([parts.g_sun, parts.g_storm], dim=1).double().cpu().numpy()
+        outside = int(((gates < 0.5) | (gates > 2.0)).sum())
+        details = {"inputs": 2 * self.paths, "sun_gate_min_max": [float(gates[:, 0].min()), float(gates[:, 0].max())],
+                   "storm_gate_min_max": [float(gates[:, 1].min()), float(gates[:, 1].max())],
+                   "sun_gate_var": float(gates[:, 0].var()), "storm_gate_var": float(gates[:, 1].var())}
+        return Outcome.held_to(outside, Threshold("==", 0), f"{outside} gate values outside [0.5, 2.0]",
+                               details=details)
+
+
+@dataclass
+class DecompositionGate:
+    """base + g_sun·sun_sidecar + g_storm·storm_sidecar (summed in float64) equals the forward output."""
+
+    name: str = "physics-decomposition"
+    paths: int = 512
+    tolerance: float = 1e-5
+    version: str = "1"
+    description: str = "base + gated sidecars equals the forward output within 1e-5σ"
+
+    def evaluate(self, ctx: GateContext) -> Outcome:
+        import torch
+
+        bundle = bundle_of(ctx)
+        x = torch.from_numpy(build_features(bundle.features, random_paths(ctx.rng(self.name), self.paths,
+                                                                          bundle=bundle))).to(bundle.device)
+        with torch.inference_mode():
+            forward = bundle.module(x).double()
+            p = [t.double() for t in bundle.module.decompose(x)]
+        rebuilt = p[0] + p[1] * p[2] + p[3] * p[4]
+        error = float((forward - rebuilt).abs().max())
+        return Outcome.held_to(error, Threshold("<", self.tolerance), f"max |forward − parts| = {error:.2e}σ",
+                               details={"paths": self.paths, "max_abs_error": error})

@@ -1,0 +1,150 @@
+"""Safe loading and validation of IONIS files: every bad file is an InvalidCheckpoint, nothing is executed."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from plugins.ionis.checkpoint import inspect_files, load_bundle, read_weights
+from plugins.ionis.features import V21_ALPHA_FEATURES
+from plugins.ionis.model import IonisGate
+from registry.errors import InvalidCheckpoint
+
+EXPECTED = {"v20": (11, 203_573), "v21-alpha": (12, 204_085), "v21-beta": (13, 204_597)}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_released_files_validate(name, release_files):
+    _, facts = inspect_files(release_files(name))
+    assert (facts["dnn_dim"], facts["parameters"]) == EXPECTED[name]
+    assert facts["uses_override"] is False
+
+
+def test_v21_alpha_without_config_assumes_the_spec_feature_list(release_files):
+    _, facts = inspect_files(release_files("v21-alpha"))
+    assert tuple(facts["features"]) == V21_ALPHA_FEATURES
+    assert facts["feature_source"].startswith("assumed from the spec")
+
+
+def test_v20_facts_name_the_config(release_files):
+    _, facts = inspect_files(release_files("v20"))
+    assert facts["config_version"] == "v20" and facts["release"] == 20 and facts["feature_source"] == "config"
+
+
+@pytest.fixture
+def v20_state(release_files):
+    return load_file(str(release_files("v20")["weights"]))
+
+
+def _save(tmp_path, state, name="w.safetensors"):
+    path = tmp_path / name
+    save_file({k: v.contiguous() for k, v in state.items()}, str(path))
+    return path
+
+
+def test_truncated_safetensors(tmp_path, release_files):
+    data = release_files("v20")["weights"].read_bytes()
+    path = tmp_path / "cut.safetensors"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InvalidCheckpoint, match="not a readable safetensors file"):
+        inspect_files({"weights": path})
+
+
+def test_garbage_safetensors(tmp_path):
+    path = tmp_path / "junk.safetensors"
+    path.write_bytes(b"\xff" * 64)
+    with pytest.raises(InvalidCheckpoint) as info:
+        read_weights(path)
+    assert "\n" not in str(info.value)
+
+
+def test_wrong_shape(tmp_path, v20_state):
+    v20_state["trunk.2.weight"] = torch.zeros(256, 511)
+    with pytest.raises(InvalidCheckpoint, match=r"trunk.2.weight has shape \[256, 511\], expected \[256, 512\]"):
+        inspect_files({"weights": _save(tmp_path, v20_state)})
+
+
+def test_wrong_keys(tmp_path, v20_state):
+    v20_state["extra_head.weight"] = v20_state.pop("base_head.2.weight")
+    with pytest.raises(InvalidCheckpoint, match="missing: base_head.2.weight; unexpected: extra_head.weight"):
+        inspect_files({"weights": _save(tmp_path, v20_state)})
+
+
+def test_nan_weights(tmp_path, v20_state):
+    v20_state["sun_sidecar.fc2.bias"] = torch.tensor([float("nan")])
+    with pytest.raises(InvalidCheckpoint, match="sun_sidecar.fc2.bias contains NaN"):
+        inspect_files({"weights": _save(tmp_path, v20_state)})
+
+
+def test_config_disagreeing_with_weights(release_files):
+    files = dict(release_files("v20"), config=release_files("v21-beta")["config"])
+    with pytest.raises(InvalidCheckpoint, match="weights have dnn_dim 11, config declares 13"):
+        inspect_files(files)
+
+
+def test_config_with_unknown_feature(tmp_path, release_files):
+    config = json.loads(release_files("v20")["config"].read_text())
+    config["features"][3] = "moon_phase"
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    with pytest.raises(InvalidCheckpoint, match="unknown feature.*moon_phase"):
+        inspect_files({"weights": release_files("v20")["weights"], "config": path})
+
+
+def test_unreleased_width_needs_a_config(tmp_path):
+    with pytest.raises(InvalidCheckpoint, match="dnn_dim 14 matches no released IONIS version"):
+        inspect_files({"weights": _save(tmp_path, IonisGate(14).state_dict())})
+
+
+def test_torch_state_dict_loads_with_weights_only(tmp_path, v20_state, release_files):
+    path = tmp_path / "v20.pt"
+    torch.save({"model_state": v20_state, "val_pearson": 0.49, "epoch": 100}, path)
+    _, facts = inspect_files({"weights": path, "config": release_files("v20")["config"]})
+    assert facts["parameters"] == 203_573 and facts["weights_format"] == "pt"
+
+
+class _Exploit:
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.mark.parametrize("suffix", [".pt", ".pth"])
+def test_pickle_with_code_is_refused_and_not_executed(tmp_path, v20_state, suffix):
+    marker = tmp_path / "pwned"
+    path = tmp_path / f"evil{suffix}"
+    torch.save({"model_state": v20_state, "payload": _Exploit(str(marker))}, path)
+    with pytest.raises(InvalidCheckpoint, match="refused by torch.load"):
+        inspect_files({"weights": path})
+    assert not marker.exists()
+
+
+def test_raw_pickle_is_refused_and_not_executed(tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.pkl"
+    path.write_bytes(pickle.dumps(_Exploit(str(marker))))
+    with pytest.raises(InvalidCheckpoint, match="must be .safetensors"):
+        inspect_files({"weights": path})
+    with pytest.raises(InvalidCheckpoint):
+        inspect_files({"weights": shutil.copy(path, tmp_path / "evil.pt")})
+    assert not marker.exists()
+
+
+def test_corrupt_meta_json(tmp_path, release_files):
+    bad = tmp_path / "meta.json"
+    bad.write_text("{not json")
+    with pytest.raises(InvalidCheckpoint, match="meta meta.json: not readable JSON"):
+        inspect_files(dict(release_files("v20"), meta=bad))
+
+
+def test_load_bundle_is_ready_in_eval_mode(release_files):
+    bundle = load_bundle(release_files("v21-beta"))
+    assert not bundle.module.training and bundle.dnn_dim == 13 and bundle.meta["version"] == "v21"

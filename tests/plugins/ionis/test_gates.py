@@ -1,0 +1,67 @@
+"""Training-metric, TST-900 and KI7MT gates against the stub context."""
+
+from __future__ import annotations
+
+import pytest
+
+from gates.base import Gate, Threshold
+from plugins.ionis.gates import BatteryGate, KI7MTGate, SidecarEffectGate, ValPearsonGate
+from plugins.ionis.scenarios import TST900_V21, TST900_V22
+from registry.errors import DataMissing, GateError
+
+
+def test_gates_satisfy_the_protocol():
+    assert isinstance(ValPearsonGate(Threshold(">=", 0.46)), Gate)
+    assert isinstance(BatteryGate("tst900", TST900_V22, Threshold(">=", 8)), Gate)
+
+
+def test_pearson_strict_and_inclusive(context_for):
+    ctx = context_for("v20")  # val_pearson 0.48791
+    assert ValPearsonGate(Threshold(">", 0.48)).evaluate(ctx).passed
+    assert not ValPearsonGate(Threshold(">", 0.4879079759120941)).evaluate(ctx).passed
+    assert ValPearsonGate(Threshold(">=", 0.4879079759120941)).evaluate(ctx).passed
+
+
+def test_pearson_without_meta_cannot_evaluate(release, make_context):
+    bundle = release("v20")
+    no_meta = type(bundle)(**{**bundle.__dict__, "meta": None})
+    with pytest.raises(DataMissing, match="meta"):
+        ValPearsonGate(Threshold(">=", 0.46)).evaluate(make_context(no_meta))
+
+
+def test_sfi_gate_says_it_cannot_fail(context_for):
+    outcome = SidecarEffectGate("sfi-benefit", "sfi_benefit", Threshold(">=", 0.4)).evaluate(context_for("v21-beta"))
+    assert outcome.passed and outcome.value == pytest.approx(0.4818, abs=1e-4)
+    assert "cannot fail" in outcome.message and "cannot fail" in outcome.details["note"]
+    assert outcome.details["meta_reported"] == pytest.approx(outcome.value, abs=1e-6)
+
+
+def test_storm_cost_v21_beta_misses_the_v20_era_threshold(context_for):
+    outcome = SidecarEffectGate("storm-cost", "storm_cost", Threshold(">", 3.0)).evaluate(context_for("v21-beta"))
+    assert not outcome.passed and outcome.value == pytest.approx(1.287, abs=1e-3)
+
+
+def test_battery_gate_counts_and_shows_scans(context_for):
+    outcome = BatteryGate("tst900-v21", TST900_V21, Threshold(">=", 10)).evaluate(context_for("v21-beta"))
+    assert outcome.value == 4 and not outcome.passed and outcome.comparator == ">="
+    table = outcome.details["scenarios"]
+    assert len(table) == 10 and [r["id"] for r in table if r["result"] == "pass"] == [
+        "TST-905", "TST-908", "TST-909", "TST-910"]
+    fig = outcome.figures[0]
+    assert fig["kind"] == "line" and fig["x"] == list(range(24)) and fig["xlabel"] == "hour UTC"
+    assert fig["ylabel"] == "σ" and all(len(s) == 24 for s in fig["series"].values())
+    assert len(outcome.figures) == 10
+
+
+@pytest.mark.parametrize(("check", "threshold", "value", "passed"), [
+    ("raw", 16, 13, False), ("override", 17, 16, False), ("regressions", 0, 0, True), ("acid", 1, 1, True),
+])
+def test_ki7mt_gates_on_v21_beta(context_for, check, threshold, value, passed):
+    outcome = KI7MTGate(f"ki7mt-{check}", check, Threshold("==", threshold)).evaluate(context_for("v21-beta"))
+    assert (outcome.value, outcome.passed) == (value, passed)
+    assert len(outcome.details["paths"]) == 18
+
+
+def test_a_foreign_model_is_a_gate_error(make_context):
+    with pytest.raises(GateError, match="expected an IONIS model bundle"):
+        ValPearsonGate(Threshold(">=", 0.46)).evaluate(make_context(object()))

@@ -1,0 +1,53 @@
+"""The registered suites: names, refusal of V20/V21 by named gates, and the time budget."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from gates.suite import GateSuite
+from plugins.ionis.suites import TST900_V21_SUITE, V20_RELEASE, V22_RELEASE, ionis_suites
+
+
+def _run(suite: GateSuite, ctx) -> dict[str, bool]:
+    return {g.name: g.evaluate(ctx).passed for g in suite.gates}
+
+
+def _suite(name: str) -> GateSuite:
+    return next(s for s in ionis_suites() if s.name == name)
+
+
+def test_suite_names_and_family():
+    suites = ionis_suites()
+    assert [s.name for s in suites] == [V22_RELEASE, V20_RELEASE, TST900_V21_SUITE]
+    assert all(s.family == "ionis" and s.version for s in suites)
+    assert [g.name for g in _suite(V22_RELEASE).gates] == [
+        "val-pearson", "sfi-benefit", "storm-cost", "physics-kp-monotone", "physics-sfi-monotone",
+        "physics-gate-range", "physics-decomposition", "tst900", "ki7mt-raw-hard", "ki7mt-override-hard",
+        "ki7mt-regressions", "ki7mt-acid-test"]
+
+
+@pytest.mark.parametrize(("name", "failing"), [
+    ("v20", {"tst900", "ki7mt-raw-hard", "ki7mt-override-hard"}),
+    ("v21-alpha", {"tst900", "ki7mt-raw-hard", "ki7mt-override-hard"}),
+    ("v21-beta", {"tst900", "ki7mt-raw-hard", "ki7mt-override-hard"}),
+])
+def test_v22_release_refuses_older_versions_by_name(name, failing, context_for):
+    results = _run(_suite(V22_RELEASE), context_for(name))
+    assert {g for g, ok in results.items() if not ok} == failing
+
+
+def test_v20_release_criteria(context_for):
+    assert all(_run(_suite(V20_RELEASE), context_for("v20")).values())
+    beta = _run(_suite(V20_RELEASE), context_for("v21-beta"))
+    assert {g for g, ok in beta.items() if not ok} == {"val-pearson", "storm-cost"}
+
+
+def test_v22_suite_runs_in_well_under_two_seconds(context_for):
+    ctx = context_for("v21-beta")
+    suite = _suite(V22_RELEASE)
+    _run(suite, ctx)  # warm-up: first torch calls allocate
+    start = time.perf_counter()
+    _run(suite, ctx)
+    assert time.perf_counter() - start < 2.0
