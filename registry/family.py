@@ -43,3 +43,39 @@ class Family(Protocol):
     def load(self, files: Mapping[str, Path], device: str = "cpu") -> Any: ...
 
     def predict(self, model: Any, input_path: Path, *, device: str = "cpu") -> list[dict[str, Any]]: ...
+
+
+@runtime_checkable
+class TrainableFamily(Protocol):
+    """A family that can train a new version from a cached extract (``registry train``).
+
+    ``train`` writes the version's files into ``out_dir`` and returns ``(files by role, lineage facts)``;
+    the facts (seed, epochs, held-out metrics, split) are stored with the registered version.
+    """
+
+    def train(self, table: Any, config: Path, *, out_dir: Path, epochs: int | None, seed: int, device: str,
+              progress: bool) -> tuple[dict[str, Path], dict[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class DemoPlan:
+    """What a family's demo trains: the extract (with parameters) and the config file, and for how long."""
+
+    extract: str
+    params: dict[str, Any]
+    config: Path
+    epochs: int
+    notes: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class DemoFamily(Protocol):
+    """A family that can run the embedded demo (``registry demo``).
+
+    ``prepare_demo`` loads clearly labelled demo data into the embedded ClickHouse ``source`` and writes a
+    config into ``workdir``; ``release_files`` lists real released versions found in a directory (role → path).
+    """
+
+    def prepare_demo(self, source: Any, workdir: Path) -> DemoPlan: ...
+
+    def release_files(self, directory: Path) -> list[tuple[str, dict[str, Path]]]: ...

@@ -9,7 +9,7 @@ WSPR_SIGNATURES = "ionis-wspr-signatures"
 _SQL = """
 SELECT tx_grid_4, rx_grid_4, band, hour, month, median_snr, spot_count, snr_std, reliability,
        avg_sfi, avg_kp, avg_distance, avg_azimuth
-FROM wspr.signatures_v2_terrestrial
+FROM {database:Identifier}.{table:Identifier}
 WHERE avg_sfi > 0
   AND band BETWEEN {band_min:Int32} AND {band_max:Int32}
   AND cityHash64(tx_grid_4, rx_grid_4, band, hour, month, {seed:UInt64}) % 1000000 < {sample_ppm:UInt32}
@@ -20,9 +20,10 @@ LIMIT {limit:UInt64}
 WSPR_SIGNATURES_SPEC = ExtractSpec(
     name=WSPR_SIGNATURES,
     sql=_SQL,
-    description="WSPR terrestrial signatures (avg_sfi > 0) sampled by a seeded hash, not ORDER BY rand(), "
+    description="WSPR terrestrial signatures (avg_sfi > 0; table wspr.signatures_v2_terrestrial unless the "
+                "database/table parameters name another with the same columns, e.g. rbn.dxpedition_signatures) sampled by a seeded hash, not ORDER BY rand(), "
                 "so the same parameters always give the same rows",
-    params={"band_min": 102, "band_max": 111, "seed": 0, "sample_ppm": 1_000_000, "limit": 20_000_000},
+    params={"database": "wspr", "table": "signatures_v2_terrestrial", "band_min": 102, "band_max": 111, "seed": 0, "sample_ppm": 1_000_000, "limit": 20_000_000},
     schema=(
         ("tx_grid_4", "FixedString(4)"), ("rx_grid_4", "FixedString(4)"), ("band", "Int32"), ("hour", "UInt8"),
         ("month", "UInt8"), ("median_snr", "Float32"), ("spot_count", "UInt32"), ("snr_std", "Float32"),

@@ -8,7 +8,7 @@ from typing import Any
 
 from plugins.ionis.extracts import WSPR_SIGNATURES
 from plugins.ionis.suites import V22_RELEASE
-from registry.family import ArtifactRole
+from registry.family import ArtifactRole, DemoPlan
 
 
 class IonisFamily:
@@ -51,3 +51,37 @@ class IonisFamily:
         from plugins.ionis.predict import predict_rows
 
         return predict_rows(model, Path(input_path), device=device)
+
+    def train(self, table: Any, config: Path, *, out_dir: Path, epochs: int | None, seed: int, device: str,
+              progress: bool) -> tuple[dict[str, Path], dict[str, Any]]:
+        """Train with the upstream recipe on an extract; writes weights, meta (held-out metrics) and config."""
+        import json
+
+        from plugins.ionis.train import train
+
+        cfg = json.loads(Path(config).read_text())
+        result = train(table, cfg, epochs=epochs, seed=seed, device=device, progress=progress)
+        return result.save(out_dir, cfg), {"metrics": result.metrics, **result.lineage}
+
+    def prepare_demo(self, source: Any, workdir: Path) -> DemoPlan:
+        """Load the SYNTHETIC demo signatures into ``source`` and write a V22-shaped demo config."""
+        from plugins.ionis.demo import EXTRACT, prepare
+
+        config, params, rows = prepare(source, workdir)
+        return DemoPlan(EXTRACT, params, config, epochs=12, notes=(
+            f"{rows:,} SYNTHETIC signature rows in demo.synthetic_signatures (made from real daily Kp/F10.7; "
+            "not observations)",))
+
+    def release_files(self, directory: Path) -> list[tuple[str, dict[str, Path]]]:
+        """Released upstream versions in ``directory``: ``ionis_<v>.safetensors`` with its meta and config."""
+        found = []
+        for weights in sorted(Path(directory).glob("ionis_v*.safetensors")):
+            stem = weights.name.removesuffix(".safetensors")
+            tag = stem.removeprefix("ionis_")
+            files = {"weights": weights}
+            if (meta := weights.with_name(f"{stem}_meta.json")).is_file():
+                files["meta"] = meta
+            if (config := weights.with_name(f"config_{tag}.json")).is_file():
+                files["config"] = config
+            found.append((tag, files))
+        return found

@@ -165,7 +165,7 @@ def train(table: Any, config: Mapping[str, Any], *, epochs: int | None = None, s
             schedule.step()
             if bar is not None:
                 bar.update(1)
-                bar.set_postfix(loss=f"{float(loss):.4f}")
+                bar.set_postfix(loss=f"{loss.item():.4f}")
     if bar is not None:
         bar.close()
     module.eval()
@@ -192,4 +192,4 @@ def _progress(total: int, enabled: bool) -> Any:
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, desc="train ionis", unit="step")
+    return tqdm(total=total, desc="train ionis", unit="step", disable=None)  # None: off when not a terminal

@@ -1,24 +1,102 @@
-"""``registry demo``: the main job on the embedded default (no server to install)."""
+"""``registry demo``: the main job on the embedded default — real indices, extract, train, register, promote."""
 
 from __future__ import annotations
 
 import argparse
+import time
+from pathlib import Path
 from typing import Any
 
 from registry.output import Output, add_common
 
 
 def add_parsers(sub: Any) -> None:
-    p = sub.add_parser("demo", help="run the embedded demo: data → extract → train → register → promote")
+    p = sub.add_parser("demo", help="run the embedded demo: indices + data → extract → train → register → promote",
+                       description="Runs on the in-process ClickHouse engine; no server needed. Loads the real "
+                       "Kp/F10.7 indices, a clearly labelled synthetic signature table, caches the extract, trains "
+                       "a small model on CPU, registers it and runs its release gates for `production`.")
+    p.add_argument("--family", default="ionis", help="family whose demo to run (default ionis)")
+    p.add_argument("--release", type=Path, metavar="DIR",
+                   help="also register and gate the real released checkpoints in DIR (e.g. ../shared/data/ionis)")
+    p.add_argument("--epochs", type=int, default=None, help="training epochs (default: the demo's)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
     add_common(p)
     p.set_defaults(handler=run_demo)
 
 
-def run_demo(args: argparse.Namespace, out: Output) -> int:
-    from registry.app import App
+def _say(out: Output, text: str) -> None:
+    if not out.json_mode:
+        print(text, flush=True)
 
+
+def run_demo(args: argparse.Namespace, out: Output) -> int:
+    from cache.indices import load_indices
+    from cache.sources import open_source
+    from registry.app import App
+    from registry.errors import UsageError
+    from registry.family import DemoFamily
+    from registry.promotion import promote
+    from registry.training import cached_extract, train_and_register
+
+    t0 = time.perf_counter()
     app = App.from_args(args)
-    out.emit({"ready": True, "home": str(app.home)},
-             f"gated-registry is installed (home: {app.home}).\n"
-             "The embedded demo promotion arrives with the IonisGate family; meanwhile try `registry --help`.")
+    family = app.plugins.family(args.family)
+    if not isinstance(family, DemoFamily):
+        raise UsageError(f"family {args.family!r} has no demo")
+    _say(out, f"registry home: {app.home.resolve()}")
+    source = open_source(app.home, "embedded")
+    info = load_indices(source)
+    _say(out, f"[1/5] loaded real indices into the embedded ClickHouse: indices.daily {info['daily_rows']:,} days "
+              f"({info['first_day']} → {info['last_day']}), indices.kp3h {info['kp3h_rows']:,} rows")
+    plan = family.prepare_demo(source, app.home / "demo")
+    for note in plan.notes:
+        _say(out, f"[2/5] {note}")
+    ref = cached_extract(app, plan.extract, plan.params, progress=not out.json_mode)
+    _say(out, f"[3/5] extract {ref.name}: {ref.rows:,} rows cached, key {ref.key[:12]}, digest {ref.digest[:12]}")
+    version, created = train_and_register(app, family.name, plan.config, plan.extract, params=plan.params,
+                                          epochs=args.epochs or plan.epochs, seed=0, device=args.device,
+                                          name=f"{family.name}-demo", progress=not out.json_mode)
+    metrics = version.lineage.get("training", {}).get("metrics", {})
+    _say(out, f"[4/5] {'trained and registered' if created else 'same bytes as before:'} {version.ref} "
+              f"({version.short}); held-out " + ", ".join(f"{k} {v:.3f}" for k, v in sorted(metrics.items())))
+    decision = promote(app, version.ref, "production", device=args.device, progress=not out.json_mode)
+    report = [_summary(decision)]
+    _say(out, f"[5/5] {decision.message}")
+    for line in _gate_table(decision):
+        _say(out, line)
+    _say(out, f"scorecard: {decision.scorecard}")
+    if args.release:
+        report += _release(app, family, args.release, args.device, out)
+    _say(out, f"done in {time.perf_counter() - t0:.0f} s")
+    if out.json_mode:
+        out.emit({"home": str(app.home), "demo": report[0], "release": report[1:]})
     return 0
+
+
+def _summary(d: Any) -> dict[str, Any]:
+    return {"version": d.version.ref, "verdict": d.verdict, "scorecard": str(d.scorecard),
+            "failing": [r.name for r in d.evidence.results if not r.passed]}
+
+
+def _gate_table(d: Any) -> list[str]:
+    from registry.commands.promote import _gate_lines
+
+    return _gate_lines(d.evidence.results)
+
+
+def _release(app: Any, family: Any, directory: Path, device: str, out: Output) -> list[dict[str, Any]]:
+    from registry.promotion import promote
+
+    results = []
+    for tag, files in family.release_files(directory):
+        facts = family.validate(files)
+        version, _ = app.store.register(family.name, files, name=f"{family.name}-{tag}",
+                                        lineage={"validated": facts, "released": tag, "source_dir": directory.name})
+        d = promote(app, version.ref, "production", device=device)
+        failing = [r.name for r in d.evidence.results if not r.passed]
+        _say(out, f"release {tag}: {version.ref} {d.verdict.upper()}"
+                  + (f" — failing: {', '.join(failing)}" if failing else "") + f"; scorecard {d.scorecard}")
+        results.append(_summary(d))
+    if not results:
+        _say(out, f"no released checkpoints found in {directory}")
+    return results

@@ -1,0 +1,50 @@
+"""``registry train``: train a family's model from a cached extract and register the result."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from registry.output import Output, add_common
+
+
+def parse_params(items: list[str]) -> dict[str, str]:
+    """``k=v`` pairs from the command line; the extract spec converts and checks the values."""
+    from registry.errors import InvalidInput
+
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InvalidInput(f"--param takes NAME=VALUE, not {item!r}")
+        out[key] = value
+    return out
+
+
+def add_parsers(sub: Any) -> None:
+    p = sub.add_parser("train", help="train a model from a cached extract and register it with its lineage")
+    p.add_argument("family")
+    p.add_argument("--config", required=True, type=Path, help="the version's config file")
+    p.add_argument("--extract", required=True, metavar="NAME", help="extract to train on (cached if absent)")
+    p.add_argument("--param", action="append", default=[], metavar="K=V", help="extract parameter (repeatable)")
+    p.add_argument("--epochs", type=int, default=None, help="default: the config's")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--name", default="")
+    add_common(p)
+    p.set_defaults(handler=run_train)
+
+
+def run_train(args: argparse.Namespace, out: Output) -> int:
+    from registry.app import App
+    from registry.training import train_and_register
+
+    version, created = train_and_register(App.from_args(args), args.family, args.config, args.extract,
+                                          params=parse_params(args.param), epochs=args.epochs, seed=args.seed,
+                                          device=args.device, name=args.name, progress=not out.json_mode)
+    metrics = version.lineage.get("training", {}).get("metrics", version.lineage.get("training", {}))
+    shown = ", ".join(f"{k} {v:.4g}" for k, v in sorted(metrics.items()) if isinstance(v, float))
+    out.emit({"created": created, "version": version.ref, **version.to_dict()},
+             f"{'registered' if created else 'already registered as'} {version.ref} ({version.short}); {shown}")
+    return 0

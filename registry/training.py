@@ -1,0 +1,49 @@
+"""Training a new version from a cached extract and registering it with its lineage."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from registry.errors import InvalidInput, UsageError
+from registry.family import TrainableFamily
+
+if TYPE_CHECKING:
+    from registry.app import App
+    from registry.records import ExtractRef, ModelVersion
+
+
+def cached_extract(app: App, name: str, params: dict[str, Any] | None = None, *, progress: bool = True) -> ExtractRef:
+    """The extract ``name`` with ``params``, materialised into the cache unless it is there already."""
+    from cache.store import ExtractCache
+
+    spec = app.plugins.extract(name)
+    return ExtractCache(app.home).materialise(spec, params, progress=progress)
+
+
+def train_and_register(app: App, family_name: str, config: Path, extract: str, *,
+                       params: dict[str, Any] | None = None, epochs: int | None = None, seed: int = 0,
+                       device: str = "cpu", name: str = "", progress: bool = True) -> tuple[ModelVersion, bool]:
+    """Train ``family_name`` on the cached extract with ``config``, validate the result, register it."""
+    from cache.store import ExtractCache
+
+    from registry import __version__
+
+    family = app.plugins.family(family_name)
+    if not isinstance(family, TrainableFamily):
+        raise UsageError(f"family {family_name!r} has no training recipe")
+    if not Path(config).is_file():
+        raise InvalidInput(f"config file {config} does not exist")
+    ref = cached_extract(app, extract, params, progress=progress)
+    table = ExtractCache(app.home).read(ref)
+    with tempfile.TemporaryDirectory(prefix="registry-train-") as tmp:
+        files, facts = family.train(table, Path(config), out_dir=Path(tmp), epochs=epochs, seed=seed, device=device,
+                                    progress=progress)
+        validated = family.validate(files)
+        lineage = {"validated": validated, "training": facts, "registry_version": __version__,
+                   "plugin_version": family.version, "code_version": f"gated-registry {__version__}",
+                   "extracts": [{"name": ref.name, "key": ref.key, "digest": ref.digest, "rows": ref.rows,
+                                 "params": ref.params}],
+                   "source_files": {role: p.name for role, p in files.items()}}
+        return app.store.register(family.name, files, name=name, lineage=lineage)
