@@ -74,7 +74,7 @@ def verify(con: duckdb.DuckDBPyConnection) -> list[str]:
                         "entries were removed from the end or added without chaining")
     for family, alias, version_id, seq in con.execute(
             "SELECT family, alias, version_id, ledger_seq FROM aliases ORDER BY family, alias").fetchall():
-        e = by_seq.get(seq)
-        if e is None or (e.family, e.alias, e.to_version) != (family, alias, version_id):
+        moved = by_seq.get(seq)
+        if moved is None or (moved.family, moved.alias, moved.to_version) != (family, alias, version_id):
             problems.append(f"alias {family}@{alias} is not explained by ledger entry {seq}")
     return problems

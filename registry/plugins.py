@@ -146,7 +146,7 @@ class Plugins:
         out: list[tuple[str, Any]] = []
         for impl in reversed(hook.get_hookimpls()):  # registration order
             try:
-                items = impl.function()
+                items: Any = impl.function()
                 out.extend((impl.plugin_name, item) for item in (items or ()))
             except Exception as exc:
                 self.problems.append(f"plugin {impl.plugin_name!r} failed to provide {what}: "

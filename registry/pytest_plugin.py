@@ -100,11 +100,11 @@ class GateItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, GateFailed):
-            return f"gate {self.gate or self.parent.name}: {excinfo.value}"
+            return f"gate {self.gate or self.nodeid}: {excinfo.value}"
         return str(super().repr_failure(excinfo))
 
     def reportinfo(self) -> tuple[str, int | None, str]:
-        return self.parent.name, None, f"gate {self.gate}"
+        return self.nodeid.split("::")[0], None, f"gate {self.gate}"
 
 
 _SUITES: list[CandidateSuite] = []

@@ -70,7 +70,7 @@ class Store:
             if existing:
                 return existing[0], False
             number = con.execute("SELECT coalesce(max(number), 0) + 1 FROM versions WHERE family = ?",
-                                 [family]).fetchone()[0]
+                                 [family]).fetchall()[0][0]
             version = ModelVersion(family, int(number), vid, name or f"{family}-{number}", tuple(refs),
                                    dict(lineage or {}), now_utc(), current_user())
             con.execute("INSERT INTO versions VALUES (?, ?, ?, ?, ?, ?, ?)",

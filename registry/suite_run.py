@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from registry.gate_context import RunContext
 from registry.hashing import digest_json, to_jsonable
-from registry.records import Evidence, GateResult, ModelVersion
+from registry.records import Evidence, GateResult, GateStatus, ModelVersion
 from registry.store import now_utc
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ def _evaluate(gate: Gate, ctx: RunContext) -> GateResult:
         value = out.value
         if isinstance(value, float) and math.isnan(value) and out.passed:
             raise ValueError("gate reported a pass on a NaN value")
-        status = "pass" if out.passed is True else "fail"
+        status: GateStatus = "pass" if out.passed is True else "fail"
         result = GateResult(gate.name, gate.version, status, to_jsonable(value), to_jsonable(out.threshold),
                             out.comparator, out.message, to_jsonable(out.details),
                             tuple(to_jsonable(list(out.figures))), 0.0)

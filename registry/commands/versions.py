@@ -51,17 +51,17 @@ def collect_files(family: Any, positional: list[str], config: Path | None, meta:
     files: dict[str, Path] = {}
     first = family.roles[0].name
     for item in positional:
-        role, sep, path = item.partition("=")
+        role, sep, text = item.partition("=")
         if not sep or role not in roles:
-            role, path = first, item
+            role, text = first, item
         if role in files:
             raise InvalidInput(f"two files given for role {role!r} of family {family.name!r}")
-        files[role] = Path(path)
-    for role, path in (("config", config), ("meta", meta)):
-        if path is not None:
+        files[role] = Path(text)
+    for role, given in (("config", config), ("meta", meta)):
+        if given is not None:
             if role not in roles:
                 raise InvalidInput(f"family {family.name!r} takes no --{role} file")
-            files[role] = path
+            files[role] = given
     unknown = sorted(set(files) - set(roles))
     missing = sorted(r.name for r in family.roles if r.required and r.name not in files)
     if unknown or missing:
