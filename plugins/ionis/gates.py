@@ -12,8 +12,8 @@ from plugins.ionis.ki7mt import ACID_TEST, evaluate_paths, load_paths, summarise
 from plugins.ionis.scenarios import Scenario, run_battery
 from registry.errors import DataMissing, GateError
 
-SUN_CLAMP_FLOOR_NOTE = ("cannot fail: training clamps sidecar weights to [0.5, 2.0] with fc1 biases frozen at 0, so "
-                        "every released sun sidecar sits at the clamp floor (0.4818σ) above the 0.4 threshold")
+SUN_CLAMP_FLOOR_NOTE = ("cannot fail: the [0.5, 2.0] weight clamp with fc1 biases frozen at 0 bounds this from below "
+                        "at 0.4818σ (where every released sun sidecar sits), above the 0.4 threshold")
 
 
 def bundle_of(ctx: GateContext) -> IonisBundle:
