@@ -69,6 +69,16 @@ def _table(t: Any, title: str) -> dict[str, Any] | None:
             "rows": [[_cell(c) for c in r] for r in t["rows"]]}
 
 
+def _records(rows: Any, title: str) -> dict[str, Any] | None:
+    """A list of flat JSON objects (one per scenario, path, …) as a table; columns in first-seen order."""
+    if not isinstance(rows, list) or not rows or not all(
+            isinstance(r, Mapping) and all(_is_scalar(v) for v in r.values()) for r in rows):
+        return None
+    columns = list(dict.fromkeys(str(k) for r in rows for k in r))
+    return {"kind": "table", "title": title, "columns": columns,
+            "rows": [[_cell(r.get(c)) for c in columns] for r in rows]}
+
+
 def detail_blocks(details: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Turn a gate's JSON ``details`` into blocks: ``table`` (column tables), ``kv`` (scalars), ``json`` (the rest)."""
     blocks: list[dict[str, Any]] = []
@@ -84,6 +94,8 @@ def detail_blocks(details: Mapping[str, Any]) -> list[dict[str, Any]]:
         elif key == "tables" and isinstance(value, list) and all(tables := [
                 _table(t, f"table {i + 1}") for i, t in enumerate(value)]):
             blocks.extend(t for t in tables if t is not None)
+        elif (block := _records(value, str(key))) is not None:
+            blocks.append(block)
         elif isinstance(value, Mapping) and value and all(_is_scalar(v) for v in value.values()):
             blocks.append({"kind": "kv", "title": str(key),
                            "rows": [(str(k), _cell(v)) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))]})
@@ -214,6 +226,7 @@ def write_scorecard(path: Path, html: str) -> Path:
             fh.write(html)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # a report is meant to be shared, unlike mkstemp's 0600
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

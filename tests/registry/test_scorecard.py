@@ -296,3 +296,14 @@ def _png_rows(data: bytes, n: int) -> tuple[int, int, list[list[tuple[int, int, 
         rows.append([tuple(line[x * bpp:x * bpp + 3]) for x in range(width)])
         prev = line
     return width, height, rows
+
+
+def test_list_of_flat_records_renders_as_a_table():
+    from registry.scorecard import detail_blocks
+
+    blocks = detail_blocks({"scenarios": [{"id": "TST-901", "measured": 16.1, "result": "pass"},
+                                          {"id": "TST-902", "measured": None, "result": "FAIL", "note": "x"}]})
+    table = next(b for b in blocks if b["kind"] == "table")
+    assert table["title"] == "scenarios" and table["columns"] == ["id", "measured", "result", "note"]
+    assert [c["text"] for c in table["rows"][1]] == ["TST-902", "—", "FAIL", "x"]
+    assert detail_blocks({"mixed": [{"a": 1}, 2]})[0]["kind"] == "json"
