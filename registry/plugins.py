@@ -153,36 +153,30 @@ class Plugins:
                                      f"{type(exc).__name__}: {exc}")
         return out
 
+    def _index(self, hook: pluggy.HookCaller, what: str, key: Any, label: Any) -> dict[Any, Any]:
+        found: dict[Any, Any] = {}
+        for plugin, item in self._collect(hook, what):
+            k = key(item)
+            if k in found:
+                self.problems.append(f"plugin {plugin!r}: {label(item)} already provided by another plugin; ignored")
+                continue
+            found[k] = item
+        return found
+
     @cached_property
     def _families(self) -> dict[str, Family]:
-        found: dict[str, Family] = {}
-        for plugin, fam in self._collect(self.pm.hook.registry_families, "families"):
-            if fam.name in found:
-                self.problems.append(f"plugin {plugin!r}: family {fam.name!r} already provided; ignored")
-                continue
-            found[fam.name] = fam
-        return found
+        return self._index(self.pm.hook.registry_families, "families", lambda f: f.name,
+                           lambda f: f"family {f.name!r}")
 
     @cached_property
     def _suites(self) -> dict[tuple[str, str], GateSuite]:
-        found: dict[tuple[str, str], GateSuite] = {}
-        for plugin, suite in self._collect(self.pm.hook.registry_gates, "gate suites"):
-            key = (suite.family, suite.name)
-            if key in found:
-                self.problems.append(f"plugin {plugin!r}: suite {suite.family}/{suite.name} already provided")
-                continue
-            found[key] = suite
-        return found
+        return self._index(self.pm.hook.registry_gates, "gate suites", lambda s: (s.family, s.name),
+                           lambda s: f"suite {s.family}/{s.name}")
 
     @cached_property
     def _extracts(self) -> dict[str, ExtractSpec]:
-        found: dict[str, ExtractSpec] = {}
-        for plugin, spec in self._collect(self.pm.hook.registry_extracts, "extracts"):
-            if spec.name in found:
-                self.problems.append(f"plugin {plugin!r}: extract {spec.name!r} already provided; ignored")
-                continue
-            found[spec.name] = spec
-        return found
+        return self._index(self.pm.hook.registry_extracts, "extracts", lambda e: e.name,
+                           lambda e: f"extract {e.name!r}")
 
     def families(self) -> dict[str, Family]:
         """Every family by name (``registry_families``)."""

@@ -16,7 +16,7 @@ def add_parsers(sub: Any) -> None:
                        "Kp/F10.7 indices, a clearly labelled synthetic signature table, caches the extract, trains "
                        "a small model on CPU, registers it and runs its release gates for `production`.")
     p.add_argument("--family", default="ionis", help="family whose demo to run (default ionis)")
-    p.add_argument("--release", type=Path, metavar="DIR",
+    p.add_argument("--release", "--ionis-release", dest="release", type=Path, metavar="DIR",
                    help="also register and gate the real released checkpoints in DIR (e.g. ../shared/data/ionis)")
     p.add_argument("--epochs", type=int, default=None, help="training epochs (default: the demo's)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")

@@ -104,3 +104,21 @@ def test_plugins_command_lists_sources_and_versions(home):
     r = run_cli("plugins")
     assert r.returncode == 0
     assert "toy_family" in r.stdout and "$REGISTRY_PLUGINS" in r.stdout and "family toy" in r.stdout
+
+
+def test_a_second_family_of_the_same_name_is_ignored_and_reported(plugins):
+    import toy_family
+
+    from registry.hookspecs import hookimpl
+
+    class Impostor:
+        @hookimpl
+        def registry_families(self):  # noqa: ANN201
+            fam = toy_family.ToyFamily()
+            fam.summary = "impostor"
+            return [fam]
+
+    plugins.register(Impostor(), name="impostor")
+    assert plugins.family("toy").summary == "tiny MLP for the registry's own tests"
+    assert any("impostor" in p and "family 'toy' already provided" in p for p in plugins.problems)
+    plugins.unregister("impostor")
