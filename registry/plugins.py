@@ -144,7 +144,7 @@ class Plugins:
     # -- hooks --
     def _collect(self, hook: pluggy.HookCaller, what: str) -> list[tuple[str, Any]]:
         out: list[tuple[str, Any]] = []
-        for impl in reversed(hook.get_hookimpls()):  # registration order
+        for impl in hook.get_hookimpls():  # registration order: built-ins, entry points, then the rest
             try:
                 items: Any = impl.function()
                 out.extend((impl.plugin_name, item) for item in (items or ()))
