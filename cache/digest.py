@@ -1,0 +1,172 @@
+"""Content digest of a table that depends on its rows and column types, not on batching or row order.
+
+Each value is hashed to 64 bits (integers and dates by value, floats by their bit pattern, text and
+binary by a polynomial hash of the bytes mixed with the length, NULL by a fixed tag), each column with
+its own salt; a row hash is the splitmix64 finaliser of the sum of its column hashes. The table's
+digest is the sha256 of the column names and types, the row count and two wrapping 64-bit sums of
+(independently mixed) row hashes. Sums commute, so the same multiset of rows gives the same digest
+however ClickHouse splits or orders the stream, and a single changed value always changes both sums.
+The functions are fixed here (numpy only), so a digest recorded today can be recomputed years later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pyarrow as pa
+
+from registry.hashing import canonical_json
+
+FORMAT = "rowset-v1"
+_K1 = 0xBF58476D1CE4E5B9
+_K2 = 0x94D049BB133111EB
+_GOLD = 0x9E3779B97F4A7C15
+_P = 0x100000001B3  # FNV prime: odd, so invertible modulo 2**64
+_P_INV = pow(_P, -1, 2**64)
+_NULL_TAG = np.uint64(0x6E756C6C6E756C6C)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser, in place on a uint64 array (a bijection of 64-bit values)."""
+    x ^= x >> np.uint64(30)
+    x *= np.uint64(_K1)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(_K2)
+    x ^= x >> np.uint64(31)
+    return x
+
+
+def _scalar_mix(v: int) -> np.uint64:
+    return _mix(np.array([v % 2**64], dtype=np.uint64))[0]
+
+
+class _Powers:
+    """Cached powers of the polynomial base and of its inverse, modulo 2**64."""
+
+    def __init__(self) -> None:
+        self.fwd = np.ones(1, dtype=np.uint64)
+        self.inv = np.ones(1, dtype=np.uint64)
+
+    def get(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        if len(self.fwd) < n:
+            size = max(n, 2 * len(self.fwd))
+            self.fwd = np.full(size, _P, dtype=np.uint64)
+            self.inv = np.full(size, _P_INV, dtype=np.uint64)
+            self.fwd[0] = self.inv[0] = 1
+            np.cumprod(self.fwd, out=self.fwd)
+            np.cumprod(self.inv, out=self.inv)
+        return self.fwd[:n], self.inv[:n]
+
+
+def _bytes_hash(arr: pa.Array, powers: _Powers) -> np.ndarray:
+    if not (pa.types.is_large_string(arr.type) or pa.types.is_large_binary(arr.type)):
+        arr = arr.cast(pa.large_string() if pa.types.is_string(arr.type) or pa.types.is_string_view(arr.type)
+                       else pa.large_binary())
+    n = len(arr)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64, count=arr.offset + n + 1)[arr.offset:]
+    data_buf = arr.buffers()[2]
+    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+    start, lengths = offsets[:-1], np.diff(offsets)
+    o0 = int(offsets[0])
+    total = int(offsets[-1]) - o0
+    width = int(lengths[0]) if n else 0
+    if n and bool((lengths == width).all()) and width <= 16:  # fixed width: one column of bytes at a time
+        rows = data[o0:o0 + total].reshape(n, width) if width else np.zeros((n, 0), np.uint8)
+        fwd, _ = powers.get(width)
+        h = np.zeros(n, dtype=np.uint64)
+        for k in range(width):
+            h += rows[:, k].astype(np.uint64) * fwd[k]
+    else:
+        fwd, inv = powers.get(total + 1)
+        prefix = np.zeros(total + 1, dtype=np.uint64)
+        np.cumsum(data[o0:o0 + total].astype(np.uint64) * fwd[:total], out=prefix[1:])
+        rel = start - o0
+        h = (prefix[rel + lengths] - prefix[rel]) * inv[rel]
+    h ^= lengths.astype(np.uint64) * np.uint64(_GOLD)
+    return _mix(h)
+
+
+def _values(arr: pa.Array, powers: _Powers) -> np.ndarray:
+    t = arr.type
+    if pa.types.is_dictionary(t):
+        return _values(arr.dictionary_decode(), powers)
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t) \
+            or pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
+        if pa.types.is_fixed_size_binary(t):
+            arr = arr.cast(pa.binary())
+        return _bytes_hash(arr, powers)
+    if pa.types.is_boolean(t):
+        return arr.fill_null(False).cast(pa.uint8()).to_numpy().astype(np.uint64)
+    if pa.types.is_floating(t):
+        raw = arr.fill_null(0).to_numpy(zero_copy_only=False)
+        bits = {2: np.uint16, 4: np.uint32, 8: np.uint64}[raw.dtype.itemsize]
+        return raw.view(bits).astype(np.uint64)
+    if pa.types.is_decimal(t) and t.bit_width == 128:
+        filled = arr.fill_null(0)
+        words = np.frombuffer(filled.buffers()[1], dtype=np.uint64,
+                              count=2 * (filled.offset + len(filled)))[2 * filled.offset:].reshape(-1, 2)
+        return _mix(words[:, 1].copy()) + words[:, 0]
+    if pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_time(t) or pa.types.is_duration(t):
+        arr = arr.view(pa.int32() if t.bit_width == 32 else pa.int64())
+    if pa.types.is_unsigned_integer(arr.type):
+        return arr.fill_null(0).cast(pa.uint64()).to_numpy().copy()
+    if pa.types.is_integer(arr.type):
+        return arr.fill_null(0).cast(pa.int64()).to_numpy().view(np.uint64).copy()
+    raise TypeError(f"the digest does not support Arrow type {t}")
+
+
+class TableDigest:
+    """Accumulates the digest batch by batch; ``hexdigest()`` may be called at any point."""
+
+    def __init__(self, columns: list[tuple[str, str]]) -> None:
+        """:param columns: ``(name, stored type)`` pairs, part of what the digest covers."""
+        self.columns = [(str(n), str(t)) for n, t in columns]
+        self.rows = 0
+        self._s1 = np.uint64(0)
+        self._s2 = np.uint64(0)
+        self._salts = [_scalar_mix(i * _GOLD + 1) for i in range(len(self.columns))]
+        self._powers = _Powers()
+
+    def update(self, batch: pa.RecordBatch | pa.Table) -> None:
+        """Add the rows of ``batch`` (its columns in the order given to the constructor)."""
+        if batch.num_columns != len(self.columns):
+            raise ValueError(f"batch has {batch.num_columns} columns, digest expects {len(self.columns)}")
+        n = batch.num_rows
+        if n == 0:
+            return
+        acc = np.zeros(n, dtype=np.uint64)
+        for i in range(batch.num_columns):
+            col = batch.column(i)
+            if isinstance(col, pa.ChunkedArray):
+                col = col.combine_chunks()
+            v = _values(col, self._powers)
+            v ^= self._salts[i]
+            v *= np.uint64(_K1)
+            v ^= v >> np.uint64(32)
+            if col.null_count:
+                v[~col.is_valid().to_numpy(zero_copy_only=False)] = _NULL_TAG ^ self._salts[i]
+            acc += v
+        row = _mix(acc)
+        with np.errstate(over="ignore"):
+            self._s1 += row.sum(dtype=np.uint64)
+            self._s2 += _mix(row ^ np.uint64(_K2)).sum(dtype=np.uint64)
+        self.rows += n
+
+    def hexdigest(self) -> str:
+        """sha256 over the format, the column list, the row count and both sums."""
+        payload = {"format": FORMAT, "columns": self.columns, "rows": self.rows,
+                   "s1": f"{int(self._s1):016x}", "s2": f"{int(self._s2):016x}"}
+        return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+
+
+def table_digest(table: pa.Table, columns: list[tuple[str, str]] | None = None) -> str:
+    """The digest of a whole table, read in batches of any size.
+
+    :param columns: the stored ``(name, type)`` pairs; defaults to the table's names and Arrow types.
+    """
+    cols = columns if columns is not None else [(f.name, str(f.type)) for f in table.schema]
+    d = TableDigest(cols)
+    for batch in table.to_batches(max_chunksize=1 << 16):
+        d.update(batch)
+    return d.hexdigest()

@@ -1,0 +1,111 @@
+"""The streaming pipeline of one extract: source blocks → stored types → digest, read ahead in a thread.
+
+A producer thread pulls blocks from the source, converts them and feeds the digest, and hands them to
+the consumer (DuckDB's scan of a ``RecordBatchReader``) through a queue of ``depth`` batches. Memory
+stays at a few blocks, and on two or more cores fetching/converting overlaps with DuckDB compressing.
+An error on either side stops both; the producer's exception is re-raised unchanged to the caller.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from cache.digest import TableDigest
+
+if TYPE_CHECKING:
+    from cache.sources import ClickHouseSource
+    from cache.spec import BoundQuery
+    from cache.types import Converter
+
+_END = object()
+
+
+class _Failed:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+class Pipeline:
+    """``with Pipeline(source, query, converter) as p:`` then consume ``p.reader()`` (or iterate ``p``).
+
+    After the stream is consumed, ``p.digest`` holds the content digest of every row that passed.
+    """
+
+    def __init__(self, source: ClickHouseSource, query: BoundQuery, converter: Converter, *,
+                 depth: int = 4, batch_rows: int = 1 << 17, on_batch: Any = None) -> None:
+        self.source, self.query, self.converter = source, query, converter
+        self.batch_rows = batch_rows  # small ClickHouse blocks are joined up to this many rows
+        self.digest = TableDigest([(n, t) for n, t, _ in converter.columns()])
+        self.on_batch = on_batch
+        self.error: BaseException | None = None
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._produce, name="extract-producer", daemon=True)
+
+    def _put(self, item: Any) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _coalesced(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        pending: list[pa.RecordBatch] = []
+        rows = 0
+        for batch in batches:
+            pending.append(batch)
+            rows += batch.num_rows
+            if rows >= self.batch_rows:
+                yield pending[0] if len(pending) == 1 else pa.concat_batches(pending)
+                pending, rows = [], 0
+        if pending:
+            yield pending[0] if len(pending) == 1 else pa.concat_batches(pending)
+
+    def _produce(self) -> None:
+        try:
+            with self.source.stream(self.query) as batches:
+                for batch in self._coalesced(batches):
+                    out = self.converter.convert(batch)
+                    self.digest.update(out)
+                    if not self._put(out):
+                        return
+            self._put(_END)
+        except BaseException as exc:  # handed to the consumer, which re-raises it in the caller's thread
+            self._put(_Failed(exc))
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        while True:
+            item = self._queue.get()
+            if item is _END:
+                return
+            if isinstance(item, _Failed):
+                self.error = item.exc
+                raise item.exc
+            if self.on_batch is not None:
+                self.on_batch(item)
+            yield item
+
+    def reader(self) -> pa.RecordBatchReader:
+        """The converted batches as an Arrow stream with the planned schema (consumable once)."""
+        return pa.RecordBatchReader.from_batches(self.converter.schema, iter(self))
+
+    def __enter__(self) -> Pipeline:
+        self._thread.start()
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
+        self._stop.set()
+        while self._thread.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                self._thread.join(timeout=0.05)
+        self.error = None  # the exception's traceback refers back here: break the cycle

@@ -1,0 +1,344 @@
+"""Where extract rows come from: the embedded ClickHouse engine, a ClickHouse server over HTTP, or local files.
+
+All three speak ClickHouse SQL through the same ``clickhouse-connect`` client API, so one spec runs
+unchanged everywhere (filters, samples and aggregations execute inside ClickHouse, also on a cluster's
+``Distributed`` tables). Server configuration comes from ``<home>/sources.toml``::
+
+    [sources.prod]
+    kind = "clickhouse"          # a server over HTTP(S)
+    host = "ch.example.org"
+    port = 8443
+    secure = true
+    user = "reader"
+    password_env = "PROD_CLICKHOUSE_PASSWORD"   # or password = "…" in a file only you can read
+    database = "wspr"
+
+    [sources.offline]
+    kind = "file"                # Parquet/CSV files exposed as tables in the embedded engine
+    tables = { "wspr.signatures_v2_terrestrial" = "dumps/signatures.parquet" }
+
+or from ``REGISTRY_CLICKHOUSE_HOST`` / ``_PORT`` / ``_USER`` / ``_PASSWORD`` / ``_DATABASE`` / ``_SECURE``
+(a source named ``clickhouse``). Passwords are never logged, shown, or part of a source's identity.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import threading
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from cache.spec import BoundQuery
+from cache.types import ARROW_SETTINGS
+from registry.errors import InvalidInput, SourceError, UnknownName
+
+CHDB_PATH_ENV = "REGISTRY_CHDB_PATH"  # overrides <home>/chdb as the embedded engine's data directory
+SOURCE_ENV = "REGISTRY_SOURCE"  # the default source name (else "embedded")
+ENV_PREFIX = "REGISTRY_CLICKHOUSE_"
+EMBEDDED = "embedded"
+_TABLE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)")
+_ENGINE_LOCK = threading.Lock()
+_ENGINE: dict[str, Any] = {}  # realpath -> client; chDB allows one data path per process
+_STREAMING: dict[str, Any] = {}  # realpath -> raw chDB handle for streaming queries
+
+
+def embedded_client(path: str | os.PathLike[str]) -> Any:
+    """The process-wide client of the in-process ClickHouse engine stored at ``path``.
+
+    :raises SourceError: another path is already open in this process (chDB serves one per process).
+    """
+    real = os.path.realpath(path)
+    with _ENGINE_LOCK:
+        if real in _ENGINE:
+            return _ENGINE[real]
+        if _ENGINE:
+            other = next(iter(_ENGINE))
+            raise SourceError(f"the in-process ClickHouse engine is already open at {other}; chDB serves one "
+                              f"data directory per process, so {real} cannot be opened too "
+                              f"(set {CHDB_PATH_ENV} to use one location)")
+        import clickhouse_connect
+
+        Path(real).mkdir(parents=True, exist_ok=True)
+        try:
+            client = clickhouse_connect.get_client(interface="chdb", path=real)
+        except Exception as exc:
+            raise SourceError(f"cannot start the in-process ClickHouse engine at {real}: {exc}") from None
+        _ENGINE[real] = client
+        return client
+
+
+def _stream_handle(path: str | os.PathLike[str]) -> Any:
+    """A second chDB handle on the same engine, used only for streaming (the client's handle stays free)."""
+    real = os.path.realpath(path)
+    embedded_client(real)
+    with _ENGINE_LOCK:
+        if real not in _STREAMING:
+            import chdb
+
+            _STREAMING[real] = chdb.connect(real)
+            for key, value in ARROW_SETTINGS.items():
+                _STREAMING[real].query(f"SET {key} = {int(value)}")
+        return _STREAMING[real]
+
+
+def close_embedded() -> None:
+    """Close the process's embedded engine so another path can be opened."""
+    with _ENGINE_LOCK:
+        for handle in _STREAMING.values():
+            handle.close()
+        for client in _ENGINE.values():
+            client.close()
+        _STREAMING.clear()
+        _ENGINE.clear()
+
+
+def _translate(exc: Exception, where: str) -> Exception:
+    text = " ".join(str(exc).split())
+    if "BAD_QUERY_PARAMETER" in text or "UNKNOWN_QUERY_PARAMETER" in text or "Code: 457" in text:
+        return InvalidInput(f"{where} rejected a parameter value: {text[:300]}")
+    return SourceError(f"{where}: {text[:400]}")
+
+
+class ClickHouseSource:
+    """A source backed by a ``clickhouse-connect`` client (embedded or HTTP)."""
+
+    kind = "clickhouse"
+
+    def __init__(self, name: str, identity: str) -> None:
+        self.name = name
+        self._identity = identity
+        self._client: Any = None
+
+    @property
+    def identity(self) -> str:
+        """What the source is, for the cache key: never a password, never a machine-specific path."""
+        return self._identity
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name} {self.identity}>"
+
+    @property
+    def client(self) -> Any:
+        """The underlying ``clickhouse-connect`` client, connected on first use."""
+        if self._client is None:
+            self._client = self._connect()
+        return self._client
+
+    def _connect(self) -> Any:
+        raise NotImplementedError
+
+    def server_version(self) -> str:
+        """The version string the server reports."""
+        return str(self.client.server_version)
+
+    def prepare(self) -> None:
+        """Hook for sources that must set something up before a query (file views)."""
+
+    def describe(self, query: BoundQuery) -> list[tuple[str, str]]:
+        """``(column, ClickHouse type)`` of the query's result, without reading its rows."""
+        self.prepare()
+        try:
+            rows = self.client.query(f"DESCRIBE ({query.sql})", parameters=query.params).result_rows
+        except Exception as exc:
+            raise _translate(exc, f"source {self.name!r}") from None
+        return [(str(r[0]), str(r[1])) for r in rows]
+
+    @contextlib.contextmanager
+    def stream(self, query: BoundQuery) -> Iterator[Iterator[pa.RecordBatch]]:
+        """Arrow record batches of the query's result, as the server sends them (memory stays bounded)."""
+        self.prepare()
+        try:
+            ctx = self.client.query_arrow_stream(query.sql, parameters=query.params, settings=ARROW_SETTINGS)
+        except Exception as exc:
+            raise _translate(exc, f"source {self.name!r}") from None
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            try:
+                yield from ctx
+            except GeneratorExit:
+                raise
+            except Exception as exc:
+                raise _translate(exc, f"source {self.name!r} (while streaming)") from None
+
+        with ctx:
+            yield batches()
+
+    def command(self, sql: str, params: dict[str, Any] | None = None) -> Any:
+        """Run one statement (DDL, ``INSERT … SELECT``); used by loaders and tests."""
+        try:
+            return self.client.command(sql, parameters=params)
+        except Exception as exc:
+            raise _translate(exc, f"source {self.name!r}") from None
+
+
+class EmbeddedSource(ClickHouseSource):
+    """The in-process ClickHouse engine (chDB) whose data lives at ``path`` (default ``<home>/chdb``)."""
+
+    def __init__(self, path: str | os.PathLike[str], name: str = EMBEDDED) -> None:
+        super().__init__(name, "chdb:embedded")
+        self.path = Path(path)
+
+    def _connect(self) -> Any:
+        return embedded_client(self.path)
+
+    @contextlib.contextmanager
+    def stream(self, query: BoundQuery) -> Iterator[Iterator[pa.RecordBatch]]:
+        """Arrow batches block by block from chDB's own streaming cursor.
+
+        ``clickhouse-connect`` materialises a whole Arrow result from chDB before the first batch, so
+        the embedded engine streams through a second chDB handle: one self-contained Arrow IPC stream
+        per ClickHouse block, with the same server-side parameters. Memory stays at a few blocks.
+        """
+        from clickhouse_connect.driver.binding import format_bind_value
+
+        self.prepare()
+        handle = _stream_handle(self.path)
+        params = {k: format_bind_value(v) for k, v in query.params.items()}
+        try:
+            result = handle.send_query(query.sql, "ArrowStream", params=params)
+        except Exception as exc:
+            raise _translate(exc, f"source {self.name!r}") from None
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            try:
+                for chunk in result:
+                    yield from pa.ipc.open_stream(chunk.bytes())
+            except GeneratorExit:
+                raise
+            except Exception as exc:
+                raise _translate(exc, f"source {self.name!r} (while streaming)") from None
+
+        try:
+            yield batches()
+        finally:
+            with contextlib.suppress(Exception):
+                result.close()
+
+
+class HttpSource(ClickHouseSource):
+    """A ClickHouse server over HTTP(S); the password is kept only in memory and never shown."""
+
+    def __init__(self, name: str, host: str, port: int | None = None, user: str = "default",
+                 password: str = "", database: str = "default", secure: bool = False,
+                 connect_timeout: float = 10.0) -> None:
+        port = int(port or (8443 if secure else 8123))
+        super().__init__(name, f"clickhouse{'s' if secure else ''}://{user}@{host}:{port}/{database}")
+        self.host, self.port, self.user, self.database, self.secure = host, port, user, database, secure
+        self.connect_timeout = connect_timeout
+        self.__password = password
+
+    def _connect(self) -> Any:
+        import clickhouse_connect
+
+        try:
+            return clickhouse_connect.get_client(
+                host=self.host, port=self.port, username=self.user, password=self.__password,
+                database=self.database, secure=self.secure, connect_timeout=self.connect_timeout,
+                interface="https" if self.secure else "http")
+        except Exception as exc:
+            raise SourceError(f"cannot connect to {self.identity}: {type(exc).__name__}") from None
+
+
+class FileSource(EmbeddedSource):
+    """Parquet or CSV files exposed as read-only views in the embedded engine, for use without a server.
+
+    ``tables`` maps ``database.table`` (as the spec's SQL names it) to a ``.parquet``/``.csv`` file.
+    The identity covers the files' sha256, so replacing a file is a different source.
+    """
+
+    kind = "file"
+
+    def __init__(self, tables: dict[str, str | os.PathLike[str]], engine_path: str | os.PathLike[str],
+                 name: str = "file") -> None:
+        super().__init__(engine_path, name)
+        self.tables = {t: Path(p) for t, p in sorted(tables.items())}
+        for t, p in self.tables.items():
+            if not _TABLE.fullmatch(t):
+                raise InvalidInput(f"file source {name!r}: {t!r} is not a database.table name")
+            if p.suffix.lower() not in (".parquet", ".csv"):
+                raise InvalidInput(f"file source {name!r}: {p} is neither .parquet nor .csv")
+        self._identity = ""
+
+    @property
+    def identity(self) -> str:
+        if not self._identity:
+            h = hashlib.sha256()
+            for t, p in self.tables.items():
+                if not p.is_file():
+                    raise SourceError(f"file source {self.name!r}: {p} does not exist")
+                from registry.hashing import sha256_file
+
+                h.update(f"{t}={sha256_file(p)}\n".encode())
+            self._identity = f"file:{h.hexdigest()}"
+        return self._identity
+
+    def server_version(self) -> str:
+        return f"file via chDB {super().server_version()}"
+
+    def prepare(self) -> None:
+        for t, p in self.tables.items():
+            db, table = _TABLE.fullmatch(t).groups()  # type: ignore[union-attr]
+            existing = self.client.query("SELECT engine FROM system.tables WHERE database = {d:String} "
+                                         "AND name = {t:String}", parameters={"d": db, "t": table}).result_rows
+            if existing and existing[0][0] != "View":
+                raise SourceError(f"file source {self.name!r}: {t} is a real table in the embedded engine; "
+                                  "a file cannot stand in for it")
+            fmt = "Parquet" if p.suffix.lower() == ".parquet" else "CSVWithNames"
+            literal = "'" + str(p.resolve()).replace("\\", "\\\\").replace("'", "\\'") + "'"
+            self.command(f"CREATE DATABASE IF NOT EXISTS `{db}`")
+            self.command(f"CREATE OR REPLACE VIEW `{db}`.`{table}` AS SELECT * FROM file({literal}, {fmt})")
+
+
+def read_config(home: Path) -> dict[str, dict[str, Any]]:
+    """Named source settings from ``<home>/sources.toml`` and ``REGISTRY_CLICKHOUSE_*`` variables."""
+    found: dict[str, dict[str, Any]] = {}
+    path = home / "sources.toml"
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise InvalidInput(f"{path}: {exc}") from None
+        for name, cfg in (data.get("sources") or {}).items():
+            if not isinstance(cfg, dict):
+                raise InvalidInput(f"{path}: [sources.{name}] must be a table")
+            found[name] = dict(cfg)
+    if os.environ.get(ENV_PREFIX + "HOST"):
+        env = {k[len(ENV_PREFIX):].lower(): v for k, v in os.environ.items() if k.startswith(ENV_PREFIX)}
+        found["clickhouse"] = {"kind": "clickhouse", **env}
+    return found
+
+
+def open_source(home: Path, name: str | None = None) -> ClickHouseSource:
+    """The source called ``name`` (default ``$REGISTRY_SOURCE`` or ``embedded``) for registry ``home``.
+
+    :raises UnknownName: no such source is configured.
+    """
+    name = name or os.environ.get(SOURCE_ENV) or EMBEDDED
+    engine_path = Path(os.environ.get(CHDB_PATH_ENV) or home / "chdb")
+    if name == EMBEDDED:
+        return EmbeddedSource(engine_path)
+    config = read_config(home)
+    if name not in config:
+        known = ", ".join([EMBEDDED, *sorted(config)])
+        raise UnknownName(f"unknown source {name!r} (known: {known}; configure more in {home / 'sources.toml'})")
+    cfg = config[name]
+    kind = cfg.get("kind", "clickhouse")
+    if kind == "file":
+        tables = {t: (p if Path(p).is_absolute() else home / p) for t, p in (cfg.get("tables") or {}).items()}
+        return FileSource(tables, engine_path, name=name)
+    if kind != "clickhouse":
+        raise InvalidInput(f"source {name!r}: unknown kind {kind!r} (clickhouse or file)")
+    if not cfg.get("host"):
+        raise InvalidInput(f"source {name!r}: no host configured")
+    password = cfg.get("password") or os.environ.get(str(cfg.get("password_env") or ""), "")
+    secure = str(cfg.get("secure", "false")).lower() in ("1", "true", "yes")
+    return HttpSource(name, host=str(cfg["host"]), port=int(cfg["port"]) if cfg.get("port") else None,
+                      user=str(cfg.get("user") or "default"), password=str(password),
+                      database=str(cfg.get("database") or "default"), secure=secure)

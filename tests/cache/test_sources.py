@@ -1,0 +1,108 @@
+"""Sources: the embedded engine singleton, server configuration (no password leaks) and file sources."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from cache.sources import EmbeddedSource, FileSource, HttpSource, embedded_client, open_source, read_config
+from cache.spec import ExtractSpec
+from registry.errors import InvalidInput, SourceError, UnknownName
+
+
+def test_one_embedded_engine_per_process(engine, tmp_path):
+    assert embedded_client(engine.path) is engine.client
+    assert embedded_client(str(engine.path) + "/") is engine.client  # same directory, other spelling
+    with pytest.raises(SourceError, match="one data directory per process"):
+        embedded_client(tmp_path / "elsewhere")
+
+
+def test_default_source_is_the_embedded_engine(home, chdb_path):
+    src = open_source(home)
+    assert isinstance(src, EmbeddedSource) and src.identity == "chdb:embedded"
+    assert src.path == chdb_path  # REGISTRY_CHDB_PATH, set for the test session
+    assert src.server_version()[0].isdigit()
+    with pytest.raises(UnknownName, match="unknown source 'prod'.*embedded"):
+        open_source(home, "prod")
+
+
+def test_server_config_from_file_and_environment_never_exposes_the_password(home, monkeypatch):
+    home.mkdir(parents=True)
+    (home / "sources.toml").write_text(
+        '[sources.prod]\nkind = "clickhouse"\nhost = "ch.example.org"\nport = 8443\nsecure = true\n'
+        'user = "reader"\npassword_env = "PROD_PW"\ndatabase = "wspr"\n')
+    monkeypatch.setenv("PROD_PW", "s3cret-pw")
+    src = open_source(home, "prod")
+    assert isinstance(src, HttpSource)
+    assert src.identity == "clickhouses://reader@ch.example.org:8443/wspr"
+    assert "s3cret" not in repr(src) and "s3cret" not in src.identity and "s3cret" not in str(vars(src).keys())
+    monkeypatch.setenv("REGISTRY_CLICKHOUSE_HOST", "10.0.0.5")
+    monkeypatch.setenv("REGISTRY_CLICKHOUSE_PASSWORD", "other-pw")
+    monkeypatch.setenv("REGISTRY_CLICKHOUSE_DATABASE", "rbn")
+    assert read_config(home)["clickhouse"]["host"] == "10.0.0.5"
+    env_src = open_source(home, "clickhouse")
+    assert env_src.identity == "clickhouse://default@10.0.0.5:8123/rbn" and "other-pw" not in repr(env_src)
+
+
+def test_bad_config_is_one_clear_error(home):
+    home.mkdir(parents=True)
+    (home / "sources.toml").write_text("[sources.x\n")
+    with pytest.raises(InvalidInput, match="sources.toml"):
+        open_source(home, "x")
+    (home / "sources.toml").write_text('[sources.x]\nkind = "ftp"\nhost = "h"\n')
+    with pytest.raises(InvalidInput, match="unknown kind"):
+        open_source(home, "x")
+
+
+def test_unreachable_server_is_a_source_error_without_the_password():
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    src = HttpSource("down", host="127.0.0.1", port=port, password="hunter2", connect_timeout=1)
+    started = time.monotonic()
+    with pytest.raises(SourceError) as err:
+        src.server_version()
+    assert "hunter2" not in str(err.value) and "127.0.0.1" in str(err.value)
+    assert time.monotonic() - started < 10
+
+
+def test_parquet_and_csv_files_stand_in_for_tables(home, engine, cache, tmp_path):
+    table = pa.table({"band": pa.array([102, 105, 107], pa.int32()), "snr": pa.array([-20.5, -3.0, 1.5])})
+    pq.write_table(table, tmp_path / "sig.parquet")
+    pacsv.write_csv(table, tmp_path / "sig.csv")
+    spec = ExtractSpec("f", "SELECT band, snr FROM filedb.sig WHERE band >= {b:Int32} ORDER BY band")
+    for name in ("sig.parquet", "sig.csv"):
+        src = FileSource({"filedb.sig": tmp_path / name}, engine.path)
+        ref = cache.materialise(spec, {"b": 105}, source=src, progress=False)
+        assert cache.read(ref).to_pydict() == {"band": [105, 107], "snr": [-3.0, 1.5]}
+        assert ref.meta["source"]["kind"] == "file" and ref.meta["source"]["identity"].startswith("file:")
+    first = FileSource({"filedb.sig": tmp_path / "sig.parquet"}, engine.path).identity
+    pq.write_table(table.slice(0, 2), tmp_path / "sig.parquet")
+    assert FileSource({"filedb.sig": tmp_path / "sig.parquet"}, engine.path).identity != first
+
+
+def test_file_source_from_config_and_refusals(home, engine, db, tmp_path):
+    home.mkdir(parents=True)
+    pq.write_table(pa.table({"a": [1]}), home / "a.parquet")
+    (home / "sources.toml").write_text(f'[sources.offline]\nkind = "file"\ntables = {{ "{db}.a" = "a.parquet" }}\n')
+    src = open_source(home, "offline")
+    assert isinstance(src, FileSource) and src.tables == {f"{db}.a": home / "a.parquet"}
+    engine.command(f"CREATE TABLE {db}.a (a UInt8) ENGINE = Memory")
+    with pytest.raises(SourceError, match="real table"):
+        src.prepare()
+    with pytest.raises(InvalidInput, match="neither"):
+        FileSource({"x.y": tmp_path / "a.txt"}, engine.path)
+    with pytest.raises(InvalidInput, match="database.table"):
+        FileSource({"bad name": tmp_path / "a.csv"}, engine.path)
+    with pytest.raises(SourceError, match="does not exist"):
+        _ = FileSource({"x.y": tmp_path / "missing.csv"}, engine.path).identity
+
+
+def test_engine_errors_are_translated(engine):
+    with pytest.raises(SourceError, match="UNKNOWN_TABLE|does not exist"):
+        engine.command("SELECT * FROM no_such_db.no_such_table")

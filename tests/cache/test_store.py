@@ -1,0 +1,204 @@
+"""The extract cache: hits, records, digests, atomic writes, interruption, concurrency and integrity."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cache.lock import WriterLock
+from cache.sources import EmbeddedSource
+from cache.spec import ExtractSpec
+from cache.store import ExtractCache
+from registry.errors import CatalogBusy, DataMissing, IntegrityError, InvalidInput
+
+ENGINE_SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def _signatures(engine: EmbeddedSource, db: str, n: int = 5000) -> ExtractSpec:
+    engine.command(f"""CREATE TABLE {db}.sig (tx_grid_4 FixedString(4), rx_grid_4 FixedString(4), band Int32,
+        hour UInt8, median_snr Float32, spot_count UInt32) ENGINE = MergeTree ORDER BY (band, hour)""")
+    engine.command(f"""INSERT INTO {db}.sig SELECT concat('DN', toString(10 + number % 80)), 'IO91', 102 + number % 10,
+        number % 24, (number % 400) / 10 - 20, 1 + number % 50 FROM numbers({n})""")
+    return ExtractSpec("sig", f"SELECT * FROM {db}.sig WHERE band >= {{band:Int32}} AND hour < {{hour:UInt8}}",
+                       params={"band": 102, "hour": 24})
+
+
+def test_second_request_is_a_cache_hit_with_a_full_record(engine, db, cache):
+    spec = _signatures(engine, db)
+    ref = cache.materialise(spec, {"band": 105}, source=engine, progress=False)
+    assert ref.rows == 3500 and ref.params == {"band": 105, "hour": 24}
+    assert ref.meta["server_version"] == engine.server_version() and ref.meta["source"]["name"] == "embedded"
+    assert [c[0] for c in ref.meta["columns"]][:3] == ["tx_grid_4", "rx_grid_4", "band"]
+    assert ref.created_at.endswith("+00:00") and Path(ref.path).is_file()
+    engine.command(f"INSERT INTO {db}.sig VALUES ('AA00', 'BB11', 110, 1, 0, 1)")  # a hit does not re-read
+    again = cache.materialise(spec, {"band": "105"}, source=engine, progress=False)
+    assert again == ref
+    assert cache.by_key(ref.key) == ref and cache.by_key(ref.key[:8]) == ref and cache.latest("sig") == ref
+    assert cache.by_key("zzzzzz") is None and cache.latest("other") is None
+    table = cache.read(ref, verify=True)
+    assert table.num_rows == 3500 and set(table["rx_grid_4"].to_pylist()) == {"IO91"}
+
+
+def test_same_request_gives_the_same_digest_and_a_changed_row_changes_it(engine, db, cache, home):
+    spec = _signatures(engine, db)
+    first = cache.materialise(spec, source=engine, progress=False)
+    other = ExtractCache(home / "elsewhere").materialise(spec, source=engine, progress=False)
+    assert (other.key, other.digest) == (first.key, first.digest)
+    engine.command(f"ALTER TABLE {db}.sig UPDATE median_snr = median_snr + 0.5 WHERE spot_count = 7 AND band = 108 "
+                   "SETTINGS mutations_sync = 1")
+    changed = cache.materialise(spec, source=engine, refresh=True, progress=False)
+    assert changed.key == first.key and changed.digest != first.digest and changed.rows == first.rows
+    assert not Path(first.path).exists() and cache.list() == [changed]  # the old file was replaced
+
+
+@ENGINE_SETTINGS
+@given(st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=30, unique=True), st.data())
+def test_digest_property_against_the_engine(engine, db, tmp_path_factory, values, data):
+    home = tmp_path_factory.mktemp("prop")
+    engine.command(f"CREATE OR REPLACE TABLE {db}.p (v UInt32, s String) ENGINE = MergeTree ORDER BY v")
+    engine.command(f"INSERT INTO {db}.p SELECT arrayJoin({{vs:Array(UInt32)}}) AS v, toString(v)",
+                   {"vs": values})
+    spec = ExtractSpec("p", f"SELECT v, s FROM {db}.p")
+    a = ExtractCache(home / "a").materialise(spec, source=engine, progress=False)
+    b = ExtractCache(home / "b").materialise(spec, source=engine, progress=False)
+    assert a.digest == b.digest and a.rows == len(values)
+    victim = data.draw(st.sampled_from(values))
+    engine.command(f"ALTER TABLE {db}.p UPDATE s = concat(s, '!') WHERE v = {{v:UInt32}} SETTINGS mutations_sync = 1",
+                   {"v": victim})
+    c = ExtractCache(home / "c").materialise(spec, source=engine, progress=False)
+    assert c.key == a.key and c.digest != a.digest
+
+
+def test_malformed_parameters_write_nothing(engine, db, cache):
+    spec = _signatures(engine, db)
+    for bad in ({"band": "1e3"}, {"hour": 256}, {"nope": 1}, {"band": "'; DROP TABLE x"}):
+        with pytest.raises(InvalidInput):
+            cache.materialise(spec, bad, source=engine, progress=False)
+    assert not cache.root.exists() or list(cache.root.iterdir()) == []
+
+
+class _Interrupting(EmbeddedSource):
+    """The real engine, but the stream breaks after the first batch (Ctrl-C or a lost connection)."""
+
+    def __init__(self, path: Path, error: BaseException) -> None:
+        super().__init__(path)
+        self.error = error
+
+    @contextlib.contextmanager
+    def stream(self, query):
+        with super().stream(query) as batches:
+            def broken():
+                for i, batch in enumerate(batches):
+                    if i == 1:
+                        raise self.error
+                    yield batch
+            yield broken()
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt(), ConnectionResetError("peer went away")])
+def test_interrupted_extract_leaves_nothing_and_reruns_cleanly(engine, db, cache, error):
+    spec = ExtractSpec("big", "SELECT number AS n, toString(number) AS s FROM numbers({n:UInt64})",
+                       params={"n": 300000})
+    with pytest.raises(type(error)):
+        cache.materialise(spec, source=_Interrupting(engine.path, error), progress=False)
+    assert cache.list() == [] and sorted(p.name for p in cache.root.iterdir()) == [".write.lock"]
+    ref = cache.materialise(spec, source=engine, progress=False)
+    assert ref.rows == 300000 and cache.read(ref)["n"].to_pylist()[:1] is not None
+
+
+def test_killed_writer_leaves_no_visible_extract(tmp_path):
+    home = tmp_path / "home"
+    script = f"""
+import sys
+from cache.sources import EmbeddedSource
+from cache.spec import ExtractSpec
+from cache.store import ExtractCache
+src = EmbeddedSource({str(tmp_path / 'engine')!r})
+spec = ExtractSpec("slow", "SELECT number AS n, sleepEachRow(0.0002) AS z FROM numbers(100000) "
+                           "SETTINGS max_block_size = 500")
+ExtractCache({str(home)!r}).materialise(spec, source=src, progress=False)
+print("finished", flush=True)
+"""
+    writer = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    try:
+        while not list((home / "extracts").glob(".tmp-*.duckdb")):
+            assert writer.poll() is None and time.monotonic() < deadline, "the writer never started writing"
+            time.sleep(0.05)
+        time.sleep(0.3)
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+    finally:
+        writer.kill()
+        writer.wait()
+    cache = ExtractCache(home)
+    assert cache.list() == [] and list((home / "extracts").glob("*.json")) == []
+    assert list((home / "extracts").glob(".tmp-*"))  # the corpse is there, but invisible
+    with WriterLock(cache.root / ".write.lock", 1):  # and its lock died with it
+        cache._sweep()
+    assert not list((home / "extracts").glob(".tmp-*"))
+
+
+def test_busy_writer_times_out_but_readers_are_not_blocked(engine, db, home):
+    cache = ExtractCache(home, lock_timeout=0.3)
+    spec = _signatures(engine, db)
+    done = cache.materialise(spec, source=engine, progress=False)
+    with WriterLock(cache.root / ".write.lock", 1, what="extract other"):
+        assert cache.read(done).num_rows == done.rows  # reading a finished extract needs no lock
+        assert cache.materialise(spec, source=engine, progress=False) == done  # nor does a cache hit
+        with pytest.raises(CatalogBusy, match="extract other"):
+            cache.materialise(spec, {"band": 110}, source=engine, progress=False)
+
+
+def test_read_detects_tampering_and_missing_files(engine, db, cache):
+    spec = _signatures(engine, db, n=100)
+    ref = cache.materialise(spec, source=engine, progress=False)
+    entry = cache.root / f"{ref.key}.json"
+    record = json.loads(entry.read_text())
+    entry.write_text(json.dumps({**record, "rows": ref.rows + 1}))
+    with pytest.raises(IntegrityError, match="rows"):
+        cache.read(cache.by_key(ref.key))
+    entry.write_text(json.dumps({**record, "digest": "0" * 64}))
+    with pytest.raises(IntegrityError, match="digest"):
+        cache.read(cache.by_key(ref.key))
+    entry.write_text(json.dumps(record))
+    os.unlink(ref.path)
+    assert cache.by_key(ref.key) is None
+    with pytest.raises(DataMissing):
+        cache.read(ref)
+
+
+def test_lost_index_entry_is_recovered_from_the_file(engine, db, cache):
+    ref = cache.materialise(_signatures(engine, db, n=100), source=engine, progress=False)
+    (cache.root / f"{ref.key}.json").unlink()
+    assert cache.list() == []
+    assert cache.by_key(ref.key) == ref and cache.list() == [ref]
+
+
+def test_verify_reports_whether_the_source_changed(engine, db, cache):
+    spec = _signatures(engine, db, n=1000)
+    ref = cache.materialise(spec, {"band": 104}, source=engine, progress=False)
+    same, message = cache.verify(spec, ref, source=engine)
+    assert same and message.startswith("unchanged: 800 rows")
+    engine.command(f"INSERT INTO {db}.sig VALUES ('AA00', 'BB11', 110, 1, 0, 1)")
+    same, message = cache.verify(spec, ref, source=engine)
+    assert not same and "801 rows (recorded 800)" in message
+    assert cache.read(ref).num_rows == 800  # verification never touches the cache
+
+
+def test_list_is_ordered_and_keys_separate_requests(engine, db, cache):
+    spec = _signatures(engine, db, n=100)
+    a = cache.materialise(spec, {"band": 103}, source=engine, progress=False)
+    b = cache.materialise(spec, {"band": 104}, source=engine, progress=False)
+    assert a.key != b.key and cache.list() == [a, b] and cache.latest("sig") == b
+    assert cache.key_for(spec, {"band": 103}, source=engine) == a.key
