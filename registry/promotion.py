@@ -133,7 +133,8 @@ def rollback(app: App, family: str, alias: str, *, reason: str = "") -> tuple[Le
     digest = digest_json({"rollback_of": installing.entry_hash, "to": target})
     entry = store.move_alias(family, alias, expected=current, to=target, action="rollback",
                              verdict_digest=digest, evidence_id=origin.evidence_id if origin else None,
-                             forced=bool(origin and origin.forced), reason=reason or f"rollback of entry {installing.seq}")
+                             forced=bool(origin and origin.forced),
+                             reason=reason or f"rollback of entry {installing.seq}")
     return entry, target
 
 

@@ -103,7 +103,8 @@ class Evidence:
     created_at: str
     seconds: float
     extract_keys: dict[str, str] = field(default_factory=dict)
-    purpose: dict[str, str] = field(default_factory=dict)  # {"command": "promote"|"dry-run"|"verify"|"pytest", "alias": …}
+    # why the suite ran: {"command": "promote" | "dry-run" | "verify" | "pytest", "alias": …}
+    purpose: dict[str, str] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:

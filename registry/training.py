@@ -27,7 +27,6 @@ def train_and_register(app: App, family_name: str, config: Path, extract: str, *
                        device: str = "cpu", name: str = "", progress: bool = True) -> tuple[ModelVersion, bool]:
     """Train ``family_name`` on the cached extract with ``config``, validate the result, register it."""
     from cache.store import ExtractCache
-
     from registry import __version__
 
     family = app.plugins.family(family_name)

@@ -21,9 +21,10 @@ WSPR_SIGNATURES_SPEC = ExtractSpec(
     name=WSPR_SIGNATURES,
     sql=_SQL,
     description="WSPR terrestrial signatures (avg_sfi > 0; table wspr.signatures_v2_terrestrial unless the "
-                "database/table parameters name another with the same columns, e.g. rbn.dxpedition_signatures) sampled by a seeded hash, not ORDER BY rand(), "
-                "so the same parameters always give the same rows",
-    params={"database": "wspr", "table": "signatures_v2_terrestrial", "band_min": 102, "band_max": 111, "seed": 0, "sample_ppm": 1_000_000, "limit": 20_000_000},
+                "database/table parameters name another with the same columns, e.g. rbn.dxpedition_signatures) "
+                "sampled by a seeded hash, not ORDER BY rand(), so the same parameters always give the same rows",
+    params={"database": "wspr", "table": "signatures_v2_terrestrial", "band_min": 102, "band_max": 111, "seed": 0,
+            "sample_ppm": 1_000_000, "limit": 20_000_000},
     schema=(
         ("tx_grid_4", "FixedString(4)"), ("rx_grid_4", "FixedString(4)"), ("band", "Int32"), ("hour", "UInt8"),
         ("month", "UInt8"), ("median_snr", "Float32"), ("spot_count", "UInt32"), ("snr_std", "Float32"),

@@ -112,7 +112,8 @@ def run_scorecard(args: argparse.Namespace, out: Output) -> int:
     if args.evidence:
         runs = [e for e in runs if e.evidence_id.startswith(args.evidence)]
     if not runs:
-        raise UnknownName(f"no stored evidence for {version.ref}" + (f" matching {args.evidence}" if args.evidence else ""))
+        matching = f" matching {args.evidence}" if args.evidence else ""
+        raise UnknownName(f"no stored evidence for {version.ref}{matching}")
     path = write_scorecard_for(store, runs[-1], report=args.out)
     out.emit({"scorecard": str(path), "evidence_id": runs[-1].evidence_id}, str(path))
     return 0

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import duckdb
 import pytest
-
 from conftest import run_cli
+
 from registry.store import Store
 
 

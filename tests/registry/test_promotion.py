@@ -120,11 +120,9 @@ def test_two_processes_promoting_at_once_exactly_one_wins(home, ckpts, tmp_path)
     import subprocess
     import sys
 
-    from conftest import REPO, TESTS
+    from conftest import REPO, TESTS, run_cli
 
     from registry.store import Store
-
-    from conftest import run_cli
 
     run_cli("register", "toy", str(ckpts["good"]))
     run_cli("register", "toy", str(ckpts["good2"]))
