@@ -103,7 +103,8 @@ def run_list(args: argparse.Namespace, out: Output) -> int:
         if vid:
             aliases.setdefault(vid, []).append(alias)
     rows = [{"version": v.ref, "version_id": v.version_id, "name": v.name,
-             "aliases": sorted(aliases.get(v.version_id, [])), "created_at": v.created_at, "created_by": v.created_by} for v in versions]
+             "aliases": sorted(aliases.get(v.version_id, [])), "created_at": v.created_at,
+             "created_by": v.created_by} for v in versions]
     lines = [f"{'VERSION':<18} {'HASH':<13} {'ALIASES':<20} {'CREATED':<26} NAME"]
     lines += [f"{r['version']:<18} {r['version_id'][:12]:<13} {','.join(r['aliases']) or '-':<20} "
               f"{r['created_at']:<26} {r['name']}" for r in rows]
