@@ -22,7 +22,8 @@ class RunContext:
     """Implements ``gates.base.GateContext`` for one suite run and records what the gates touched."""
 
     def __init__(self, store: Store, family: Family, version: ModelVersion, *, champion: ModelVersion | None,
-                 seed: int, device: str, extract_pins: dict[str, str] | None = None) -> None:
+                 seed: int, device: str, extract_pins: dict[str, str] | None = None,
+                 expected_digests: dict[str, str] | None = None) -> None:
         self.store = store
         self.family = family
         self.version = version
@@ -30,6 +31,7 @@ class RunContext:
         self.seed = seed
         self.device = device
         self.extract_pins = dict(extract_pins or {})
+        self.expected_digests = dict(expected_digests or {})
         self.extract_keys: dict[str, str] = {}
         self.extract_digests: dict[str, str] = {}
 
@@ -58,6 +60,10 @@ class RunContext:
         if ref is None:
             pinned = f" with key {key[:12]}" if key else ""
             raise DataMissing(f"extract {name!r}{pinned} is not in the cache; run `registry extract {name}`")
+        expected = self.expected_digests.get(name)
+        if expected and ref.digest != expected:
+            raise DataMissing(f"extract {name!r} was refreshed since the stored run: its rows now hash to "
+                              f"{ref.digest[:12]}, the run used {expected[:12]}, which the cache no longer holds")
         table = cache.read(ref)
         self.extract_keys[name] = ref.key
         self.extract_digests[name] = ref.digest

@@ -171,7 +171,8 @@ def verify(app: App, ref: str, *, rtol: float = 0.0, device: str = "cpu") -> Ver
     suite = app.plugins.suite(version.family, stored.suite)
     champion = store.by_id(stored.champion_version_id) if stored.champion_version_id else None
     rerun = run_suite(store, family, suite, version, champion=champion, seed=stored.seed, device=device,
-                      extract_pins=stored.extract_keys, purpose={"command": "verify", "of": stored.evidence_id})
+                      extract_pins=stored.extract_keys, expected_digests=stored.extract_digests,
+                      purpose={"command": "verify", "of": stored.evidence_id})
     drift: list[str] = []
     if suite.version != stored.suite_version:
         drift.append(f"suite {suite.name} is now version {suite.version}, evidence used {stored.suite_version}")

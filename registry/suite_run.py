@@ -62,11 +62,12 @@ def _evaluate(gate: Gate, ctx: RunContext) -> GateResult:
 
 def run_suite(store: Store, family: Family, suite: GateSuite, version: ModelVersion, *,
               champion: ModelVersion | None = None, seed: int = DEFAULT_SEED, device: str = "cpu",
-              extract_pins: dict[str, str] | None = None, progress: bool = False,
+              extract_pins: dict[str, str] | None = None, expected_digests: dict[str, str] | None = None,
+              progress: bool = False,
               purpose: dict[str, str] | None = None) -> Evidence:
     """Evaluate every gate of ``suite`` on ``version``; the caller stores the returned evidence."""
     ctx = RunContext(store, family, version, champion=champion, seed=seed, device=device,
-                     extract_pins=extract_pins)
+                     extract_pins=extract_pins, expected_digests=expected_digests)
     t0 = time.perf_counter()
     gates = suite.gates
     results: list[GateResult] = []

@@ -14,6 +14,34 @@ TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
 
 
+@pytest.fixture(scope="session")
+def chdb_path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The data directory of the session's embedded ClickHouse (chDB serves one directory per process)."""
+    from cache.sources import close_embedded
+
+    path = tmp_path_factory.mktemp("chdb") / "engine"
+    yield path
+    close_embedded()
+
+
+@pytest.fixture(scope="session")
+def engine(chdb_path: Path) -> object:
+    """The embedded ClickHouse source every test of the session shares."""
+    from cache.sources import EmbeddedSource
+
+    return EmbeddedSource(chdb_path)
+
+
+@pytest.fixture(autouse=True)
+def _engine_env(chdb_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every in-process use of the embedded engine goes to the session's one directory."""
+    from cache.sources import CHDB_PATH_ENV
+
+    monkeypatch.setenv(CHDB_PATH_ENV, str(chdb_path))
+    for var in ("REGISTRY_SOURCE", "REGISTRY_CLICKHOUSE_HOST", "REGISTRY_CACHE_TIMEOUT"):
+        monkeypatch.delenv(var, raising=False)
+
+
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty registry home, also exported as $REGISTRY_HOME; the toy family is loadable by the CLI."""

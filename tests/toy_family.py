@@ -194,6 +194,16 @@ def registry_families() -> list[Any]:
 
 
 @hookimpl
+def registry_extracts() -> list[Any]:
+    from cache.spec import ExtractSpec
+
+    return [ExtractSpec("toy-obs", "SELECT x0, x1, x2, x3, y FROM {db:Identifier}.toy_obs ORDER BY id",
+                        "observations of the toy process", params={"db": "toyobs"},
+                        schema=(("x0", "Float64"), ("x1", "Float64"), ("x2", "Float64"), ("x3", "Float64"),
+                                ("y", "Float64")))]
+
+
+@hookimpl
 def registry_gates() -> list[GateSuite]:
     core = (SkillGate(), NotConstantGate(), ChampionGate())
     return [GateSuite("release", "1", "toy", core, "the toy family's release gates"),

@@ -1,4 +1,4 @@
-"""Fixtures for the cache tests: one in-process ClickHouse engine per session, one database per test."""
+"""Fixtures for the cache tests: one database per test in the session's engine (see tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,31 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from cache.sources import CHDB_PATH_ENV, EmbeddedSource, close_embedded
+from cache.sources import EmbeddedSource
 from cache.store import ExtractCache
 
 _ids = itertools.count()
-
-
-@pytest.fixture(scope="session")
-def chdb_path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The data directory of the session's embedded engine (chDB serves one directory per process)."""
-    path = tmp_path_factory.mktemp("chdb") / "engine"
-    yield path
-    close_embedded()
-
-
-@pytest.fixture(scope="session")
-def engine(chdb_path: Path) -> EmbeddedSource:
-    """The embedded ClickHouse source every test shares."""
-    return EmbeddedSource(chdb_path)
-
-
-@pytest.fixture(autouse=True)
-def _engine_env(chdb_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(CHDB_PATH_ENV, str(chdb_path))
-    for var in ("REGISTRY_SOURCE", "REGISTRY_CLICKHOUSE_HOST", "REGISTRY_CACHE_TIMEOUT"):
-        monkeypatch.delenv(var, raising=False)
 
 
 @pytest.fixture

@@ -1,0 +1,67 @@
+"""Gates that read cached extracts: the extract's digest is bound to the evidence and pinned on verify."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from registry.promotion import promote, verify
+
+
+@pytest.fixture
+def toy_obs(engine):
+    """The toy observations as a real ClickHouse table in the session's embedded engine."""
+    from toy_family import truth
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(300, 4))
+    engine.command("DROP DATABASE IF EXISTS toyobs")
+    engine.command("CREATE DATABASE toyobs")
+    engine.command("CREATE TABLE toyobs.toy_obs (id UInt32, x0 Float64, x1 Float64, x2 Float64, x3 Float64, "
+                   "y Float64) ENGINE = MergeTree ORDER BY id")
+    rows = [[i, *map(float, x[i]), float(truth(x[i : i + 1])[0])] for i in range(len(x))]
+    engine.client.insert("toyobs.toy_obs", rows, column_names=["id", "x0", "x1", "x2", "x3", "y"])
+    yield engine
+    engine.command("DROP DATABASE IF EXISTS toyobs")
+
+
+def test_extract_gate_passes_and_binds_the_digest(app, ckpts, toy_obs):
+    from cache.store import ExtractCache
+
+    ref = ExtractCache(app.home).materialise(app.plugins.extract("toy-obs"), progress=False)
+    v = app.store.register("toy", {"weights": ckpts["good"]})[0]
+    d = promote(app, v.ref, "production", suite="with-data")
+    assert d.verdict == "promoted", [r.message for r in d.evidence.results]
+    assert d.evidence.extract_digests == {"toy-obs": ref.digest}
+    assert d.evidence.extract_keys == {"toy-obs": ref.key}
+
+
+def test_verify_fails_closed_when_the_pinned_rows_were_refreshed_away(app, ckpts, toy_obs):
+    from cache.store import ExtractCache
+
+    cache = ExtractCache(app.home)
+    first = cache.materialise(app.plugins.extract("toy-obs"), progress=False)
+    v = app.store.register("toy", {"weights": ckpts["good"]})[0]
+    promote(app, v.ref, "production", suite="with-data")
+    toy_obs.command("ALTER TABLE toyobs.toy_obs UPDATE y = y + 5 WHERE id < 100 SETTINGS mutations_sync = 1")
+    newer = cache.materialise(app.plugins.extract("toy-obs"), refresh=True, progress=False)
+    assert newer.digest != first.digest
+    result = verify(app, v.ref)
+    assert any("obs_rmse: was pass, now error" in d for d in result.drift)
+    assert "refreshed since the stored run" in next(r for r in result.rerun.results if r.name == "obs_rmse").message
+    # a fresh decision uses the newest extract, whose shifted observations fail the gate
+    d = promote(app, v.ref, "staging", suite="with-data")
+    assert d.evidence.extract_digests == {"toy-obs": newer.digest}
+    assert next(r for r in d.evidence.results if r.name == "obs_rmse").status == "fail"
+
+
+def test_verify_reproduces_a_run_on_cached_rows(app, ckpts, toy_obs):
+    from cache.store import ExtractCache
+
+    ExtractCache(app.home).materialise(app.plugins.extract("toy-obs"), progress=False)
+    v = app.store.register("toy", {"weights": ckpts["good"]})[0]
+    stored = promote(app, v.ref, "production", suite="with-data").evidence
+    toy_obs.command("ALTER TABLE toyobs.toy_obs UPDATE y = y + 5 WHERE id < 100 SETTINGS mutations_sync = 1")
+    result = verify(app, v.ref)  # the source changed, the cached rows did not: the run repeats exactly
+    assert result.drift == []
+    assert [r.value for r in result.rerun.results] == [r.value for r in stored.results]
