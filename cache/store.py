@@ -3,7 +3,9 @@
 Layout of ``<home>/extracts``::
 
     <key>.json                  index entry: the extract's record (what ``list``/``latest``/``by_key`` read)
-    <key>-<digest16>.duckdb     tables ``data`` (the rows) and ``_extract`` (the same record, inside the file)
+    <key>-<digest16>.duckdb     tables ``data`` (the rows) and ``_extract`` (the same record, inside the file);
+                                a refresh that finds other rows adds a file and keeps the old one, so a
+                                stored gate run can be repeated on exactly its rows (``by_digest``)
     .write.lock                 the single-writer lock (``cache.lock``)
     .tmp-<pid>-<random>.duckdb  an extract being written; never read, removed by the next writer
 
@@ -123,6 +125,14 @@ class ExtractCache:
         return (self._load(self.root / f"{full}.json") if (self.root / f"{full}.json").is_file() else None) \
             or self._recover(full)
 
+    def by_digest(self, key: str, digest: str) -> ExtractRef | None:
+        """The rows of ``key`` that hashed to ``digest``, also after a refresh replaced them as the newest."""
+        data = self.root / f"{key}-{digest[:16]}.duckdb"
+        if not data.is_file():
+            return None
+        record = self._record_in(data)
+        return _ref(record, self.root) if record.get("digest") == digest else None
+
     def key_for(self, spec: ExtractSpec, params: dict[str, Any] | None = None, *,
                 source: ClickHouseSource | None = None, split: str | None = None) -> str:
         """The cache key ``materialise`` would use for this request (checks the parameters, reads nothing)."""
@@ -215,11 +225,8 @@ class ExtractCache:
                     con.close()
             _fsync(tmp)
             final = self.root / str(record["file"])
-            previous = self.by_key(key)
             os.replace(tmp, final)
-            self._write_entry(record)
-            if previous is not None and Path(previous.path) != final:
-                Path(previous.path).unlink(missing_ok=True)
+            self._write_entry(record)  # the previous rows of this key stay on disk for ``by_digest``
             return _ref(record, self.root)
         finally:
             bar.close()

@@ -56,11 +56,12 @@ class RunContext:
 
         cache = ExtractCache(self.store.home)
         key = self.extract_pins.get(name)
-        ref = cache.by_key(key) if key else cache.latest(name)
+        expected = self.expected_digests.get(name)
+        ref = (cache.by_digest(key, expected) if key and expected else None) or (
+            cache.by_key(key) if key else cache.latest(name))
         if ref is None:
             pinned = f" with key {key[:12]}" if key else ""
             raise DataMissing(f"extract {name!r}{pinned} is not in the cache; run `registry extract {name}`")
-        expected = self.expected_digests.get(name)
         if expected and ref.digest != expected:
             raise DataMissing(f"extract {name!r} was refreshed since the stored run: its rows now hash to "
                               f"{ref.digest[:12]}, the run used {expected[:12]}, which the cache no longer holds")

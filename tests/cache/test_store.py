@@ -58,7 +58,9 @@ def test_same_request_gives_the_same_digest_and_a_changed_row_changes_it(engine,
                    "SETTINGS mutations_sync = 1")
     changed = cache.materialise(spec, source=engine, refresh=True, progress=False)
     assert changed.key == first.key and changed.digest != first.digest and changed.rows == first.rows
-    assert not Path(first.path).exists() and cache.list() == [changed]  # the old file was replaced
+    assert cache.list() == [changed] and cache.latest(spec.name) == changed  # the newest rows serve new requests
+    assert Path(first.path).exists() and cache.by_digest(first.key, first.digest) == first  # old rows kept
+    assert cache.by_digest(first.key, "0" * 64) is None
 
 
 @ENGINE_SETTINGS

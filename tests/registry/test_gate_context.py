@@ -36,7 +36,7 @@ def test_extract_gate_passes_and_binds_the_digest(app, ckpts, toy_obs):
     assert d.evidence.extract_keys == {"toy-obs": ref.key}
 
 
-def test_verify_fails_closed_when_the_pinned_rows_were_refreshed_away(app, ckpts, toy_obs):
+def test_verify_uses_the_pinned_rows_after_a_refresh_and_fails_closed_without_them(app, ckpts, toy_obs):
     from cache.store import ExtractCache
 
     cache = ExtractCache(app.home)
@@ -46,6 +46,11 @@ def test_verify_fails_closed_when_the_pinned_rows_were_refreshed_away(app, ckpts
     toy_obs.command("ALTER TABLE toyobs.toy_obs UPDATE y = y + 5 WHERE id < 100 SETTINGS mutations_sync = 1")
     newer = cache.materialise(app.plugins.extract("toy-obs"), refresh=True, progress=False)
     assert newer.digest != first.digest
+    result = verify(app, v.ref)
+    assert result.drift == [] and result.rerun.extract_digests == {"toy-obs": first.digest}
+    import os
+
+    os.remove(first.path)  # without the pinned rows the re-run cannot evaluate: drift, never a silent pass
     result = verify(app, v.ref)
     assert any("obs_rmse: was pass, now error" in d for d in result.drift)
     assert "refreshed since the stored run" in next(r for r in result.rerun.results if r.name == "obs_rmse").message
