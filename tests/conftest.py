@@ -86,7 +86,8 @@ def ckpts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """Run the real ``registry`` command in a child process (toy family on the path)."""
-    full = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), str(REPO)]), "REGISTRY_PLUGINS": "toy_family",
+    inherited = {k: v for k, v in os.environ.items() if k != "REGISTRY_CHDB_PATH"}  # this process holds that engine
+    full = {**inherited, "PYTHONPATH": os.pathsep.join([str(TESTS), str(REPO)]), "REGISTRY_PLUGINS": "toy_family",
             **(env or {})}
     return subprocess.run([sys.executable, "-m", "registry.cli", *args], capture_output=True, text=True,
                           env=full, timeout=timeout, cwd=REPO)
