@@ -91,3 +91,4 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120)
             **(env or {})}
     return subprocess.run([sys.executable, "-m", "registry.cli", *args], capture_output=True, text=True,
                           env=full, timeout=timeout, cwd=REPO)
+
