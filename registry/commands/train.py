@@ -9,19 +9,6 @@ from typing import Any
 from registry.output import Output, add_common
 
 
-def parse_params(items: list[str]) -> dict[str, str]:
-    """``k=v`` pairs from the command line; the extract spec converts and checks the values."""
-    from registry.errors import InvalidInput
-
-    out: dict[str, str] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise InvalidInput(f"--param takes NAME=VALUE, not {item!r}")
-        out[key] = value
-    return out
-
-
 def add_parsers(sub: Any) -> None:
     p = sub.add_parser("train", help="train a model from a cached extract and register it with its lineage")
     p.add_argument("family")
@@ -38,6 +25,7 @@ def add_parsers(sub: Any) -> None:
 
 def run_train(args: argparse.Namespace, out: Output) -> int:
     from registry.app import App
+    from registry.commands.extract import parse_params
     from registry.training import train_and_register
 
     version, created = train_and_register(App.from_args(args), args.family, args.config, args.extract,

@@ -27,3 +27,14 @@ def test_demo_trains_registers_and_gates_then_repeats_identically(tmp_path):
     assert shown["lineage"]["training"]["seed"] == 0
     assert shown["lineage"]["training"]["metrics"]["val_pearson"] > 0.3
     assert len(shown["evidence"]) == 2
+    # `registry train` on the cached extract: a new seed gives a new version with its own lineage
+    cfg = home / "demo" / "ionis_demo_config.json"
+    trained = run_cli("--home", str(home), "train", "ionis", "--config", str(cfg), "--extract",
+                      "ionis-wspr-signatures", "--param", "database=demo", "--param", "table=synthetic_signatures",
+                      "--param", "seed=2026", "--epochs", "1", "--seed", "3", "--json", timeout=300)
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    body = json.loads(trained.stdout)
+    assert body["version"] == "ionis@2" and body["lineage"]["training"]["seed"] == 3
+    assert body["lineage"]["extracts"][0]["digest"] == extract["digest"]  # the same cached rows
+    bad = run_cli("--home", str(home), "train", "ionis", "--config", str(cfg), "--extract", "nope")
+    assert bad.returncode == 2 and "unknown extract 'nope'" in bad.stderr
