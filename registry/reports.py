@@ -73,4 +73,4 @@ def write_scorecard_for(store: Store, evidence: Evidence, report: Path | None = 
     path = write_scorecard(path, html)
     if report is not None:
         path = write_scorecard(Path(report), html)
-    return path
+    return path.resolve()

@@ -64,6 +64,10 @@ def run_demo(args: argparse.Namespace, out: Output) -> int:
     _say(out, f"[5/5] {decision.message}")
     for line in _gate_table(decision):
         _say(out, line)
+    if decision.verdict != "promoted":
+        holder = app.store.holder(family.name, "production")
+        _say(out, f"production is unchanged ({app.store.by_id(holder).ref if holder else 'unset'}): nothing "
+                  "reaches it without passing every gate of its release suite")
     _say(out, f"scorecard: {decision.scorecard}")
     if args.release:
         report += _release(app, family, args.release, args.device, out)
