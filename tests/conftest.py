@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-TESTS = Path(__file__).resolve().parent
-REPO = TESTS.parent
 
 
 @pytest.fixture(scope="session")
@@ -82,13 +76,3 @@ def ckpts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"good": train_checkpoint(d / "good.safetensors", seed=0),
             "good2": train_checkpoint(d / "good2.safetensors", seed=1),
             "constant": train_checkpoint(d / "constant.safetensors", constant=True)}
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run the real ``registry`` command in a child process (toy family on the path)."""
-    inherited = {k: v for k, v in os.environ.items() if k != "REGISTRY_CHDB_PATH"}  # this process holds that engine
-    full = {**inherited, "PYTHONPATH": os.pathsep.join([str(TESTS), str(REPO)]), "REGISTRY_PLUGINS": "toy_family",
-            **(env or {})}
-    return subprocess.run([sys.executable, "-m", "registry.cli", *args], capture_output=True, text=True,
-                          env=full, timeout=timeout, cwd=REPO)
-

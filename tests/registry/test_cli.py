@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import run_cli
+from clirun import run_cli
 
 
 def _files(home: Path) -> set[Path]:
@@ -128,14 +128,14 @@ def test_read_only_commands_do_not_import_torch(home, ckpts):
     import subprocess
     import sys
 
-    from conftest import REPO, TESTS
+    from clirun import child_env
 
     run_cli("register", "toy", str(ckpts["good"]))
     code = ("import sys\nfrom registry.cli import main\n"
             "for args in (['plugins'], ['list'], ['show', 'toy@1'], ['history', 'toy'], ['verify-ledger']):\n"
             "    assert main(args) == 0, args\n"
             "print('TORCH LOADED' if 'torch' in sys.modules else 'TORCH NOT LOADED')\n")
-    env = {**__import__("os").environ, "PYTHONPATH": f"{TESTS}:{REPO}"}
+    env = child_env()
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "TORCH NOT LOADED"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 import pytest
-from conftest import run_cli
+from clirun import run_cli
 
 from registry.store import Store
 

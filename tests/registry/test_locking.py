@@ -52,11 +52,10 @@ def test_readers_share(tmp_path):
 
 def test_cli_writer_queues_behind_another_process(home, ckpts):
     """A real second process waits for the lock instead of failing on DuckDB's file lock."""
-    import os
     import subprocess
     import sys
 
-    from conftest import REPO, TESTS, run_cli
+    from clirun import child_env, run_cli
 
     assert run_cli("register", "toy", str(ckpts["good"])).returncode == 0
     holder = subprocess.Popen([sys.executable, "-c",
@@ -68,8 +67,7 @@ def test_cli_writer_queues_behind_another_process(home, ckpts):
     busy = run_cli("register", "toy", str(ckpts["good2"]), env={"REGISTRY_LOCK_TIMEOUT": "0.3"})
     assert busy.returncode == 3 and "stayed locked" in busy.stderr
     waiter = subprocess.Popen([sys.executable, "-m", "registry.cli", "register", "toy", str(ckpts["good2"])],
-                              env={**os.environ, "PYTHONPATH": f"{TESTS}{os.pathsep}{REPO}",
-                                   "REGISTRY_PLUGINS": "toy_family", "REGISTRY_LOCK_TIMEOUT": "60"},
+                              env=child_env(REGISTRY_LOCK_TIMEOUT="60"),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(4)  # the waiter is queued (it cannot finish while the lock is held)
     assert waiter.poll() is None

@@ -99,7 +99,7 @@ def test_unknown_names_list_what_exists(plugins):
 
 
 def test_plugins_command_lists_sources_and_versions(home):
-    from conftest import run_cli
+    from clirun import run_cli
 
     r = run_cli("plugins")
     assert r.returncode == 0

@@ -120,7 +120,7 @@ def test_two_processes_promoting_at_once_exactly_one_wins(home, ckpts, tmp_path)
     import subprocess
     import sys
 
-    from conftest import REPO, TESTS, run_cli
+    from clirun import child_env, run_cli
 
     from registry.store import Store
 
@@ -128,8 +128,7 @@ def test_two_processes_promoting_at_once_exactly_one_wins(home, ckpts, tmp_path)
     run_cli("register", "toy", str(ckpts["good2"]))
     barrier = tmp_path / "barrier"
     barrier.mkdir()
-    env = {**__import__("os").environ, "PYTHONPATH": f"{TESTS}:{REPO}", "REGISTRY_PLUGINS": "toy_family",
-           "TOY_BARRIER_DIR": str(barrier), "TOY_BARRIER_N": "2"}
+    env = child_env(TOY_BARRIER_DIR=str(barrier), TOY_BARRIER_N="2")
     procs = [subprocess.Popen([sys.executable, "-m", "registry.cli", "promote", ref, "--to", "production",
                                "--suite", "concurrent", "--json"], env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for ref in ("toy@1", "toy@2")]
@@ -144,7 +143,7 @@ def test_two_processes_promoting_at_once_exactly_one_wins(home, ckpts, tmp_path)
 
 @pytest.mark.parametrize("point", ["promote:ledger-written", "promote:alias-written"])
 def test_sigkill_during_promote_keeps_ledger_valid(home, ckpts, point):
-    from conftest import run_cli
+    from clirun import run_cli
 
     from registry.store import Store
 

@@ -12,13 +12,13 @@ pytest_plugins = ["pytester"]
 
 @pytest.fixture(autouse=True)
 def _toy_importable(monkeypatch):
-    from conftest import REPO, TESTS
+    from clirun import REPO, SUPPORT
 
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(TESTS), str(REPO)]))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(SUPPORT), str(REPO)]))
 
 
 def test_one_test_per_gate_and_evidence_is_stored(pytester, home, ckpts):
-    from conftest import run_cli
+    from clirun import run_cli
 
     run_cli("register", "toy", str(ckpts["good"]))
     run_cli("register", "toy", str(ckpts["constant"]))

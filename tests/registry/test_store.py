@@ -51,7 +51,7 @@ def test_checkout_keeps_file_names(tmp_path, ckpts):
 
 @pytest.mark.parametrize("point", ["register:objects-written", "register:catalog-written"])
 def test_sigkill_during_register_leaves_nothing_half_written(home, ckpts, point):
-    from conftest import run_cli
+    from clirun import run_cli
 
     assert run_cli("register", "toy", str(ckpts["good"])).returncode == 0
     killed = run_cli("register", "toy", str(ckpts["good2"]), env={"REGISTRY_CRASH_AT": point})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import run_cli
+from clirun import run_cli
 
 
 def test_demo_trains_registers_and_gates_then_repeats_identically(tmp_path):
