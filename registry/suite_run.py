@@ -8,8 +8,9 @@ import platform
 import sys
 import time
 from importlib import metadata
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from registry.errors import GateError
 from registry.gate_context import RunContext
 from registry.hashing import digest_json, to_jsonable
 from registry.records import Evidence, GateResult, GateStatus, ModelVersion
@@ -42,18 +43,25 @@ def environment(family: Family) -> dict[str, str]:
             **dict(_library_versions())}
 
 
+def _finite_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _evaluate(gate: Gate, ctx: RunContext) -> GateResult:
     t0 = time.perf_counter()
     try:
         out = gate.evaluate(ctx)
-        value = out.value
-        if isinstance(value, float) and math.isnan(value) and out.passed:
-            raise ValueError("gate reported a pass on a NaN value")
-        status: GateStatus = "pass" if out.passed is True else "fail"
-        result = GateResult(gate.name, gate.version, status, to_jsonable(value), to_jsonable(out.threshold),
-                            out.comparator, out.message, to_jsonable(out.details),
-                            tuple(to_jsonable(list(out.figures))), 0.0)
-    except Exception as exc:  # fail closed: an exception is an error row, never a pass
+        value = to_jsonable(out.value)  # numpy and torch scalars become Python numbers; NaN/inf become text
+        flag = out.passed  # a Python bool, or a numpy boolean scalar; anything else is not a pass
+        passed = flag is True or (getattr(flag, "dtype", None) is not None and flag.dtype.kind == "b"
+                                  and getattr(flag, "shape", None) == () and bool(flag))
+        if passed and not _finite_number(value):
+            raise GateError(f"the gate reported a pass without a finite measured value ({value!r})")
+        status: GateStatus = "pass" if passed else "fail"
+        message = out.message or ("passed" if passed else "did not pass")
+        result = GateResult(gate.name, gate.version, status, value, to_jsonable(out.threshold), out.comparator,
+                            message, to_jsonable(out.details), tuple(to_jsonable(list(out.figures))), 0.0)
+    except (Exception, SystemExit) as exc:  # fail closed: anything raised is an error row, never a pass
         message = f"could not evaluate: {type(exc).__name__}: {exc}".splitlines()[0]
         result = GateResult(gate.name, gate.version, "error", None, None, "", message)
     seconds = round(time.perf_counter() - t0, 4)
