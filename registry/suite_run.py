@@ -52,7 +52,7 @@ def _evaluate(gate: Gate, ctx: RunContext) -> GateResult:
     try:
         out = gate.evaluate(ctx)
         value = to_jsonable(out.value)  # numpy and torch scalars become Python numbers; NaN/inf become text
-        flag = out.passed  # a Python bool, or a numpy boolean scalar; anything else is not a pass
+        flag: Any = out.passed  # a Python bool, or a numpy boolean scalar; anything else is not a pass
         passed = flag is True or (getattr(flag, "dtype", None) is not None and flag.dtype.kind == "b"
                                   and getattr(flag, "shape", None) == () and bool(flag))
         if passed and not _finite_number(value):
