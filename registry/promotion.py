@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from registry.errors import AliasMoved, ExitCode, InvalidInput, UnknownName
 from registry.hashing import digest_json
+from registry.ledger import verdict_digest
 from registry.naming import check_alias, parse_ref
 from registry.records import Evidence, LedgerEntry, ModelVersion
 from registry.suite_run import DEFAULT_SEED, run_suite
@@ -50,12 +51,10 @@ class Decision:
 
 
 def verdict_of(evidence: Evidence) -> str:
-    """``promoted`` when every gate passed, ``error`` when any gate could not be evaluated, else ``refused``."""
-    if evidence.passed:
-        return "promoted"
-    if not evidence.results or any(r.status == "error" for r in evidence.results):
-        return "error"
-    return "refused"
+    """The verdict the evidence alone gives (see ``Evidence.verdict``)."""
+    return evidence.verdict
+
+
 
 
 def _expected(app: App, family: str, expect_current: str | None) -> str | None:
@@ -100,8 +99,7 @@ def promote(app: App, ref: str, alias: str, *, expect_current: str | None = None
         store.save_evidence(evidence)
         verdict, message = "promoted", f"{version.ref} already holds {version.family}@{alias}"
     else:
-        digest = digest_json({"evidence": evidence.evidence_id, "verdict": verdict, "alias": alias,
-                              "forced": forced})
+        digest = verdict_digest(evidence, alias, forced)
         entry = store.move_alias(version.family, alias, expected=observed, to=version.version_id,
                                  action="promote", verdict_digest=digest, evidence=evidence, forced=forced,
                                  reason=reason)

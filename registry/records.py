@@ -111,6 +111,30 @@ class Evidence:
         """True only when every gate passed and there was at least one gate (fail closed)."""
         return bool(self.results) and all(r.passed for r in self.results)
 
+    @property
+    def verdict(self) -> Decision:
+        """``promoted`` when every gate passed, ``error`` when any could not be evaluated (or there were
+        none), else ``refused``."""
+        if self.passed:
+            return "promoted"
+        if not self.results or any(r.status == "error" for r in self.results):
+            return "error"
+        return "refused"
+
+    @classmethod
+    def from_stored(cls, evidence_id: str, body: str) -> Evidence:
+        """Evidence from its stored JSON body; ``IntegrityError`` if the body no longer hashes to its id."""
+        import json
+
+        from registry.errors import IntegrityError
+        from registry.hashing import digest_json
+
+        d = json.loads(body)
+        if digest_json(d) != evidence_id:
+            raise IntegrityError(f"evidence {evidence_id[:12]} no longer matches its hash")
+        d["results"] = tuple(GateResult.from_dict(r) for r in d["results"])
+        return cls(evidence_id=evidence_id, **d)
+
     def content(self) -> dict[str, Any]:
         """The hashed part of the evidence (everything but its id)."""
         d = asdict(self)

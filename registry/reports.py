@@ -13,9 +13,7 @@ def decision_for(store: Store, evidence: Evidence) -> dict[str, Any]:
     """What was decided with this evidence, reconstructed from the ledger and the evidence's purpose."""
     moved = next((e for e in store.ledger(evidence.family) if e.evidence_id == evidence.evidence_id
                   and e.action == "promote"), None)
-    gate_verdict = ("promoted" if evidence.passed else
-                    "error" if any(r.status == "error" for r in evidence.results) or not evidence.results
-                    else "refused")
+    gate_verdict = evidence.verdict
     command = evidence.purpose.get("command", "")
     alias = evidence.purpose.get("alias")
     failing = [r.name for r in evidence.results if not r.passed]

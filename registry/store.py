@@ -18,7 +18,7 @@ from registry.faults import crash_point
 from registry.hashing import canonical_json, digest_json
 from registry.naming import VersionRef, check_alias, parse_ref
 from registry.objects import ObjectStore
-from registry.records import Evidence, FileRef, GateResult, LedgerEntry, ModelVersion
+from registry.records import Evidence, FileRef, LedgerEntry, ModelVersion
 
 
 def now_utc() -> str:
@@ -216,21 +216,13 @@ class Store:
         with self.catalog.write() as con:
             self._insert_evidence(con, ev)
 
-    @staticmethod
-    def _parse_evidence(evidence_id: str, body: str) -> Evidence:
-        d = json.loads(body)
-        if digest_json(d) != evidence_id:
-            raise IntegrityError(f"evidence {evidence_id[:12]} no longer matches its hash")
-        d["results"] = tuple(GateResult.from_dict(r) for r in d["results"])
-        return Evidence(evidence_id=evidence_id, **d)
-
     def evidence(self, evidence_id: str) -> Evidence:
         with self.catalog.read() as con:
             row = con.execute("SELECT body FROM evidence WHERE evidence_id = ?",
                               [evidence_id]).fetchone() if con is not None else None
         if row is None:
             raise UnknownName(f"no evidence {evidence_id[:12]}")
-        return self._parse_evidence(evidence_id, row[0])
+        return Evidence.from_stored(evidence_id, row[0])
 
     def evidence_for(self, version_id: str, suite: str | None = None) -> list[Evidence]:
         """Stored runs for a version, oldest first."""
@@ -240,7 +232,7 @@ class Store:
             rows = con.execute("SELECT evidence_id, body FROM evidence WHERE version_id = ? AND "
                                "(? IS NULL OR suite = ?) ORDER BY created_at, evidence_id",
                                [version_id, suite, suite]).fetchall()
-        return [self._parse_evidence(i, b) for i, b in rows]
+        return [Evidence.from_stored(i, b) for i, b in rows]
 
     # ---------------------------------------------------------------- ledger
     def ledger(self, family: str | None = None, alias: str | None = None) -> list[LedgerEntry]:

@@ -47,8 +47,10 @@ def run_verify_ledger(args: argparse.Namespace, out: Output) -> int:
 
     store = App.from_args(args).store
     problems = store.verify_ledger()
-    n = len(store.ledger())
-    out.emit({"ok": not problems, "entries": n, "problems": problems},
-             f"ledger OK: {n} entries, chain intact" if not problems
+    entries = store.ledger()
+    head = entries[-1].entry_hash if entries else ""
+    out.emit({"ok": not problems, "entries": len(entries), "head": head, "problems": problems},
+             f"ledger OK: {len(entries)} entries, chain intact; head {head or '(empty)'} "
+             "(keep this hash outside the registry to detect a rewritten chain)" if not problems
              else "LEDGER BROKEN:\n" + "\n".join(f"  {p}" for p in problems))
     return 0 if not problems else 1

@@ -10,14 +10,14 @@ from registry.store import Store
 
 
 @pytest.fixture
-def three_moves(tmp_path, ckpts):
-    s = Store(tmp_path / "h")
-    vids = [s.register("toy", {"weights": ckpts[k]})[0].version_id for k in ("good", "good2", "constant")]
-    prev = None
-    for vid in vids:
-        s.move_alias("toy", "production", expected=prev, to=vid, action="promote", verdict_digest=vid[:8])
-        prev = vid
-    return s
+def three_moves(app, ckpts):
+    """production: toy@1 → toy@2 → toy@3 (forced), each with its stored evidence."""
+    from registry.promotion import promote
+
+    for kind in ("good", "good2", "constant"):
+        v = app.store.register("toy", {"weights": ckpts[kind]})[0]
+        promote(app, v.ref, "production", force=kind == "constant", reason="drill" if kind == "constant" else "")
+    return app.store
 
 
 def _tamper(store: Store, sql: str) -> None:
@@ -48,7 +48,7 @@ def test_deleted_last_entry_is_detected(three_moves):
     _tamper(three_moves, "DELETE FROM ledger WHERE seq = 3")
     problems = three_moves.verify_ledger()
     assert any("recorded head" in p for p in problems)
-    assert any("not explained by ledger entry 3" in p for p in problems)
+    assert any("not explained by the ledger" in p and "names entry 3" in p for p in problems)
 
 
 def test_rehashed_forgery_still_breaks_the_chain(three_moves):
@@ -59,6 +59,30 @@ def test_rehashed_forgery_still_breaks_the_chain(three_moves):
     fields = {**e.chained_fields(), "who": "mallory"}
     _tamper(three_moves, f"UPDATE ledger SET who = 'mallory', entry_hash = '{entry_hash(fields)}' WHERE seq = 1")
     assert any("entry 2 does not chain" in p for p in three_moves.verify_ledger())
+
+
+def test_alias_moved_or_removed_behind_the_ledger_is_detected(three_moves):
+    first = three_moves.ledger()[0]
+    _tamper(three_moves, f"UPDATE aliases SET version_id = '{first.to_version}', ledger_seq = 1")
+    assert any("not explained by the ledger" in p for p in three_moves.verify_ledger())
+    _tamper(three_moves, "DELETE FROM aliases")
+    assert any("removed without a ledger entry" in p for p in three_moves.verify_ledger())
+
+
+def test_edited_or_deleted_evidence_is_detected(three_moves):
+    entry = three_moves.ledger()[1]
+    _tamper(three_moves, "UPDATE evidence SET body = replace(body, '\"status\":\"pass\"', '\"status\":\"fail\"') "
+                         f"WHERE evidence_id = '{entry.evidence_id}'")
+    assert any("entry 2: its evidence" in p and "was edited" in p for p in three_moves.verify_ledger())
+    _tamper(three_moves, f"DELETE FROM evidence WHERE evidence_id = '{entry.evidence_id}'")
+    assert any("entry 2: its evidence" in p and "is missing" in p for p in three_moves.verify_ledger())
+
+
+def test_unforced_move_on_failing_evidence_is_detected(three_moves):
+    _tamper(three_moves, "UPDATE ledger SET forced = false WHERE seq = 3")  # also breaks the chain
+    problems = three_moves.verify_ledger()
+    assert any("unforced promotion whose evidence did not pass" in p for p in problems)
+    assert any("entry 3 was edited" in p for p in problems)
 
 
 def test_cli_exit_code_on_broken_ledger(home, ckpts):
