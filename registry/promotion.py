@@ -161,10 +161,13 @@ def verify(app: App, ref: str, *, rtol: float = 0.0, device: str = "cpu") -> Ver
     """Re-run the suite of the latest stored evidence with its seed, champion and extracts; list any drift."""
     store = app.store
     version = store.resolve(ref)
-    runs = store.evidence_for(version.version_id)
+    runs = {e.evidence_id: e for e in store.evidence_for(version.version_id)
+            if e.purpose.get("command") != "verify"}  # a re-run is never the reference of the next one
     if not runs:
         raise UnknownName(f"{version.ref} has no stored evidence to verify; run `registry promote --dry-run` first")
-    stored = runs[-1]
+    promoted = [e.evidence_id for e in store.ledger(version.family)
+                if e.action == "promote" and e.to_version == version.version_id and e.evidence_id in runs]
+    stored = runs[promoted[-1]] if promoted else list(runs.values())[-1]
     family = app.plugins.family(version.family)
     suite = app.plugins.suite(version.family, stored.suite)
     champion = store.by_id(stored.champion_version_id) if stored.champion_version_id else None
@@ -184,6 +187,9 @@ def verify(app: App, ref: str, *, rtol: float = 0.0, device: str = "cpu") -> Ver
             drift.append(f"gate {name}: was {a.status}, now {b.status} ({b.message})")
         elif not _same(a.value, b.value, rtol):
             drift.append(f"gate {name}: value was {a.value!r}, now {b.value!r}")
+        elif (a.gate_version, a.comparator, a.threshold) != (b.gate_version, b.comparator, b.threshold):
+            drift.append(f"gate {name}: now v{b.gate_version} {b.comparator} {b.threshold}, "
+                         f"was v{a.gate_version} {a.comparator} {a.threshold}")
     if stored.extract_digests != rerun.extract_digests:
         drift.append("extract digests differ from the stored run")
     store.save_evidence(rerun)

@@ -21,9 +21,10 @@ from registry.objects import ObjectStore
 from registry.records import Evidence, FileRef, LedgerEntry, ModelVersion
 
 
-def now_utc() -> str:
-    """Current UTC time, ISO-8601 with seconds."""
-    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat()
+def now_utc(*, precise: bool = False) -> str:
+    """Current UTC time, ISO-8601 with seconds (``precise``: microseconds, for ordering runs)."""
+    now = _dt.datetime.now(_dt.UTC)
+    return now.isoformat(timespec="microseconds") if precise else now.replace(microsecond=0).isoformat()
 
 
 def current_user() -> str:

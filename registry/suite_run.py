@@ -97,7 +97,7 @@ def run_suite(store: Store, family: Family, suite: GateSuite, version: ModelVers
                 checkpoint_hashes={f.role: f.sha256 for f in version.files},
                 extract_digests=dict(sorted(ctx.extract_digests.items())),
                 champion_version_id=champion.version_id if champion else None, seed=seed,
-                environment=environment(family), created_at=now_utc(),
+                environment=environment(family), created_at=now_utc(precise=True),
                 seconds=round(time.perf_counter() - t0, 4), extract_keys=dict(sorted(ctx.extract_keys.items())),
                 purpose=dict(purpose or {}))
     draft = Evidence(evidence_id="", **body)  # type: ignore[arg-type]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from registry.errors import AliasMoved, InvalidInput, UnknownName
@@ -154,3 +155,19 @@ def test_sigkill_during_promote_keeps_ledger_valid(home, ckpts, point):
     assert s.ledger() == [] and s.holder("toy", "production") is None and s.verify_ledger() == []
     assert run_cli("promote", "toy@1", "--to", "production").returncode == 0
     assert len(s.ledger()) == 1 and s.verify_ledger() == []
+
+
+def test_verify_keeps_reporting_drift_and_sees_threshold_changes(app, ckpts, monkeypatch):
+    import toy_family
+
+    v = _register(app, ckpts["good"])
+    promote(app, v.ref, "production")
+    monkeypatch.setattr(toy_family, "truth", lambda x: 3.0 * x[:, 0])
+    assert verify(app, v.ref).drift and verify(app, v.ref).drift  # the first re-run is not the new reference
+    monkeypatch.undo()
+    assert verify(app, v.ref).drift == []
+    gate = toy_family.NotConstantGate
+    monkeypatch.setattr(gate, "evaluate", lambda self, ctx: toy_family.Outcome.held_to(
+        float(np.std(toy_family._predict(ctx.model, ctx.rng("spread").normal(size=(256, 4))))
+              / np.std(toy_family.truth(ctx.rng("spread").normal(size=(256, 4))))), toy_family.Threshold(">=", 0.1)))
+    assert any("spread_ratio: now v1 >= 0.1, was v1 >= 0.5" in d for d in verify(app, v.ref).drift)
