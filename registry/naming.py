@@ -21,7 +21,7 @@ class VersionRef:
 
     @property
     def number(self) -> int | None:
-        return int(self.selector) if self.selector.isdigit() else None
+        return int(self.selector) if self.selector.isascii() and self.selector.isdigit() else None
 
     @property
     def could_be_hash(self) -> bool:
@@ -37,8 +37,8 @@ def parse_ref(text: str) -> VersionRef:
     if not sep or not selector:
         raise InvalidInput(f"{text!r} is not FAMILY@VERSION (e.g. ionis@3, ionis@9f2c01, ionis@production)")
     check_family(family)
-    selector = selector.lower() if _HEX.match(selector.lower()) and not selector.isdigit() else selector
-    if not (selector.isdigit() or _ALIAS.match(selector) or _HEX.match(selector)):
+    selector = selector.lower() if _HEX.match(selector.lower()) else selector
+    if not ((selector.isascii() and selector.isdigit()) or _ALIAS.match(selector) or _HEX.match(selector)):
         raise InvalidInput(f"{selector!r} is neither a version number, an alias nor a hash prefix")
     return VersionRef(family, selector)
 
@@ -54,4 +54,6 @@ def check_alias(name: str) -> str:
     """Return ``name`` if it is a valid alias (lowercase, starts with a letter, not all hex digits)."""
     if not _ALIAS.match(name):
         raise InvalidInput(f"{name!r} is not a valid alias (lowercase letters, digits, '-', '_'; starts with a letter)")
+    if _HEX.match(name):
+        raise InvalidInput(f"{name!r} cannot be an alias: it reads as a hash prefix")
     return name

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from registry.errors import AliasMoved, ExitCode, InvalidInput, UnknownName
+from registry.errors import AliasMoved, ExitCode, InvalidInput, UnknownName, UsageError
 from registry.hashing import digest_json
 from registry.ledger import verdict_digest
 from registry.naming import check_alias, parse_ref
@@ -58,9 +58,12 @@ def verdict_of(evidence: Evidence) -> str:
 
 
 def _expected(app: App, family: str, expect_current: str | None) -> str | None:
-    if expect_current is None or expect_current.lower() in ("none", "-"):
+    if expect_current is None or expect_current == "none":
         return None
-    return app.store.resolve(parse_ref(f"{family}@{expect_current}")).version_id
+    ref = parse_ref(f"{family}@{expect_current}")
+    if ref.number is None and not ref.could_be_hash:
+        raise InvalidInput(f"--expect-current takes a version number, a hash prefix or 'none', not {expect_current!r}")
+    return app.store.resolve(ref).version_id
 
 
 def promote(app: App, ref: str, alias: str, *, expect_current: str | None = None, dry_run: bool = False,
@@ -70,6 +73,8 @@ def promote(app: App, ref: str, alias: str, *, expect_current: str | None = None
     check_alias(alias)
     if force and not reason.strip():
         raise InvalidInput("--force needs --reason TEXT saying why the gates are overridden")
+    if report is not None and not Path(report).parent.resolve().is_dir():
+        raise InvalidInput(f"--report {report}: folder {Path(report).parent} does not exist")
     store = app.store
     with store.catalog.read():  # one snapshot for every lookup; released before the gates run
         version = store.resolve(ref)
@@ -80,7 +85,13 @@ def promote(app: App, ref: str, alias: str, *, expect_current: str | None = None
             raise AliasMoved(f"alias {version.family}@{alias} is not at {expect_current!r} any more; "
                              "the decision is stale, look again before promoting")
         champion = store.by_id(observed) if observed and observed != version.version_id else None
-    purpose = {"command": "dry-run" if dry_run else "promote", "alias": alias}
+        history = store.ledger(version.family, alias)
+        champion_runs = [e for e in store.evidence_for(champion.version_id, gate_suite.name)
+                         if e.passed] if champion else []
+    # what the scorecard compares with, fixed now so that re-rendering the evidence later gives the same page
+    purpose = {"command": "dry-run" if dry_run else "promote", "alias": alias,
+               "ledger_seq": str(history[-1].seq if history else 0),
+               "champion_evidence": champion_runs[-1].evidence_id if champion_runs else ""}
     if force:
         purpose["force_reason"] = reason
     evidence = run_suite(store, family, gate_suite, version, champion=champion, seed=seed, device=device,
@@ -100,21 +111,29 @@ def promote(app: App, ref: str, alias: str, *, expect_current: str | None = None
         verdict, message = "promoted", f"{version.ref} already holds {version.family}@{alias}"
     else:
         digest = verdict_digest(evidence, alias, forced)
-        entry = store.move_alias(version.family, alias, expected=observed, to=version.version_id,
-                                 action="promote", verdict_digest=digest, evidence=evidence, forced=forced,
-                                 reason=reason)
-        verdict = "promoted"
-        message = f"{version.ref} is now {version.family}@{alias}" + (
-            f" (FORCED over a {verdict_of(evidence)} verdict)" if forced else "")
+        try:
+            entry = store.move_alias(version.family, alias, expected=observed, to=version.version_id,
+                                     action="promote", verdict_digest=digest, evidence=evidence, forced=forced,
+                                     reason=reason)
+            verdict = "promoted"
+            message = f"{version.ref} is now {version.family}@{alias}" + (
+                f" (FORCED over a {verdict_of(evidence)} verdict)" if forced else "")
+        except AliasMoved as exc:  # lost the compare-and-set: a refusal, and the gate run is still kept
+            store.save_evidence(evidence)
+            verdict, message = "refused", str(exc)
     decision = Decision(verdict, version, alias, evidence, observed, forced=forced and entry is not None,
                         reason=reason, dry_run=dry_run, entry=entry, message=message)
     from registry.reports import write_scorecard_for
 
-    path = write_scorecard_for(store, evidence, report=report)
+    try:
+        path = write_scorecard_for(store, evidence, report=report)
+    except OSError as exc:  # the decision stands; only its report could not be written
+        return Decision(**{**decision.__dict__, "message": f"{message} (scorecard not written: {exc})"})
     return Decision(**{**decision.__dict__, "scorecard": path})
 
 
-def rollback(app: App, family: str, alias: str, *, reason: str = "") -> tuple[LedgerEntry, str | None]:
+def rollback(app: App, family: str, alias: str, *, reason: str = "",
+             allow_unset: bool = False) -> tuple[LedgerEntry, str | None]:
     """Move ``alias`` back to the holder it had before the promotion that installed its current holder."""
     check_alias(alias)
     app.plugins.family(family)
@@ -127,6 +146,9 @@ def rollback(app: App, family: str, alias: str, *, reason: str = "") -> tuple[Le
     if installing is None:
         raise UnknownName(f"the ledger has no promotion of {family}@{alias} to roll back")
     target = installing.from_version
+    if target is None and not allow_unset:
+        raise UsageError(f"{family}@{alias} had no holder before entry {installing.seq}: rolling back would unset "
+                         "it; pass --allow-unset if that is what you want")
     origin = next((e for e in reversed(entries) if e.action == "promote" and e.to_version == target), None)
     digest = digest_json({"rollback_of": installing.entry_hash, "to": target})
     entry = store.move_alias(family, alias, expected=current, to=target, action="rollback",

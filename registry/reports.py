@@ -43,15 +43,14 @@ def render_for(store: Store, evidence: Evidence) -> str:
     champion = champion_ev = None
     if evidence.champion_version_id:
         champion = store.by_id(evidence.champion_version_id)
-        runs = [e for e in store.evidence_for(champion.version_id, evidence.suite)
-                if e.created_at <= evidence.created_at]
-        champion_ev = next((e for e in reversed(runs) if e.passed), runs[-1] if runs else None)
+        if evidence.purpose.get("champion_evidence"):
+            champion_ev = store.evidence(evidence.purpose["champion_evidence"])
     decision = decision_for(store, evidence)
     history = []
-    if decision["alias"]:
-        seq = decision["ledger_seq"]
-        history = [e for e in store.ledger(evidence.family, decision["alias"])
-                   if (e.seq <= seq if seq is not None else e.at <= evidence.created_at)]
+    if decision["alias"]:  # the alias's moves up to this decision, as recorded when the suite ran
+        seq = decision["ledger_seq"] if decision["ledger_seq"] is not None else int(
+            evidence.purpose.get("ledger_seq", "0"))
+        history = [e for e in store.ledger(evidence.family, decision["alias"]) if e.seq <= seq]
     return render_scorecard(version=version, evidence=evidence, decision=decision, champion=champion,
                             champion_evidence=champion_ev, history=history)
 

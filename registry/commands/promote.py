@@ -31,6 +31,8 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("family")
     p.add_argument("alias")
     p.add_argument("--reason", default="")
+    p.add_argument("--allow-unset", action="store_true",
+                   help="allow the rollback to leave the alias unset when it had no earlier holder")
     add_common(p)
     p.set_defaults(handler=run_rollback)
 
@@ -83,7 +85,7 @@ def run_rollback(args: argparse.Namespace, out: Output) -> int:
     from registry.promotion import rollback
 
     app = App.from_args(args)
-    entry, target = rollback(app, args.family, args.alias, reason=args.reason)
+    entry, target = rollback(app, args.family, args.alias, reason=args.reason, allow_unset=args.allow_unset)
     label = app.store.by_id(target).ref if target else "nothing (alias removed)"
     out.emit({"alias": args.alias, "family": args.family, "to": target, "ledger_seq": entry.seq},
              f"{args.family}@{args.alias} rolled back to {label} (ledger entry {entry.seq})")

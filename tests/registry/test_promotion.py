@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from registry.errors import AliasMoved, InvalidInput, UnknownName
+from registry.errors import AliasMoved, InvalidInput, UnknownName, UsageError
 from registry.promotion import promote, rollback, verify
 
 
@@ -91,7 +91,10 @@ def test_rollback_walks_back_through_promotions(app, ckpts):
     entry, target = rollback(app, "toy", "production")
     assert target == a.version_id and entry.action == "rollback"
     assert app.store.holder("toy", "production") == a.version_id
-    entry, target = rollback(app, "toy", "production")
+    with pytest.raises(UsageError, match="allow-unset"):
+        rollback(app, "toy", "production")
+    assert app.store.holder("toy", "production") == a.version_id
+    entry, target = rollback(app, "toy", "production", allow_unset=True)
     assert target is None and app.store.holder("toy", "production") is None
     with pytest.raises(UnknownName):
         rollback(app, "toy", "production")
@@ -137,9 +140,11 @@ def test_two_processes_promoting_at_once_exactly_one_wins(home, ckpts, tmp_path)
     codes = sorted(r[0] for r in results)
     assert codes == [0, 1], results
     loser = next(r for r in results if r[0] == 1)
-    assert "moved while deciding" in loser[2] and json.loads(loser[1])["error"] == "AliasMoved"
+    body = json.loads(loser[1])
+    assert body["verdict"] == "refused" and "moved while deciding" in body["message"]
     s = Store(home)
     assert len(s.ledger()) == 1 and s.verify_ledger() == []
+    assert body["evidence_id"] in {e.evidence_id for v in s.versions() for e in s.evidence_for(v.version_id)}
 
 
 @pytest.mark.parametrize("point", ["promote:ledger-written", "promote:alias-written"])
@@ -171,3 +176,41 @@ def test_verify_keeps_reporting_drift_and_sees_threshold_changes(app, ckpts, mon
         float(np.std(toy_family._predict(ctx.model, ctx.rng("spread").normal(size=(256, 4))))
               / np.std(toy_family.truth(ctx.rng("spread").normal(size=(256, 4))))), toy_family.Threshold(">=", 0.1)))
     assert any("spread_ratio: now v1 >= 0.1, was v1 >= 0.5" in d for d in verify(app, v.ref).drift)
+
+
+def test_losing_the_compare_and_set_is_a_refusal_with_stored_evidence(app, ckpts, monkeypatch):
+    a = _register(app, ckpts["good"])
+    b = _register(app, ckpts["good2"])
+    real = app.store.move_alias
+
+    def racing(*args, **kw):  # another process moves the alias between the gates and the move
+        monkeypatch.setattr(app.store, "move_alias", real)
+        real("toy", "production", expected=None, to=a.version_id, action="promote",
+             verdict_digest="x", evidence_id=None)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(app.store, "move_alias", racing)
+    d = promote(app, b.ref, "production")
+    assert d.verdict == "refused" and "moved while deciding" in d.message and d.entry is None
+    assert app.store.holder("toy", "production") == a.version_id
+    assert app.store.evidence(d.evidence.evidence_id).version_id == b.version_id
+
+
+def test_expect_current_takes_versions_not_aliases(app, ckpts):
+    a = _register(app, ckpts["good"])
+    promote(app, a.ref, "production")
+    with pytest.raises(InvalidInput, match="expect-current"):
+        promote(app, a.ref, "production", expect_current="production")
+
+
+def test_scorecard_failure_after_the_move_keeps_the_decision(app, ckpts, tmp_path):
+    v = _register(app, ckpts["good"])
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(InvalidInput):
+        promote(app, v.ref, "production", report=blocker / "sub" / "card.html")
+    assert app.store.holder("toy", "production") is None
+    (tmp_path / "dir.html").mkdir()
+    d = promote(app, v.ref, "production", report=tmp_path / "dir.html")
+    assert d.verdict == "promoted" and d.scorecard is None and "scorecard not written" in d.message
+    assert app.store.holder("toy", "production") == v.version_id

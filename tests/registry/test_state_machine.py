@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from registry.app import App
-from registry.errors import UnknownName
+from registry.errors import UsageError
 from registry.promotion import promote, rollback
 
 ALIASES = ("production", "staging")
@@ -44,12 +44,13 @@ class RegistryMachine(RuleBasedStateMachine):
         ref = data.draw(st.sampled_from(self.registered))
         promote(self.app, ref, alias, force=force, reason="state machine" if force else "")
 
-    @rule(alias=st.sampled_from(ALIASES))
-    def roll_back(self, alias: str) -> None:
+    @rule(alias=st.sampled_from(ALIASES), allow_unset=st.booleans())
+    def roll_back(self, alias: str, allow_unset: bool) -> None:
+        before = self.app.store.holder("toy", alias)
         try:
-            rollback(self.app, "toy", alias)
-        except UnknownName:
-            assert self.app.store.holder("toy", alias) is None
+            rollback(self.app, "toy", alias, allow_unset=allow_unset)
+        except UsageError:
+            assert self.app.store.holder("toy", alias) == before
 
     @invariant()
     def at_most_one_holder_and_holders_are_justified(self) -> None:
