@@ -63,13 +63,15 @@ class Catalog:
         """A read-only connection, or None when no catalog exists yet."""
         import duckdb
 
-        if (outer := self._open()) is not None:
-            yield outer
+        if self._depth():  # nested: the same connection (or the same absence of a catalog)
+            with self._entered():
+                yield self._open()
             return
-        with catalog_lock(self.lock_path, exclusive=False):
-            if not self.path.exists():
+        if not self.path.exists():  # nothing to read, and reading creates nothing (no lock file either)
+            with self._entered():
                 yield None
-                return
+            return
+        with catalog_lock(self.lock_path, exclusive=False), self._entered():
             con = duckdb.connect(str(self.path), read_only=True)
             self._local.con = con
             try:
@@ -78,14 +80,25 @@ class Catalog:
                 self._local.con = None
                 con.close()
 
+    def _depth(self) -> int:
+        return int(getattr(self._local, "depth", 0))
+
+    @contextlib.contextmanager
+    def _entered(self) -> Iterator[None]:
+        self._local.depth = self._depth() + 1
+        try:
+            yield
+        finally:
+            self._local.depth -= 1
+
     @contextlib.contextmanager
     def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-write connection inside ``BEGIN … COMMIT``; an exception rolls everything back."""
         import duckdb
 
-        if self._open() is not None:
+        if self._depth():
             raise RuntimeError("a catalog write was started inside a read block of the same thread")
-        with catalog_lock(self.lock_path, exclusive=True):
+        with catalog_lock(self.lock_path, exclusive=True), self._entered():
             self.home.mkdir(parents=True, exist_ok=True)
             con = duckdb.connect(str(self.path))
             self._local.con = con

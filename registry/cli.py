@@ -7,15 +7,23 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from registry import __version__
 from registry.commands import COMMAND_MODULES
 from registry.errors import ExitCode, RegistryError
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line, like every other error of the command."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(ExitCode.USAGE, f"registry: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every installed command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="registry",
         description="Gated model registry: register checkpoints, run their family's gate suite, move aliases "
         "only when every gate passes, and keep a hash-chained ledger of every decision.",
@@ -52,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args, out))
     except RegistryError as exc:
-        out.error(str(exc), kind=type(exc).__name__)
+        out.error((str(exc).strip().splitlines() or [type(exc).__name__])[0], kind=type(exc).__name__)
         return int(exc.exit_code)
     except KeyboardInterrupt:
         out.error("interrupted; nothing was half-written", kind="Interrupted")
@@ -60,7 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # an unexpected failure is still one line unless asked for the traceback
         if os.environ.get("REGISTRY_DEBUG"):
             raise
-        out.error(f"internal error: {type(exc).__name__}: {exc} (set REGISTRY_DEBUG=1 for the traceback)",
+        first = (str(exc).strip().splitlines() or [""])[0]
+        out.error(f"internal error: {type(exc).__name__}: {first} (set REGISTRY_DEBUG=1 for the traceback)",
                   kind="InternalError")
         return int(ExitCode.INTERNAL)
 

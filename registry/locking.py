@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import math
 import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from registry.errors import CatalogBusy
+from registry.errors import CatalogBusy, InvalidInput
 
 TIMEOUT_ENV = "REGISTRY_LOCK_TIMEOUT"
 DEFAULT_TIMEOUT = 60.0
@@ -19,10 +20,15 @@ _POLL = 0.02
 def lock_timeout() -> float:
     """Seconds a writer waits for the catalog (``$REGISTRY_LOCK_TIMEOUT``, default 60)."""
     raw = os.environ.get(TIMEOUT_ENV)
-    try:
-        return float(raw) if raw else DEFAULT_TIMEOUT
-    except ValueError:
+    if not raw:
         return DEFAULT_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise InvalidInput(f"${TIMEOUT_ENV}={raw!r} is not a number of seconds")
+    return value
 
 
 @contextlib.contextmanager

@@ -56,54 +56,46 @@ def get_plugin_manager(*, builtins: tuple[str, ...] = DEFAULT_PLUGINS, entry_poi
     disabled = _disabled()
     from registry import __version__
 
+    def add(name: str, source: str, version: str, load: Any) -> None:
+        """Load and register one plugin; any failure is recorded against it and leaves the others working."""
+        if name in disabled:
+            infos.append(PluginInfo(name, source, version, "disabled"))
+            return
+        if pm.has_plugin(name):
+            infos.append(PluginInfo(name, source, version, "failed: name already registered"))
+            return
+        try:
+            plugin = load()
+            if plugin is None:
+                return
+            pm.register(plugin, name=name)
+            try:
+                pm.check_pending()  # a misspelt hook name fails here, naming this plugin only
+            except Exception:
+                pm.unregister(name=name)
+                raise
+        except Exception as exc:
+            why = " ".join(f"{type(exc).__name__}: {exc}".split())
+            infos.append(PluginInfo(name, source, version, f"failed: {why}"))
+            return
+        infos.append(PluginInfo(name, source, getattr(plugin, "__version__", version), "loaded"))
+
+    def builtin(dotted: str) -> Any:
+        if importlib.util.find_spec(dotted.split(".")[0]) is None or importlib.util.find_spec(dotted) is None:
+            return None  # a built-in family not written yet
+        return importlib.import_module(dotted)
+
     for dotted in builtins:
         short = dotted.rsplit(".", 1)[-1]
-        if dotted in disabled or short in disabled:
-            infos.append(PluginInfo(short, "built-in", __version__, "disabled"))
-            continue
-        if importlib.util.find_spec(dotted.split(".")[0]) is None:
-            continue
-        try:
-            if importlib.util.find_spec(dotted) is None:
-                continue
-            module = importlib.import_module(dotted)
-        except Exception as exc:  # a broken plugin is reported, the others keep working
-            infos.append(PluginInfo(short, "built-in", __version__, f"failed: {type(exc).__name__}: {exc}"))
-            continue
-        pm.register(module, name=short)
-        infos.append(PluginInfo(short, "built-in", __version__, "loaded"))
-
+        if dotted in disabled:
+            disabled.add(short)
+        add(short, "built-in", __version__, lambda d=dotted: builtin(d))
     if entry_points:
         for ep in metadata.entry_points(group=hookspecs.ENTRY_POINT_GROUP):
-            dist = ep.dist.name if ep.dist else "?"
-            version = ep.dist.version if ep.dist else "?"
-            if ep.name in disabled:
-                infos.append(PluginInfo(ep.name, f"entry point ({dist})", version, "disabled"))
-                continue
-            if pm.has_plugin(ep.name):
-                infos.append(PluginInfo(ep.name, f"entry point ({dist})", version,
-                                        "failed: name already registered"))
-                continue
-            try:
-                plugin = ep.load()
-            except Exception as exc:
-                infos.append(PluginInfo(ep.name, f"entry point ({dist})", version,
-                                        f"failed: {type(exc).__name__}: {exc}"))
-                continue
-            pm.register(plugin, name=ep.name)
-            infos.append(PluginInfo(ep.name, f"entry point ({dist})", version, "loaded"))
-
+            add(ep.name, f"entry point ({ep.dist.name if ep.dist else '?'})",
+                ep.dist.version if ep.dist else "?", ep.load)
     for dotted in [n.strip() for n in os.environ.get(EXTRA_ENV, "").split(",") if n.strip()]:
-        if dotted in disabled:
-            infos.append(PluginInfo(dotted, f"${EXTRA_ENV}", "-", "disabled"))
-            continue
-        try:
-            module = importlib.import_module(dotted)
-        except Exception as exc:
-            infos.append(PluginInfo(dotted, f"${EXTRA_ENV}", "-", f"failed: {type(exc).__name__}: {exc}"))
-            continue
-        pm.register(module, name=dotted)
-        infos.append(PluginInfo(dotted, f"${EXTRA_ENV}", getattr(module, "__version__", "-"), "loaded"))
+        add(dotted, f"${EXTRA_ENV}", "-", lambda d=dotted: importlib.import_module(d))
 
     pm.check_pending()
     if os.environ.get(TRACE_ENV):

@@ -60,6 +60,9 @@ class CandidateSuite(pytest.Collector):
         except RegistryError as exc:
             self._setup_error = str(exc)
             return [GateItem.from_parent(self, name="resolve", gate="")]
+        if not suite.gates:  # fail closed, as promote does: an empty suite is no evidence of anything
+            self._setup_error = f"suite {suite.name!r} of {self.ref} has no gates, so nothing can pass"
+            return [GateItem.from_parent(self, name="empty-suite", gate="")]
         return [GateItem.from_parent(self, name=g.name, gate=g.name) for g in suite.gates]
 
     def evidence(self) -> Evidence:

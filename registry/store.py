@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import getpass
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +60,7 @@ class Store:
 
         Registering the same bytes again returns the existing version unchanged.
         """
-        with self.catalog.write() as con:
-            self.objects.sweep(self._referenced(con))
+        with self._writing() as con:
             refs: list[FileRef] = []
             for role, path in sorted(files.items()):
                 sha, size = self.objects.put(Path(path))
@@ -81,6 +81,13 @@ class Store:
                             [[vid, r.role, r.sha256, r.size, r.filename] for r in refs])
             crash_point("register:catalog-written")
             return version, True
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[Any]:
+        """A catalog write that first removes what a writer killed earlier left in the object store."""
+        with self.catalog.write() as con:
+            self.objects.sweep(self._referenced(con))
+            yield con
 
     @staticmethod
     def _referenced(con: Any) -> set[str]:
@@ -177,7 +184,7 @@ class Store:
         transaction (the evidence, if given, is stored in the same transaction). ``AliasMoved`` if the
         alias no longer points at ``expected``."""
         check_alias(alias)
-        with self.catalog.write() as con:
+        with self._writing() as con:
             if evidence is not None:
                 self._insert_evidence(con, evidence)
                 evidence_id = evidence.evidence_id
@@ -214,7 +221,7 @@ class Store:
                      ev.created_at, canonical_json(ev.content())])
 
     def save_evidence(self, ev: Evidence) -> None:
-        with self.catalog.write() as con:
+        with self._writing() as con:
             self._insert_evidence(con, ev)
 
     def evidence(self, evidence_id: str) -> Evidence:

@@ -22,8 +22,14 @@ def add_parsers(sub: Any) -> None:
 
 def run_history(args: argparse.Namespace, out: Output) -> int:
     from registry.app import App
+    from registry.commands.versions import known_family
+    from registry.naming import check_alias
 
-    store = App.from_args(args).store
+    app = App.from_args(args)
+    known_family(app, args.family)
+    if args.alias is not None:
+        check_alias(args.alias)
+    store = app.store
     entries = store.ledger(args.family, args.alias)
     labels = {v.version_id: v.ref for v in store.versions(args.family)}
 

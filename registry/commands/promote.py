@@ -21,7 +21,7 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--force", action="store_true", help="move even if gates fail (needs --reason; recorded)")
     p.add_argument("--reason", default="", help="why --force was needed")
     p.add_argument("--suite", help="gate suite to run (default: the family's)")
-    p.add_argument("--seed", type=int, default=None, help="seed for randomised gates")
+    p.add_argument("--seed", type=seed_value, default=None, help="seed for randomised gates (a non-negative integer)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--report", type=Path, help="also write the HTML scorecard here")
     add_common(p)
@@ -49,6 +49,13 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--out", type=Path, help="write here instead of the home's scorecards/ folder")
     add_common(p)
     p.set_defaults(handler=run_scorecard)
+
+
+def seed_value(text: str) -> int:
+    """A seed from the command line: a non-negative integer."""
+    if not text.isascii() or not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a non-negative integer")
+    return int(text)
 
 
 def _gate_lines(results: Any) -> list[str]:

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from registry.commands.promote import seed_value
 from registry.output import Output, add_common
 
 
@@ -16,7 +17,7 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--extract", required=True, metavar="NAME", help="extract to train on (cached if absent)")
     p.add_argument("--param", action="append", default=[], metavar="K=V", help="extract parameter (repeatable)")
     p.add_argument("--epochs", type=int, default=None, help="default: the config's")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=seed_value, default=0, help="training seed (a non-negative integer)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--name", default="")
     add_common(p)

@@ -93,10 +93,24 @@ def run_register(args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
+def known_family(app: Any, name: str | None) -> None:
+    """``UnknownName`` unless ``name`` is None, an installed family, or a family with registered versions."""
+    from registry.errors import UnknownName
+    from registry.naming import check_family
+
+    if name is None:
+        return
+    check_family(name)
+    if name not in app.store.families_in_use() and name not in app.plugins.families():
+        raise UnknownName(f"unknown family {name!r}: no plugin provides it and nothing is registered under it")
+
+
 def run_list(args: argparse.Namespace, out: Output) -> int:
     from registry.app import App
 
-    store = App.from_args(args).store
+    app = App.from_args(args)
+    known_family(app, args.family)
+    store = app.store
     versions = store.versions(args.family)
     aliases: dict[str, list[str]] = {}
     for (_family, alias), vid in store.aliases(args.family).items():

@@ -74,3 +74,25 @@ def test_cli_writer_queues_behind_another_process(home, ckpts):
     holder.communicate("release\n", timeout=10)
     out, err = waiter.communicate(timeout=60)
     assert waiter.returncode == 0 and "registered toy@2" in out, err
+
+
+@pytest.mark.parametrize("raw", ["nan", "-1", "inf", "soon"])
+def test_a_bad_timeout_is_a_usage_error(monkeypatch, raw):
+    from registry.errors import InvalidInput
+    from registry.locking import lock_timeout
+
+    monkeypatch.setenv("REGISTRY_LOCK_TIMEOUT", raw)
+    with pytest.raises(InvalidInput):
+        lock_timeout()
+
+
+def test_reading_an_empty_home_creates_nothing_and_writes_inside_reads_are_refused(tmp_path):
+    from registry.catalog import Catalog
+
+    cat = Catalog(tmp_path / "nothere")
+    with cat.read() as con:
+        assert con is None
+        with pytest.raises(RuntimeError, match="inside a read block"):
+            with cat.write():
+                pass
+    assert not (tmp_path / "nothere").exists()

@@ -122,3 +122,18 @@ def test_a_second_family_of_the_same_name_is_ignored_and_reported(plugins):
     assert plugins.family("toy").summary == "tiny MLP for the registry's own tests"
     assert any("impostor" in p and "family 'toy' already provided" in p for p in plugins.problems)
     plugins.unregister("impostor")
+
+
+def test_plugins_with_unknown_hooks_or_bad_signatures_are_reported_alone(site, monkeypatch, tmp_path):
+    _write_module(tmp_path, "tp_typo", "from registry.hookspecs import hookimpl\n"
+                                       "@hookimpl\ndef registry_familys():\n    return []\n")
+    _write_module(tmp_path, "tp_sig", "from registry.hookspecs import hookimpl\n"
+                                      "@hookimpl\ndef registry_gates(extra):\n    return []\n")
+    monkeypatch.setenv("REGISTRY_PLUGINS", "tp_typo,tp_sig")
+    pm = get_plugin_manager(builtins=())
+    infos = {i.name: i.status for i in pm.infos()}
+    assert infos["tp_typo"].startswith("failed: PluginValidationError") and "registry_familys" in infos["tp_typo"]
+    assert infos["tp_sig"].startswith("failed: PluginValidationError") and "\n" not in infos["tp_sig"]
+    assert "thirdparty" in pm.families() and not pm.pm.has_plugin("tp_typo")
+    for m in ("tp_typo", "tp_sig"):
+        sys.modules.pop(m, None)

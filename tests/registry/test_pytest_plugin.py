@@ -42,3 +42,13 @@ def test_unknown_candidate_is_one_failing_test(pytester, home):
     result = pytester.runpytest_subprocess("--registry-home", str(home), "--candidate", "toy@9")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*no version toy@9*"])
+
+
+def test_an_empty_suite_is_one_failing_test(pytester, home, ckpts):
+    from clirun import run_cli
+
+    run_cli("register", "toy", str(ckpts["good"]))
+    result = pytester.runpytest_subprocess("--registry-home", str(home), "--candidate", "toy@1",
+                                           "--registry-suite", "empty")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*has no gates, so nothing can pass*"])

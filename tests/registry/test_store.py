@@ -64,3 +64,27 @@ def test_sigkill_during_register_leaves_nothing_half_written(home, ckpts, point)
     assert set(s.objects.all_hashes()) == referenced
     assert not s.objects.tmp.exists() or not any(s.objects.tmp.iterdir())
     assert s.verify_ledger() == []
+
+
+def test_registering_the_same_bytes_repairs_an_altered_object(tmp_path, ckpts):
+    s = Store(tmp_path / "h")
+    v, _ = s.register("toy", {"weights": ckpts["good"]})
+    obj = s.objects.path(v.files[0].sha256)
+    os.chmod(obj, 0o644)
+    obj.write_bytes(b"rotten")
+    with pytest.raises(IntegrityError):
+        s.checkout(v)
+    assert s.register("toy", {"weights": ckpts["good"]}) == (v, False)
+    assert s.checkout(v)["weights"].read_bytes() == ckpts["good"].read_bytes()
+
+
+def test_any_writer_sweeps_what_a_killed_register_left(home, ckpts):
+    from clirun import run_cli
+
+    run_cli("register", "toy", str(ckpts["good"]))
+    assert run_cli("register", "toy", str(ckpts["good2"]),
+                   env={"REGISTRY_CRASH_AT": "register:objects-written"}).returncode == -9
+    s = Store(home)
+    assert len(set(s.objects.all_hashes())) == 2
+    assert run_cli("promote", "toy@1", "--to", "production").returncode == 0
+    assert set(s.objects.all_hashes()) == {f.sha256 for v in s.versions() for f in v.files}

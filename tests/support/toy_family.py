@@ -208,4 +208,5 @@ def registry_gates() -> list[GateSuite]:
     core = (SkillGate(), NotConstantGate(), ChampionGate())
     return [GateSuite("release", "1", "toy", core, "the toy family's release gates"),
             GateSuite("with-data", "1", "toy", (*core, ExtractGate())),
-            GateSuite("concurrent", "1", "toy", (BarrierGate(), *core))]
+            GateSuite("concurrent", "1", "toy", (BarrierGate(), *core)),
+            GateSuite("empty", "1", "toy", ())]
