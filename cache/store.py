@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from cache.spec import BoundQuery, ExtractSpec
 from registry.errors import DataMissing, IntegrityError
 from registry.hashing import canonical_json, digest_json
+from registry.objects import fsync_path
 from registry.records import ExtractRef
 
 if TYPE_CHECKING:
@@ -56,14 +57,6 @@ def _ref(record: dict[str, Any], root: Path) -> ExtractRef:
     return ExtractRef(name=record["name"], key=record["key"], digest=record["digest"], rows=int(record["rows"]),
                       created_at=record["created_at"], path=str(root / record["file"]),
                       params=dict(record.get("params") or {}), meta=meta)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class ExtractCache:
@@ -223,7 +216,7 @@ class ExtractCache:
                     with contextlib.suppress(Exception):
                         con.unregister("incoming")
                     con.close()
-            _fsync(tmp)
+            fsync_path(tmp)
             final = self.root / str(record["file"])
             os.replace(tmp, final)
             self._write_entry(record)  # the previous rows of this key stay on disk for ``by_digest``
@@ -236,10 +229,10 @@ class ExtractCache:
     def _write_entry(self, record: dict[str, Any]) -> None:
         tmp = self.root / f".tmp-{os.getpid()}-{secrets.token_hex(6)}.json"
         tmp.write_text(json.dumps(record, indent=1, sort_keys=True))
-        _fsync(tmp)
+        fsync_path(tmp)
         os.replace(tmp, self.root / f"{record['key']}.json")
         with contextlib.suppress(OSError):
-            _fsync(self.root)
+            fsync_path(self.root)
 
     # -- reading rows --
     @staticmethod

@@ -13,8 +13,8 @@ from registry.errors import IntegrityError, InvalidInput
 from registry.hashing import CHUNK, sha256_file
 
 
-def fsync_dir(path: Path) -> None:
-    """Make a rename inside ``path`` durable."""
+def fsync_path(path: Path) -> None:
+    """fsync a file, or a folder so that a rename inside it is durable."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -57,7 +57,7 @@ class ObjectStore:
         final.parent.mkdir(parents=True, exist_ok=True)
         os.chmod(tmp, 0o444)
         os.replace(tmp, final)
-        fsync_dir(final.parent)
+        fsync_path(final.parent)
         return sha, size
 
     def verified(self, sha256: str) -> Path:
