@@ -42,8 +42,9 @@ SCHEMA = [
 class Catalog:
     """Opens ``catalog.duckdb`` for one operation at a time; readers share, writers queue.
 
-    Blocks nest: a ``read()`` inside another ``read()`` or a ``write()`` of the same thread reuses the open
-    connection (one snapshot, one lock). A ``write()`` must never be started inside a ``read()``.
+    Blocks nest: a ``read()`` inside another ``read()`` or a ``write()`` of the same thread, and a ``write()``
+    inside a ``write()``, reuse the open connection (one snapshot or one transaction, one lock). A ``write()``
+    must never be started inside a ``read()``.
     """
 
     def __init__(self, home: Path) -> None:
@@ -97,11 +98,15 @@ class Catalog:
         import duckdb
 
         if self._depth():
-            raise RuntimeError("a catalog write was started inside a read block of the same thread")
+            if not getattr(self._local, "writing", False):
+                raise RuntimeError("a catalog write was started inside a read block of the same thread")
+            with self._entered():  # part of the enclosing transaction, which commits or rolls back as one
+                yield self._open()  # type: ignore[misc]
+            return
         with catalog_lock(self.lock_path, exclusive=True), self._entered():
             self.home.mkdir(parents=True, exist_ok=True)
             con = duckdb.connect(str(self.path))
-            self._local.con = con
+            self._local.con, self._local.writing = con, True
             try:
                 self._ensure_schema(con)
                 con.execute("BEGIN TRANSACTION")
@@ -112,13 +117,18 @@ class Catalog:
                     raise
                 con.execute("COMMIT")
             finally:
-                self._local.con = None
+                self._local.con, self._local.writing = None, False
                 con.close()
 
     @staticmethod
     def _ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-        if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'meta'").fetchall()[0][0]:
-            return
+        import duckdb
+
+        try:  # the common case, and cheaper than asking duckdb_tables()
+            if con.execute("SELECT 1 FROM meta WHERE key = 'schema_version'").fetchall():
+                return
+        except duckdb.CatalogException:
+            pass
         for stmt in SCHEMA:
             con.execute(stmt)
         row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()

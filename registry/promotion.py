@@ -11,6 +11,7 @@ from registry.hashing import digest_json
 from registry.ledger import verdict_digest
 from registry.naming import check_alias, parse_ref
 from registry.records import Evidence, LedgerEntry, ModelVersion
+from registry.reports import scorecard_page, write_scorecard_for
 from registry.suite_run import DEFAULT_SEED, run_suite
 
 if TYPE_CHECKING:
@@ -99,34 +100,40 @@ def promote(app: App, ref: str, alias: str, *, expect_current: str | None = None
     verdict = verdict_of(evidence)
     forced = force and verdict != "promoted"
     entry = None
-    if dry_run or not (verdict == "promoted" or force):
-        store.save_evidence(evidence)
-        if dry_run:
-            message = f"{version.ref} would {'' if verdict == 'promoted' else 'not '}be promoted to {alias}"
-        else:
-            failing = [r.name for r in evidence.results if not r.passed]
-            message = f"{version.ref} refused for {alias}: {', '.join(failing) or 'empty suite'} did not pass"
-    elif observed == version.version_id:
-        store.save_evidence(evidence)
-        verdict, message = "promoted", f"{version.ref} already holds {version.family}@{alias}"
-    else:
-        digest = verdict_digest(evidence, alias, forced)
-        try:
-            entry = store.move_alias(version.family, alias, expected=observed, to=version.version_id,
-                                     action="promote", verdict_digest=digest, evidence=evidence, forced=forced,
-                                     reason=reason)
-            verdict = "promoted"
-            message = f"{version.ref} is now {version.family}@{alias}" + (
-                f" (FORCED over a {verdict_of(evidence)} verdict)" if forced else "")
-        except AliasMoved as exc:  # lost the compare-and-set: a refusal, and the gate run is still kept
+    page: tuple[Path, str] | None = None
+    with store.catalog.write():  # the record of the decision and the page showing it come from one transaction
+        if dry_run or not (verdict == "promoted" or force):
             store.save_evidence(evidence)
-            verdict, message = "refused", str(exc)
+            if dry_run:
+                message = f"{version.ref} would {'' if verdict == 'promoted' else 'not '}be promoted to {alias}"
+            else:
+                failing = [r.name for r in evidence.results if not r.passed]
+                message = f"{version.ref} refused for {alias}: {', '.join(failing) or 'empty suite'} did not pass"
+        elif observed == version.version_id:
+            store.save_evidence(evidence)
+            verdict, message = "promoted", f"{version.ref} already holds {version.family}@{alias}"
+        else:
+            digest = verdict_digest(evidence, alias, forced)
+            try:
+                entry = store.move_alias(version.family, alias, expected=observed, to=version.version_id,
+                                         action="promote", verdict_digest=digest, evidence=evidence,
+                                         forced=forced, reason=reason)
+                verdict = "promoted"
+                message = f"{version.ref} is now {version.family}@{alias}" + (
+                    f" (FORCED over a {verdict_of(evidence)} verdict)" if forced else "")
+            except AliasMoved as exc:  # lost the compare-and-set: a refusal, and the gate run is still kept
+                store.save_evidence(evidence)
+                verdict, message = "refused", str(exc)
+        try:
+            page = scorecard_page(store, evidence)
+        except Exception as exc:  # a report problem never undoes the decision
+            message += f" (scorecard not rendered: {type(exc).__name__}: {exc})"
     decision = Decision(verdict, version, alias, evidence, observed, forced=forced and entry is not None,
                         reason=reason, dry_run=dry_run, entry=entry, message=message)
-    from registry.reports import write_scorecard_for
-
+    if page is None:
+        return decision
     try:
-        path = write_scorecard_for(store, evidence, report=report)
+        path = write_scorecard_for(store, evidence, report=report, page=page)
     except OSError as exc:  # the decision stands; only its report could not be written
         return Decision(**{**decision.__dict__, "message": f"{message} (scorecard not written: {exc})"})
     return Decision(**{**decision.__dict__, "scorecard": path})

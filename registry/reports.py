@@ -60,13 +60,21 @@ def scorecard_path(store: Store, evidence: Evidence) -> Path:
     return store.home / "scorecards" / f"{version.family}-{version.number}-{evidence.evidence_id[:12]}.html"
 
 
-def write_scorecard_for(store: Store, evidence: Evidence, report: Path | None = None) -> Path:
-    """Render and write the scorecard into the home (and to ``report`` if given); return the path shown."""
+def scorecard_page(store: Store, evidence: Evidence) -> tuple[Path, str]:
+    """Where the scorecard of ``evidence`` goes in the home, and its HTML, read from one catalog snapshot."""
+    with store.catalog.read():
+        return scorecard_path(store, evidence), render_for(store, evidence)
+
+
+def write_scorecard_for(store: Store, evidence: Evidence, report: Path | None = None,
+                        page: tuple[Path, str] | None = None) -> Path:
+    """Write the scorecard into the home (and to ``report`` if given); return the path shown.
+
+    ``page`` is a ``scorecard_page`` already rendered (e.g. inside the transaction that made the decision).
+    """
     from registry.scorecard import write_scorecard
 
-    with store.catalog.read():
-        html = render_for(store, evidence)
-        path = scorecard_path(store, evidence)
+    path, html = page or scorecard_page(store, evidence)
     path = write_scorecard(path, html)
     if report is not None:
         path = write_scorecard(Path(report), html)
