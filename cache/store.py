@@ -184,18 +184,16 @@ class ExtractCache:
                    disable=not progress or not sys.stderr.isatty())
         try:
             with Pipeline(src, query, conv, on_batch=lambda b: bar.update(b.num_rows)) as pipe:
-                # One DuckDB thread keeps the row order as sent and is the fastest way to drain a Python
-                # stream (two threads fight over the GIL and double the time); the producer is the other.
-                con = duckdb.connect(str(tmp), config={"threads": 1})
+                # DuckDB inserts each batch (a whole number of its row groups) with all its threads and without
+                # the GIL, while the producer thread fetches, converts and hashes the next ones; batches go in
+                # one after another, so the rows keep the order in which they were sent.
+                con = duckdb.connect(str(tmp))
                 try:
-                    con.register("incoming", pipe.reader())
-                    try:
-                        con.execute("CREATE TABLE data AS SELECT * FROM incoming")
-                    except BaseException:
-                        if pipe.error is None:
-                            raise
-                    if pipe.error is not None:  # DuckDB wraps the source's error: raise the original
-                        raise pipe.error
+                    con.register("incoming", conv.schema.empty_table())
+                    con.execute("CREATE TABLE data AS SELECT * FROM incoming")
+                    for batch in pipe:
+                        con.register("incoming", batch)
+                        con.execute("INSERT INTO data SELECT * FROM incoming")
                     stored = con.execute("SELECT count(*) FROM data").fetchall()[0][0]
                     digest = pipe.digest
                     if stored != digest.rows:
