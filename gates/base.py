@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -74,6 +74,15 @@ class Outcome:
             message = f"{shown} {verb} {threshold}"
         return cls(value=value, passed=passed, threshold=threshold.limit, comparator=threshold.op,
                    message=message, **kw)
+
+
+def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], title: str = "") -> dict[str, Any]:
+    """Rows of flat records as a details table whose columns keep the given order on the scorecard.
+
+    Put it under ``details["table"]`` (or a list of them under ``details["tables"]``); a plain list of
+    dicts is shown too, but stored evidence sorts keys, so its columns come out alphabetically.
+    """
+    return {"title": title, "columns": list(columns), "rows": [[r.get(c) for c in columns] for r in rows]}
 
 
 @runtime_checkable

@@ -6,12 +6,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gates.base import GateContext, Outcome, Threshold
+from gates.base import GateContext, Outcome, Threshold, table
 from plugins.ionis.checkpoint import IonisBundle
 from plugins.ionis.ki7mt import ACID_TEST, evaluate_paths, load_paths, summarise
 from plugins.ionis.scenarios import Scenario, run_battery
 from registry.errors import DataMissing, GateError
 
+SCENARIO_COLUMNS = ("id", "scenario", "rule", "measured", "unit", "passed")
+PATH_COLUMNS = ("id", "name", "band", "expected", "confidence", "raw_sigma", "raw_pass", "override_sigma",
+                "override_pass", "rule")
 SUN_CLAMP_FLOOR_NOTE = ("cannot fail: the [0.5, 2.0] weight clamp with fc1 biases frozen at 0 bounds this from below "
                         "at 0.4818σ (where every released sun sidecar sits), above the 0.4 threshold")
 
@@ -102,10 +105,11 @@ class BatteryGate:
         results = run_battery(bundle_of(ctx), self.battery)
         passed = [r.id for r in results if r.passed]
         rows = [{"id": r.id, "scenario": r.title, "rule": r.rule, "measured": round(r.value, 3), "unit": r.unit,
-                 "result": "pass" if r.passed else "FAIL"} for r in results]
+                 "passed": r.passed} for r in results]
         message = (f"{len(passed)}/{len(results)} scenarios pass ({', '.join(passed) or 'none'}); "
                    f"needs {self.threshold}")
-        return Outcome.held_to(len(passed), self.threshold, message, details={"scenarios": rows},
+        details = {"table": table(rows, SCENARIO_COLUMNS, "scenarios")}
+        return Outcome.held_to(len(passed), self.threshold, message, details=details,
                                figures=battery_figures(results))
 
 
@@ -125,22 +129,29 @@ class KI7MTGate:
         summary = summarise(verdicts)
         if summary.hard_total != self.hard_paths:
             raise GateError(f"the KI7MT file has {summary.hard_total} hard paths; this gate expects {self.hard_paths}")
-        details: dict[str, Any] = {"paths": [v.row() for v in verdicts],
-                                   "override": "V22 PhysicsOverrideLayer applied as the suite defines it"}
+        details: dict[str, Any] = {"override": "V22 PhysicsOverrideLayer applied as the suite defines it"}
+        shown = verdicts  # every path under the raw count; the other checks list only the paths they are about
         if self.check == "raw":
             value: int = summary.raw_hard_passes
             message = f"{value}/{summary.hard_total} hard paths pass raw (needs {self.threshold})"
         elif self.check == "override":
             value = summary.override_hard_passes
             message = f"{value}/{summary.hard_total} hard paths pass with the override (needs {self.threshold})"
+            shown = [v for v in verdicts if v.hard and not v.override_pass]
         elif self.check == "regressions":
             value = len(summary.regressions)
+            shown = [v for v in verdicts if v.id in summary.regressions]
             message = (f"{value} path(s) pass raw but fail with the override"
                        + (f": {', '.join(summary.regressions)}" if summary.regressions else ""))
         elif self.check == "acid":
             value = int(not summary.acid_raw_pass and summary.acid_override_pass)
             message = (f"{ACID_TEST} raw {'passes' if summary.acid_raw_pass else 'fails'}, with override "
                        f"{'passes' if summary.acid_override_pass else 'fails'} (needs raw fail, override pass)")
+            shown = [v for v in verdicts if v.id == ACID_TEST]
         else:
             raise GateError(f"unknown KI7MT check {self.check!r}")
+        title = "paths" if shown is verdicts else (
+            f"the {len(shown)} of {len(verdicts)} paths this check is about (the raw check lists all)" if shown
+            else f"none of the {len(verdicts)} paths (the raw check lists all)")
+        details["table"] = table([v.row() for v in shown], PATH_COLUMNS, title)
         return Outcome.held_to(value, self.threshold, message, details=details)

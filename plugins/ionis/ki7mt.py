@@ -68,7 +68,7 @@ class PathVerdict:
         return {"id": self.id, "name": self.name, "band": self.band, "expected": self.expected,
                 "confidence": self.confidence, "raw_sigma": round(self.raw, 4),
                 "override_sigma": round(self.overridden, 4), "rule": self.rule or "-",
-                "raw": "pass" if self.raw_pass else "FAIL", "override": "pass" if self.override_pass else "FAIL"}
+                "raw_pass": self.raw_pass, "override_pass": self.override_pass}
 
 
 def _judge(expected: str, value: float, threshold: float) -> bool:

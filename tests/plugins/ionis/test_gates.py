@@ -44,22 +44,28 @@ def test_storm_cost_v21_beta_misses_the_v20_era_threshold(context_for):
 def test_battery_gate_counts_and_shows_scans(context_for):
     outcome = BatteryGate("tst900-v21", TST900_V21, Threshold(">=", 10)).evaluate(context_for("v21-beta"))
     assert outcome.value == 4 and not outcome.passed and outcome.comparator == ">="
-    table = outcome.details["scenarios"]
-    assert len(table) == 10 and [r["id"] for r in table if r["result"] == "pass"] == [
-        "TST-905", "TST-908", "TST-909", "TST-910"]
+    table = outcome.details["table"]
+    assert table["columns"][0] == "id" and table["title"] == "scenarios"
+    rows = [dict(zip(table["columns"], r, strict=True)) for r in table["rows"]]
+    assert len(rows) == 10 and [r["id"] for r in rows if r["passed"]] == ["TST-905", "TST-908", "TST-909", "TST-910"]
     fig = outcome.figures[0]
     assert fig["kind"] == "line" and fig["x"] == list(range(24)) and fig["xlabel"] == "hour UTC"
     assert fig["ylabel"] == "σ" and all(len(s) == 24 for s in fig["series"].values())
     assert len(outcome.figures) == 10
 
 
-@pytest.mark.parametrize(("check", "threshold", "value", "passed"), [
-    ("raw", 16, 13, False), ("override", 17, 16, False), ("regressions", 0, 0, True), ("acid", 1, 1, True),
+@pytest.mark.parametrize(("check", "threshold", "value", "passed", "shown"), [
+    ("raw", 16, 13, False, 18), ("override", 17, 16, False, 1), ("regressions", 0, 0, True, 0),
+    ("acid", 1, 1, True, 1),
 ])
-def test_ki7mt_gates_on_v21_beta(context_for, check, threshold, value, passed):
+def test_ki7mt_gates_on_v21_beta(context_for, check, threshold, value, passed, shown):
     outcome = KI7MTGate(f"ki7mt-{check}", check, Threshold("==", threshold)).evaluate(context_for("v21-beta"))
     assert (outcome.value, outcome.passed) == (value, passed)
-    assert len(outcome.details["paths"]) == 18
+    table = outcome.details["table"]
+    assert len(table["rows"]) == shown and table["columns"][:2] == ["id", "name"]
+    if check == "override":  # the one hard path the override does not rescue
+        row = dict(zip(table["columns"], table["rows"][0], strict=True))
+        assert row["override_pass"] is False and row["confidence"] == "hard"
 
 
 def test_a_foreign_model_is_a_gate_error(make_context):
