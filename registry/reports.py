@@ -16,7 +16,6 @@ def decision_for(store: Store, evidence: Evidence) -> dict[str, Any]:
     gate_verdict = evidence.verdict
     command = evidence.purpose.get("command", "")
     alias = evidence.purpose.get("alias")
-    failing = [r.name for r in evidence.results if not r.passed]
     if moved is not None:
         verdict = "promoted"
         summary = (f"moved {evidence.family}@{moved.alias} by ledger entry {moved.seq}"
@@ -29,7 +28,8 @@ def decision_for(store: Store, evidence: Evidence) -> dict[str, Any]:
         summary = f"re-run of evidence {evidence.purpose.get('of', '')[:12]}"
     else:
         verdict = gate_verdict if gate_verdict != "promoted" else "passed"
-        summary = "all gates passed" if evidence.passed else f"did not pass: {', '.join(failing)}"
+        where = f"{evidence.family}@{alias}" if alias else "no alias"
+        summary = "all gates passed" if evidence.passed else f"{where} was not moved: every gate must pass"
     return {"verdict": verdict, "alias": moved.alias if moved else alias, "forced": bool(moved and moved.forced),
             "reason": moved.reason if moved else evidence.purpose.get("force_reason", ""),
             "ledger_seq": moved.seq if moved else None, "summary": summary}

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gates.base import GateContext, Outcome, Threshold
+from gates.base import GateContext, Outcome, Threshold, table
 from plugins.ionis.checkpoint import IonisBundle
 from plugins.ionis.features import PathBatch, build_features
 from plugins.ionis.gates import bundle_of
@@ -60,12 +60,17 @@ class MonotoneGate:
         span = sigma[:, 0] - sigma[:, -1] if self.column == "kp" else sigma[:, -1] - sigma[:, 0]
         what = "Kp 0 → 9 storm cost" if self.column == "kp" else "SFI 50 → 400 benefit"
         against = int((wrong > self.tolerance).sum())
-        details = {"paths": self.paths, "levels": levels.tolist(), "steps_against_physics": against,
-                   "largest_step_against_physics_sigma": worst,
-                   f"{what} (σ) mean/min/max": [float(span.mean()), float(span.min()), float(span.max())]}
+        details = {"paths": self.paths, "levels": " → ".join(f"{v:g}" for v in levels),
+                   "steps_against_physics": against, "largest_step_against_physics_sigma": worst,
+                   f"{what} per path (σ)": {"mean": round(float(span.mean()), 4), "min": round(float(span.min()), 4),
+                                            "max": round(float(span.max()), 4)}}
+        counts, edges = np.histogram(span, bins=12)
+        figure = {"kind": "histogram", "title": f"{what} over {self.paths} random paths",
+                  "counts": counts.tolist(), "edges": [round(float(e), 3) for e in edges],
+                  "xlabel": f"{what} (σ)", "ylabel": "paths"}
         message = (f"{against} step(s) against physics over {self.paths} paths × {len(levels)} levels "
                    f"(largest {worst:+.2e}σ; ≤ 0 means none); mean {what} {span.mean():+.3f}σ")
-        return Outcome.held_to(worst, Threshold("<=", self.tolerance), message, details=details)
+        return Outcome.held_to(worst, Threshold("<=", self.tolerance), message, details=details, figures=(figure,))
 
 
 @dataclass
@@ -89,9 +94,10 @@ class GateRangeGate:
             parts = bundle.module.decompose(x)
         gates = torch.cat([parts.g_sun, parts.g_storm], dim=1).double().cpu().numpy()
         outside = int(((gates < 0.5) | (gates > 2.0)).sum())
-        details = {"inputs": 2 * self.paths, "sun_gate_min_max": [float(gates[:, 0].min()), float(gates[:, 0].max())],
-                   "storm_gate_min_max": [float(gates[:, 1].min()), float(gates[:, 1].max())],
-                   "sun_gate_var": float(gates[:, 0].var()), "storm_gate_var": float(gates[:, 1].var())}
+        stats = [{"gate": name, "min": round(float(g.min()), 4), "max": round(float(g.max()), 4),
+                  "variance": round(float(g.var()), 5)} for name, g in (("sun", gates[:, 0]), ("storm", gates[:, 1]))]
+        details = {"inputs": f"{self.paths} random paths + {self.paths} N(0, 1) feature vectors",
+                   "table": table(stats, ("gate", "min", "max", "variance"), "gate values")}
         return Outcome.held_to(outside, Threshold("==", 0), f"{outside} gate values outside [0.5, 2.0]",
                                details=details)
 
