@@ -6,6 +6,7 @@ import importlib
 import importlib.util
 import os
 import sys
+import time
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import metadata
@@ -98,10 +99,25 @@ def get_plugin_manager(*, builtins: tuple[str, ...] = DEFAULT_PLUGINS, entry_poi
         add(dotted, f"${EXTRA_ENV}", "-", lambda d=dotted: importlib.import_module(d))
 
     pm.check_pending()
-    if os.environ.get(TRACE_ENV):
-        pm.trace.root.setwriter(lambda msg: sys.stderr.write(msg))
-        pm.enable_tracing()
     return Plugins(pm, infos)
+
+
+def _name_of(item: Any) -> str:
+    return str(getattr(item, "name", item))[:60]
+
+
+def _conforms(item: Any, kind: type) -> bool:
+    """``item`` is a ``kind``: an instance of the dataclass, or (for a Protocol) has its members, the
+    plain attributes with the declared types and the methods callable."""
+    if not getattr(kind, "_is_protocol", False):
+        return isinstance(item, kind)
+    if not isinstance(item, kind):  # runtime_checkable: every member present
+        return False
+    for attr, hint in getattr(kind, "__annotations__", {}).items():  # strings: postponed annotations
+        plain = {"str": str, "int": int}.get(str(hint)) or (tuple if str(hint).startswith("tuple[") else None)
+        if plain is not None and not isinstance(getattr(item, attr), plain):
+            return False
+    return True
 
 
 class Plugins:
@@ -135,19 +151,35 @@ class Plugins:
 
     # -- hooks --
     def _collect(self, hook: pluggy.HookCaller, what: str) -> list[tuple[str, Any]]:
+        # Each implementation is called on its own (not through ``hook()``) so that one plugin's failure
+        # is reported against it and the others' contributions still count.
+        trace = bool(os.environ.get(TRACE_ENV))
         out: list[tuple[str, Any]] = []
         for impl in hook.get_hookimpls():  # registration order: built-ins, entry points, then the rest
+            t0 = time.perf_counter()
             try:
-                items: Any = impl.function()
-                out.extend((impl.plugin_name, item) for item in (items or ()))
+                provided: Any = impl.function()
+                items: list[Any] = list(provided or ())
             except Exception as exc:
                 self.problems.append(f"plugin {impl.plugin_name!r} failed to provide {what}: "
                                      f"{type(exc).__name__}: {exc}")
+                items = []
+                if trace:
+                    sys.stderr.write(f"hook {hook.name} [{impl.plugin_name}] raised {type(exc).__name__}: {exc}\n")
+            else:
+                if trace:
+                    sys.stderr.write(f"hook {hook.name} [{impl.plugin_name}] -> {len(items)} item(s) in "
+                                     f"{(time.perf_counter() - t0) * 1000:.1f} ms\n")
+            out.extend((impl.plugin_name, item) for item in items)
         return out
 
-    def _index(self, hook: pluggy.HookCaller, what: str, key: Any, label: Any) -> dict[Any, Any]:
+    def _index(self, hook: pluggy.HookCaller, what: str, kind: type, key: Any, label: Any) -> dict[Any, Any]:
         found: dict[Any, Any] = {}
         for plugin, item in self._collect(hook, what):
+            if not _conforms(item, kind):
+                self.problems.append(f"plugin {plugin!r} provided {type(item).__name__} {_name_of(item)!r} as one "
+                                     f"of its {what}, which is not a {kind.__name__}; ignored")
+                continue
             k = key(item)
             if k in found:
                 self.problems.append(f"plugin {plugin!r}: {label(item)} already provided by another plugin; ignored")
@@ -157,17 +189,23 @@ class Plugins:
 
     @cached_property
     def _families(self) -> dict[str, Family]:
-        return self._index(self.pm.hook.registry_families, "families", lambda f: f.name,
+        from registry.family import Family
+
+        return self._index(self.pm.hook.registry_families, "families", Family, lambda f: f.name,
                            lambda f: f"family {f.name!r}")
 
     @cached_property
     def _suites(self) -> dict[tuple[str, str], GateSuite]:
-        return self._index(self.pm.hook.registry_gates, "gate suites", lambda s: (s.family, s.name),
+        from gates.suite import GateSuite
+
+        return self._index(self.pm.hook.registry_gates, "gate suites", GateSuite, lambda s: (s.family, s.name),
                            lambda s: f"suite {s.family}/{s.name}")
 
     @cached_property
     def _extracts(self) -> dict[str, ExtractSpec]:
-        return self._index(self.pm.hook.registry_extracts, "extracts", lambda e: e.name,
+        from cache.spec import ExtractSpec
+
+        return self._index(self.pm.hook.registry_extracts, "extracts", ExtractSpec, lambda e: e.name,
                            lambda e: f"extract {e.name!r}")
 
     def families(self) -> dict[str, Family]:

@@ -137,3 +137,35 @@ def test_plugins_with_unknown_hooks_or_bad_signatures_are_reported_alone(site, m
     assert "thirdparty" in pm.families() and not pm.pm.has_plugin("tp_typo")
     for m in ("tp_typo", "tp_sig"):
         sys.modules.pop(m, None)
+
+
+def test_malformed_contributions_are_reported_and_skipped(plugins):
+    from registry.hookspecs import hookimpl
+
+    class NoRoles:
+        name, version, summary, default_suite, extracts = "noroles", "1", "missing roles", "s", ()
+
+        def validate(self, files):  # noqa: ANN201
+            return {}
+
+    class Sloppy:
+        @hookimpl
+        def registry_families(self):  # noqa: ANN201
+            return [NoRoles()]
+
+        @hookimpl
+        def registry_gates(self):  # noqa: ANN201
+            return ["release"]
+
+    plugins.register(Sloppy(), name="sloppy")
+    assert "noroles" not in plugins.families() and "toy" in plugins.families()
+    assert any("sloppy" in p and "not a Family" in p for p in plugins.problems)
+    assert any("sloppy" in p and "'release'" in p and "not a GateSuite" in p for p in plugins.problems)
+    plugins.unregister("sloppy")
+
+
+def test_trace_variable_writes_each_hook_call_to_stderr(plugins, monkeypatch, capsys):
+    monkeypatch.setenv("REGISTRY_TRACE_HOOKS", "1")
+    plugins.families()
+    err = capsys.readouterr().err
+    assert "hook registry_families [toy_family] -> 1 item(s)" in err
