@@ -159,6 +159,7 @@ def test_malformed_contributions_are_reported_and_skipped(plugins):
 
     plugins.register(Sloppy(), name="sloppy")
     assert "noroles" not in plugins.families() and "toy" in plugins.families()
+    assert all(f != "sloppy" for f, _ in plugins.suites())
     assert any("sloppy" in p and "not a Family" in p for p in plugins.problems)
     assert any("sloppy" in p and "'release'" in p and "not a GateSuite" in p for p in plugins.problems)
     plugins.unregister("sloppy")
