@@ -119,7 +119,7 @@ def prepare(source: Any, workdir: Path) -> tuple[Path, dict[str, Any], int]:
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "ionis_demo_config.json"
     config.write_text(json.dumps(demo_config(), indent=2, sort_keys=True))
-    return config, {"database": DATABASE, "table": TABLE, "seed": SEED}, n
+    return config, {"database": DATABASE, "table": TABLE, "seed": SEED, "sample_ppm": 1_000_000}, n  # every row
 
 
 EXTRACT = WSPR_SIGNATURES

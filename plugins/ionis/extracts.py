@@ -13,7 +13,7 @@ FROM {database:Identifier}.{table:Identifier}
 WHERE avg_sfi > 0
   AND band BETWEEN {band_min:Int32} AND {band_max:Int32}
   AND cityHash64(tx_grid_4, rx_grid_4, band, hour, month, {seed:UInt64}) % 1000000 < {sample_ppm:UInt32}
-ORDER BY band, hour, tx_grid_4, rx_grid_4, month
+ORDER BY cityHash64(tx_grid_4, rx_grid_4, band, hour, month, {seed:UInt64}), band, hour, tx_grid_4, rx_grid_4, month
 LIMIT {limit:UInt64}
 """.strip()
 
@@ -22,9 +22,11 @@ WSPR_SIGNATURES_SPEC = ExtractSpec(
     sql=_SQL,
     description="WSPR terrestrial signatures (avg_sfi > 0; table wspr.signatures_v2_terrestrial unless the "
                 "database/table parameters name another with the same columns, e.g. rbn.dxpedition_signatures) "
-                "sampled by a seeded hash, not ORDER BY rand(), so the same parameters always give the same rows",
+                "sampled by a seeded hash, not ORDER BY rand(), so the same parameters always give the same rows; "
+                "`sample_ppm` sets the sample (default ≈ 20 M of the ~93.6 M WSPR rows) and `limit` is a cap that, "
+                "ordered by the same hash, still cuts a uniform sample across bands and hours",
     params={"database": "wspr", "table": "signatures_v2_terrestrial", "band_min": 102, "band_max": 111, "seed": 0,
-            "sample_ppm": 1_000_000, "limit": 20_000_000},
+            "sample_ppm": 213_675, "limit": 20_000_000},
     schema=(
         ("tx_grid_4", "FixedString(4)"), ("rx_grid_4", "FixedString(4)"), ("band", "Int32"), ("hour", "UInt8"),
         ("month", "UInt8"), ("median_snr", "Float32"), ("spot_count", "UInt32"), ("snr_std", "Float32"),

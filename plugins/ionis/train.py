@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Mapping
@@ -31,6 +32,7 @@ class TrainingRows:
     z: np.ndarray
     weight: np.ndarray
     dropped: int
+    paths: np.ndarray  # the undirected path of each row ("DN46-FN20"): the unit the held-out split keeps whole
 
 
 def _column(table: Any, name: str) -> np.ndarray:
@@ -59,8 +61,25 @@ def rows_from_table(table: Any, config: Mapping[str, Any]) -> TrainingRows:
     z = (_column(table, "median_snr")[idx].astype(np.float64) - mean) / std
     spots = _column(table, "spot_count")[idx].astype(np.float64)
     weight = spots / spots.mean() if len(spots) and spots.mean() > 0 else np.ones(len(idx))
+    paths = np.array([f"{min(a, b)}-{max(a, b)}" for a, b in zip(tx, rx, strict=True)], dtype=object)
     return TrainingRows(build_features(features, batch), z.astype(np.float32), weight.astype(np.float32),
-                        int(len(keep) - len(idx)))
+                        int(len(keep) - len(idx)), paths)
+
+
+def path_split(paths: np.ndarray, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices (held out, training): whole paths are held out by a seeded hash of the path, so no
+    held-out path (in either direction) is ever seen in training. A random row split would put the same
+    path, band and hour on both sides and flatter the held-out scores."""
+    unique, inverse = np.unique(paths.astype(str), return_inverse=True)
+    h = np.array([int.from_bytes(hashlib.sha256(f"{seed}:{p}".encode()).digest()[:8], "little") for p in unique],
+                 dtype=np.uint64)
+    held = (h % np.uint64(1_000_000)).astype(np.int64) < int(round(val_fraction * 1_000_000))
+    if len(unique) >= 2 and not held.any():  # both sides need at least one path
+        held[np.argmin(h)] = True
+    if len(unique) >= 2 and held.all():
+        held[np.argmax(h)] = False
+    rows_held = held[inverse]
+    return np.flatnonzero(rows_held), np.flatnonzero(~rows_held)
 
 
 def _decode(grid: Any) -> str:
@@ -133,10 +152,10 @@ def train(table: Any, config: Mapping[str, Any], *, epochs: int | None = None, s
     n = len(rows.z)
     if n < 10:
         raise ValueError(f"only {n} usable rows in the extract; need at least 10")
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(n)
-    n_val = max(1, int(round(n * float(training.get("val_split", 0.2)))))
-    val, fit = order[:n_val], order[n_val:]
+    val, fit = path_split(rows.paths, float(training.get("val_split", 0.2)), seed)
+    if not len(val) or not len(fit):
+        raise ValueError("the extract holds a single path; a held-out set needs rows of at least two paths")
+    n_val = len(val)
     torch.manual_seed(seed)
     module = IonisGate(int(config["model"]["dnn_dim"]))
     defibrillate(module)
@@ -171,7 +190,9 @@ def train(table: Any, config: Mapping[str, Any], *, epochs: int | None = None, s
     module.eval()
     metrics = held_out_metrics(module, x[torch.from_numpy(val).to(device)], z[torch.from_numpy(val).to(device)])
     lineage = {"seed": seed, "epochs": epochs, "rows_used": n, "rows_dropped": rows.dropped,
-               "rows_train": len(fit), "rows_val": n_val, "split": f"seeded permutation (seed {seed})",
+               "rows_train": len(fit), "rows_val": n_val,
+               "split": f"whole undirected paths by sha256(seed {seed}:path), "
+                        f"{len(np.unique(rows.paths[val]))} of {len(np.unique(rows.paths))} paths held out",
                "config_version": config.get("version"), "features": list(resolve_features(module.dnn_dim, config)[0])}
     return TrainResult(module.cpu(), metrics, lineage)
 

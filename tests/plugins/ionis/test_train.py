@@ -9,7 +9,7 @@ import torch
 from plugins.ionis.bands import BAND_IDS
 from plugins.ionis.family import IonisFamily
 from plugins.ionis.features import SPEC_FEATURES_BY_DNN
-from plugins.ionis.train import defibrillate, rows_from_table, train
+from plugins.ionis.train import defibrillate, path_split, rows_from_table, train
 
 GRIDS = ["DN46", "FN20", "JN48", "JO51", "PM95", "CN87", "FM19", "IO91", "KP20", "QF56"]
 CONFIG = {"version": "v22", "model": {"dnn_dim": 15}, "features": list(SPEC_FEATURES_BY_DNN[15]),
@@ -34,6 +34,17 @@ def test_rows_from_table_drops_unusable_rows():
     assert rows.dropped == 5 and rows.x.shape == (1995, 17) and rows.weight.mean() == pytest.approx(1.0, abs=1e-5)
 
 
+def test_held_out_rows_are_whole_paths_never_seen_in_training():
+    rows = rows_from_table(synthetic_table(), CONFIG)
+    val, fit = path_split(rows.paths, 0.2, seed=3)
+    assert len(val) + len(fit) == len(rows.z) and len(val) > 0 and len(fit) > 0
+    assert not set(rows.paths[val]) & set(rows.paths[fit])  # no path (in either direction) on both sides
+    assert "DN46-FN20" in set(rows.paths) and "FN20-DN46" not in set(rows.paths)
+    again, _ = path_split(rows.paths, 0.2, seed=3)
+    other, _ = path_split(rows.paths, 0.2, seed=4)
+    assert np.array_equal(val, again) and not np.array_equal(val, other)
+
+
 def test_defibrillator_init():
     from plugins.ionis.model import IonisGate
 
@@ -55,7 +66,8 @@ def test_training_is_deterministic_and_keeps_the_clamp(tmp_path):
             assert float(w.min()) >= 0.5 and float(w.max()) <= 2.0
         assert float(car.fc1.bias.detach().abs().max()) == 0.0
     assert set(one.metrics) == {"val_rmse_true", "val_pearson", "sfi_benefit", "storm_cost"}
-    assert one.lineage["rows_val"] == 399 and one.lineage["seed"] == 3
+    assert one.lineage["rows_val"] + one.lineage["rows_train"] == 1995 and one.lineage["seed"] == 3
+    assert "paths held out" in one.lineage["split"]
 
     files = one.save(tmp_path, CONFIG)
     facts = IonisFamily().validate(files)
