@@ -1,8 +1,8 @@
 """Content digest of a table that depends on its rows and column types, not on batching or row order.
 
 Each value is hashed to 64 bits (integers and dates by value, floats by their bit pattern, text and
-binary by a polynomial hash of the bytes mixed with the length, NULL by a fixed tag), each column with
-its own salt; a row hash is the splitmix64 finaliser of the sum of its column hashes. The table's
+binary by a sum of pseudo-random (position, byte) terms mixed with the length, NULL by a fixed tag),
+each column with its own salt; a row hash is the splitmix64 finaliser of the sum of its column hashes. The table's
 digest is the sha256 of the column names and types, the row count and two wrapping 64-bit sums of
 (independently mixed) row hashes. Sums commute, so the same multiset of rows gives the same digest
 however ClickHouse splits or orders the stream, and a single changed value always changes both sums.
@@ -18,12 +18,10 @@ import pyarrow as pa
 
 from registry.hashing import canonical_json
 
-FORMAT = "rowset-v1"
+FORMAT = "rowset-v2"  # v2: text hashed by (position, byte) terms instead of a polynomial
 _K1 = 0xBF58476D1CE4E5B9
 _K2 = 0x94D049BB133111EB
 _GOLD = 0x9E3779B97F4A7C15
-_P = 0x100000001B3  # FNV prime: odd, so invertible modulo 2**64
-_P_INV = pow(_P, -1, 2**64)
 _NULL_TAG = np.uint64(0x6E756C6C6E756C6C)
 
 
@@ -41,25 +39,28 @@ def _scalar_mix(v: int) -> np.uint64:
     return _mix(np.array([v % 2**64], dtype=np.uint64))[0]
 
 
-class _Powers:
-    """Cached powers of the polynomial base and of its inverse, modulo 2**64."""
-
-    def __init__(self) -> None:
-        self.fwd = np.ones(1, dtype=np.uint64)
-        self.inv = np.ones(1, dtype=np.uint64)
-
-    def get(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        if len(self.fwd) < n:
-            size = max(n, 2 * len(self.fwd))
-            self.fwd = np.full(size, _P, dtype=np.uint64)
-            self.inv = np.full(size, _P_INV, dtype=np.uint64)
-            self.fwd[0] = self.inv[0] = 1
-            np.cumprod(self.fwd, out=self.fwd)
-            np.cumprod(self.inv, out=self.inv)
-        return self.fwd[:n], self.inv[:n]
+_BYTE_SALT = 0x632BE59BD9B4E019
+_TABLE_WIDTH = 16
 
 
-def _bytes_hash(arr: pa.Array, powers: _Powers) -> np.ndarray:
+def _byte_terms(position: np.ndarray, byte: np.ndarray) -> np.ndarray:
+    """A 64-bit pseudo-random term for each (position in its value, byte value) pair."""
+    x = (position.astype(np.uint64) << np.uint64(8)) | byte.astype(np.uint64)
+    x += np.uint64(_BYTE_SALT)
+    return _mix(x)
+
+
+# the terms of the first positions, looked up instead of mixed for short fixed-width text (grid squares, calls)
+_TERMS = _byte_terms(np.repeat(np.arange(_TABLE_WIDTH), 256), np.tile(np.arange(256), _TABLE_WIDTH)).reshape(
+    _TABLE_WIDTH, 256)
+
+
+def _bytes_hash(arr: pa.Array) -> np.ndarray:
+    """Per value: the wrapping sum of its bytes' (position, byte) terms, mixed with its length.
+
+    Unlike a polynomial hash modulo 2**64 (which Thue–Morse strings defeat for every base), the terms
+    have no algebraic structure, so two different values of one length collide only by chance (2**-64).
+    """
     if not (pa.types.is_large_string(arr.type) or pa.types.is_large_binary(arr.type)):
         arr = arr.cast(pa.large_string() if pa.types.is_string(arr.type) or pa.types.is_string_view(arr.type)
                        else pa.large_binary())
@@ -71,31 +72,30 @@ def _bytes_hash(arr: pa.Array, powers: _Powers) -> np.ndarray:
     o0 = int(offsets[0])
     total = int(offsets[-1]) - o0
     width = int(lengths[0]) if n else 0
-    if n and bool((lengths == width).all()) and width <= 16:  # fixed width: one column of bytes at a time
+    if n and width <= _TABLE_WIDTH and bool((lengths == width).all()):  # fixed width: a column of bytes at a time
         rows = data[o0:o0 + total].reshape(n, width) if width else np.zeros((n, 0), np.uint8)
-        fwd, _ = powers.get(width)
         h = np.zeros(n, dtype=np.uint64)
         for k in range(width):
-            h += rows[:, k].astype(np.uint64) * fwd[k]
+            h += _TERMS[k][rows[:, k]]
     else:
-        fwd, inv = powers.get(total + 1)
-        prefix = np.zeros(total + 1, dtype=np.uint64)
-        np.cumsum(data[o0:o0 + total].astype(np.uint64) * fwd[:total], out=prefix[1:])
         rel = start - o0
-        h = (prefix[rel + lengths] - prefix[rel]) * inv[rel]
+        position = np.arange(total, dtype=np.int64) - np.repeat(rel, lengths)
+        prefix = np.zeros(total + 1, dtype=np.uint64)
+        np.cumsum(_byte_terms(position, data[o0:o0 + total]), out=prefix[1:])
+        h = prefix[rel + lengths] - prefix[rel]
     h ^= lengths.astype(np.uint64) * np.uint64(_GOLD)
     return _mix(h)
 
 
-def _values(arr: pa.Array, powers: _Powers) -> np.ndarray:
+def _values(arr: pa.Array) -> np.ndarray:
     t = arr.type
     if pa.types.is_dictionary(t):
-        return _values(arr.dictionary_decode(), powers)
+        return _values(arr.dictionary_decode())
     if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t) \
             or pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
         if pa.types.is_fixed_size_binary(t):
             arr = arr.cast(pa.binary())
-        return _bytes_hash(arr, powers)
+        return _bytes_hash(arr)
     if pa.types.is_boolean(t):
         return arr.fill_null(False).cast(pa.uint8()).to_numpy().astype(np.uint64)
     if pa.types.is_floating(t):
@@ -126,7 +126,6 @@ class TableDigest:
         self._s1 = np.uint64(0)
         self._s2 = np.uint64(0)
         self._salts = [_scalar_mix(i * _GOLD + 1) for i in range(len(self.columns))]
-        self._powers = _Powers()
 
     def update(self, batch: pa.RecordBatch | pa.Table) -> None:
         """Add the rows of ``batch`` (its columns in the order given to the constructor)."""
@@ -140,7 +139,7 @@ class TableDigest:
             col = batch.column(i)
             if isinstance(col, pa.ChunkedArray):
                 col = col.combine_chunks()
-            v = _values(col, self._powers)
+            v = _values(col)
             v ^= self._salts[i]
             v *= np.uint64(_K1)
             v ^= v >> np.uint64(32)

@@ -88,6 +88,16 @@ def _stream_handle(path: str | os.PathLike[str]) -> Any:
         return _STREAMING[real]
 
 
+def _drop_stream_handle(path: str | os.PathLike[str]) -> None:
+    """Forget the streaming handle after a failed query: chDB then answers the next streamed query on
+    that handle with no rows at all (seen when the error comes in the first block), so it gets a new one."""
+    with _ENGINE_LOCK:
+        handle = _STREAMING.pop(os.path.realpath(path), None)
+    if handle is not None:
+        with contextlib.suppress(Exception):
+            handle.close()
+
+
 def close_embedded() -> None:
     """Close the process's embedded engine so another path can be opened."""
     with _ENGINE_LOCK:
@@ -204,6 +214,7 @@ class EmbeddedSource(ClickHouseSource):
         try:
             result = handle.send_query(query.sql, "ArrowStream", params=params)
         except Exception as exc:
+            _drop_stream_handle(self.path)
             raise _translate(exc, f"source {self.name!r}") from None
 
         def batches() -> Iterator[pa.RecordBatch]:
@@ -213,13 +224,17 @@ class EmbeddedSource(ClickHouseSource):
             except GeneratorExit:
                 raise
             except Exception as exc:
+                failed.append(exc)
                 raise _translate(exc, f"source {self.name!r} (while streaming)") from None
 
+        failed: list[BaseException] = []
         try:
             yield batches()
         finally:
             with contextlib.suppress(Exception):
                 result.close()
+            if failed:
+                _drop_stream_handle(self.path)
 
 
 class HttpSource(ClickHouseSource):

@@ -85,3 +85,30 @@ def test_float_values_hash_by_bit_pattern():
     a = pa.table({"f": pa.array(np.array([1.0, 2.5], dtype=np.float32))})
     b = pa.table({"f": pa.array(np.array([1.0, np.nextafter(np.float32(2.5), np.float32(3))], dtype=np.float32))})
     assert table_digest(a, cols) != table_digest(b, cols)
+
+
+def _thue_morse(bits: int) -> tuple[str, str]:
+    t = [0]
+    while len(t) < 1 << bits:
+        t += [1 - b for b in t]
+    a = "".join("ab"[b] for b in t)
+    return a, "".join("ba"[b] for b in t)
+
+
+def test_thue_morse_strings_do_not_collide():
+    # A polynomial hash modulo 2**64 gives these two 2048-byte strings the same value for every base.
+    a, b = _thue_morse(11)
+    one = table_digest(pa.table({"s": [a, "x", "y"]}))
+    two = table_digest(pa.table({"s": [b, "x", "y"]}))
+    assert one != two
+
+
+@given(st.lists(st.text(max_size=40), min_size=1, max_size=30), st.integers(1, 7))
+def test_fixed_width_and_variable_paths_hash_text_alike(values, chunk):
+    # same-length values take the lookup path, mixed lengths the prefix-sum path; the digest must not care
+    padded = [v.ljust(3)[:3] for v in values]
+    table = pa.table({"s": padded})
+    assert table_digest(table) == table_digest(pa.Table.from_batches(table.to_batches(max_chunksize=chunk)))
+    mixed = pa.table({"s": [*padded, "longer than sixteen bytes"]})
+    whole = table_digest(mixed)
+    assert whole == table_digest(pa.Table.from_batches(mixed.to_batches(max_chunksize=chunk)))

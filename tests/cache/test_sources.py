@@ -106,3 +106,18 @@ def test_file_source_from_config_and_refusals(home, engine, db, tmp_path):
 def test_engine_errors_are_translated(engine):
     with pytest.raises(SourceError, match="UNKNOWN_TABLE|does not exist"):
         engine.command("SELECT * FROM no_such_db.no_such_table")
+
+
+def test_a_query_failing_in_its_first_block_does_not_empty_the_next_stream(engine, db):
+    from cache.spec import ExtractSpec
+
+    engine.command(f"CREATE TABLE {db}.t (k UInt64) ENGINE = MergeTree ORDER BY k")
+    engine.command(f"INSERT INTO {db}.t SELECT number FROM numbers(1000)")
+
+    def rows(sql: str) -> int:
+        with engine.stream(ExtractSpec("q", sql).bind({}, None)) as batches:
+            return sum(b.num_rows for b in batches)
+
+    with pytest.raises(SourceError, match="boom"):
+        rows(f"SELECT k FROM {db}.t WHERE throwIf(k = 700, 'boom') = 0")
+    assert rows(f"SELECT k FROM {db}.t WHERE k >= 995") == 5
