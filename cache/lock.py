@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import fcntl
+import math
 import os
 import time
 from pathlib import Path
 from types import TracebackType
 
-from registry.errors import CatalogBusy
+from registry.errors import CatalogBusy, InvalidInput
 
 TIMEOUT_ENV = "REGISTRY_CACHE_TIMEOUT"  # seconds a writer waits for the lock (default 600)
 DEFAULT_TIMEOUT = 600.0
 
 
 def default_timeout() -> float:
-    """``$REGISTRY_CACHE_TIMEOUT`` seconds, else 600."""
-    try:
-        return float(os.environ.get(TIMEOUT_ENV, DEFAULT_TIMEOUT))
-    except ValueError:
+    """``$REGISTRY_CACHE_TIMEOUT`` seconds, else 600; anything but a finite number ≥ 0 is ``InvalidInput``."""
+    raw = os.environ.get(TIMEOUT_ENV)
+    if not raw:
         return DEFAULT_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise InvalidInput(f"${TIMEOUT_ENV}={raw!r} is not a number of seconds")
+    return value
 
 
 class WriterLock:

@@ -13,6 +13,15 @@ PLACEHOLDER = re.compile(r"\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*:\s*([^{}]+?)\s*\}")
 """A ClickHouse server-side parameter, ``{name:Type}``; the value travels beside the SQL, never inside it."""
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_STRING_LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'")
+_NONDETERMINISTIC = re.compile(
+    r"\b(rand\w*|randCanonical|randomString\w*|randomPrintableASCII|randomFixedString|generateRandom\w*|"
+    r"generateUUIDv\d|now\w*|today|yesterday|rowNumberInAllBlocks|blockNumber)\s*\(", re.IGNORECASE)
+
+
+def nondeterministic_calls(sql: str) -> list[str]:
+    """Functions in ``sql`` (outside string literals) whose result changes from run to run."""
+    return sorted({m.group(1) for m in _NONDETERMINISTIC.finditer(_STRING_LITERAL.sub("''", sql))})
 INTERNAL_PREFIX = "__"  # parameters the cache adds itself (split window, sample); specs may not use it
 TRAIN = "train"
 
@@ -142,6 +151,10 @@ class ExtractSpec:
         if not self.name or "/" in self.name or self.name.startswith("."):
             raise InvalidInput(f"invalid extract name {self.name!r}")
         placeholders = self.placeholders()
+        if calls := nondeterministic_calls(self.sql):
+            raise InvalidInput(f"extract {self.name!r} calls {', '.join(calls)}: the same parameters must give the "
+                               "same rows; sample with a seeded hash (e.g. cityHash64(cols, {seed:UInt64}) % N) "
+                               "and bound time ranges instead")
         bad = sorted(n for n in placeholders if n.startswith(INTERNAL_PREFIX))
         if bad:
             raise InvalidInput(f"extract {self.name!r}: parameter names starting with '__' are reserved: {bad}")

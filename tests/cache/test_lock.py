@@ -9,7 +9,7 @@ import time
 import pytest
 
 from cache.lock import TIMEOUT_ENV, WriterLock, default_timeout
-from registry.errors import CatalogBusy
+from registry.errors import CatalogBusy, InvalidInput
 
 
 def test_second_writer_times_out_with_a_clear_message(tmp_path):
@@ -45,5 +45,9 @@ def test_a_killed_holder_releases_the_lock(tmp_path):
 def test_timeout_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv(TIMEOUT_ENV, "12.5")
     assert default_timeout() == 12.5
-    monkeypatch.setenv(TIMEOUT_ENV, "soon")
+    monkeypatch.delenv(TIMEOUT_ENV)
     assert default_timeout() == 600.0
+    for bad in ("soon", "nan", "inf", "-1"):
+        monkeypatch.setenv(TIMEOUT_ENV, bad)
+        with pytest.raises(InvalidInput, match="not a number of seconds"):
+            default_timeout()

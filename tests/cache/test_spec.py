@@ -122,3 +122,15 @@ def test_leakage_check_agrees_with_interval_overlap(a, b):
             check_no_leakage([train, ev])
     else:
         check_no_leakage([train, ev])
+
+
+@pytest.mark.parametrize("sql", ["SELECT * FROM t ORDER BY rand()", "SELECT * FROM t WHERE randCanonical() < 0.1",
+                                 "SELECT * FROM t WHERE d > now() - INTERVAL 1 DAY", "SELECT today() AS d"])
+def test_nondeterministic_sql_is_refused(sql):
+    with pytest.raises(InvalidInput, match="same parameters must give the same rows"):
+        ExtractSpec("x", sql)
+
+
+def test_function_names_inside_string_literals_are_not_calls():
+    spec = ExtractSpec("x", "SELECT 'ORDER BY rand()' AS note, random_id FROM t WHERE s != 'now(\\')'")
+    assert spec.name == "x"
