@@ -46,6 +46,14 @@ class Family(Protocol):
 
 
 @runtime_checkable
+class SummarisingFamily(Protocol):
+    """A family whose predictions have a summary worth reporting beside the rows (``registry predict``),
+    e.g. how many predictions a post-processing step changed, by rule."""
+
+    def summarise(self, rows: list[dict[str, Any]]) -> dict[str, Any]: ...
+
+
+@runtime_checkable
 class TrainableFamily(Protocol):
     """A family that can train a new version from a cached extract (``registry train``).
 

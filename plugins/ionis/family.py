@@ -52,6 +52,16 @@ class IonisFamily:
 
         return predict_rows(model, Path(input_path), device=device)
 
+    def summarise(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        """How many rows the PhysicsOverrideLayer changed, by rule (versions without it: nothing)."""
+        from plugins.ionis.predict import override_summary
+
+        if not any("override_rule" in r for r in rows):
+            return {"rows": len(rows)}
+        by_rule = override_summary(rows)
+        return {"rows": len(rows), "override_changed": sum(by_rule.values()),
+                "override_by_rule": " ".join(f"{k}={v}" for k, v in sorted(by_rule.items())) or "none"}
+
     def train(self, table: Any, config: Path, *, out_dir: Path, epochs: int | None, seed: int, device: str,
               progress: bool) -> tuple[dict[str, Path], dict[str, Any]]:
         """Train with the upstream recipe on an extract; writes weights, meta (held-out metrics) and config."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +113,7 @@ def predict_rows(bundle: IonisBundle, input_path: Path, *, device: str | None = 
     return out
 
 
-def override_summary(results: list[Mapping[str, Any]]) -> dict[str, int]:
+def override_summary(results: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     """How many predictions the override changed, by rule, from ``predict_rows`` output."""
     counts: dict[str, int] = {}
     for r in results:

@@ -153,6 +153,7 @@ def run_show(args: argparse.Namespace, out: Output) -> int:
 def run_predict(args: argparse.Namespace, out: Output) -> int:
     from registry.app import App
     from registry.errors import InvalidInput
+    from registry.family import SummarisingFamily
 
     app = App.from_args(args)
     if not args.input.is_file():
@@ -163,7 +164,11 @@ def run_predict(args: argparse.Namespace, out: Output) -> int:
     rows = family.predict(model, args.input, device=args.device)
     cols = list(rows[0]) if rows else []
     text = "\n".join(["\t".join(cols)] + ["\t".join(_fmt(r.get(c)) for c in cols) for r in rows])
-    out.emit({"version": version.ref, "version_id": version.version_id, "rows": rows}, text)
+    body: dict[str, Any] = {"version": version.ref, "version_id": version.version_id, "rows": rows}
+    if isinstance(family, SummarisingFamily):
+        body["summary"] = family.summarise(rows)
+        text += "\n" + "; ".join(f"{k}: {_fmt(v)}" for k, v in body["summary"].items())
+    out.emit(body, text)
     return 0
 
 

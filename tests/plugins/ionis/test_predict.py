@@ -79,3 +79,12 @@ def test_missing_columns(tmp_path, random_bundle):
     path.write_text("tx_grid,rx_grid,hour_utc\nDN46,JN48,2\n")
     with pytest.raises(InvalidInput, match="missing column.*month.*band or freq_mhz"):
         predict_rows(random_bundle, path)
+
+
+def test_predict_command_reports_override_counts_by_rule(random_bundle, paths_csv, tmp_path):
+    from plugins.ionis.family import IonisFamily
+
+    rows = predict_rows(random_bundle, paths_csv)
+    summary = IonisFamily().summarise(rows)
+    assert summary == {"rows": 3, "override_changed": 1, "override_by_rule": "A=1"}
+    assert IonisFamily().summarise([{"sigma": 0.1}]) == {"rows": 1}

@@ -31,7 +31,8 @@ def test_demo_trains_registers_and_gates_then_repeats_identically(tmp_path):
     cfg = home / "demo" / "ionis_demo_config.json"
     trained = run_cli("--home", str(home), "train", "ionis", "--config", str(cfg), "--extract",
                       "ionis-wspr-signatures", "--param", "database=demo", "--param", "table=synthetic_signatures",
-                      "--param", "seed=2026", "--epochs", "1", "--seed", "3", "--json", timeout=300)
+                      "--param", "seed=2026", "--param", "sample_ppm=1000000", "--epochs", "1", "--seed", "3", "--json",
+                      timeout=300)
     assert trained.returncode == 0, trained.stderr[-2000:]
     body = json.loads(trained.stdout)
     assert body["version"] == "ionis@2" and body["lineage"]["training"]["seed"] == 3
