@@ -1,8 +1,9 @@
 """The streaming pipeline of one extract: source blocks → stored types → digest, read ahead in a thread.
 
-A producer thread pulls blocks from the source, converts them and feeds the digest, and hands them to
-the consumer (DuckDB's scan of a ``RecordBatchReader``) through a queue of ``depth`` batches. Memory
-stays at a few blocks, and on two or more cores fetching/converting overlaps with DuckDB compressing.
+A producer thread pulls blocks from the source, re-cuts them into batches of ``batch_rows``, converts
+them and feeds the digest, and hands them to the consumer (the cache, which inserts each into DuckDB)
+through a queue of ``depth`` batches. Memory stays at a few batches, and on two or more cores
+fetching/converting overlaps with DuckDB compressing.
 An error on either side stops both; the producer's exception is re-raised unchanged to the caller.
 """
 
@@ -35,7 +36,7 @@ class _Failed:
 
 
 class Pipeline:
-    """``with Pipeline(source, query, converter) as p:`` then consume ``p.reader()`` (or iterate ``p``).
+    """``with Pipeline(source, query, converter) as p:`` then iterate ``p`` once for the converted batches.
 
     After the stream is consumed, ``p.digest`` holds the content digest of every row that passed.
     """
@@ -46,7 +47,6 @@ class Pipeline:
         self.batch_rows = batch_rows
         self.digest = TableDigest([(n, t) for n, t, _ in converter.columns()])
         self.on_batch = on_batch
-        self.error: BaseException | None = None
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._produce, name="extract-producer", daemon=True)
@@ -93,15 +93,10 @@ class Pipeline:
             if item is _END:
                 return
             if isinstance(item, _Failed):
-                self.error = item.exc
                 raise item.exc
             if self.on_batch is not None:
                 self.on_batch(item)
             yield item
-
-    def reader(self) -> pa.RecordBatchReader:
-        """The converted batches as an Arrow stream with the planned schema (consumable once)."""
-        return pa.RecordBatchReader.from_batches(self.converter.schema, iter(self))
 
     def __enter__(self) -> Pipeline:
         self._thread.start()
@@ -114,4 +109,3 @@ class Pipeline:
                 self._queue.get_nowait()
             except queue.Empty:
                 self._thread.join(timeout=0.05)
-        self.error = None  # the exception's traceback refers back here: break the cycle

@@ -13,17 +13,18 @@ PLACEHOLDER = re.compile(r"\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*:\s*([^{}]+?)\s*\}")
 """A ClickHouse server-side parameter, ``{name:Type}``; the value travels beside the SQL, never inside it."""
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+INTERNAL_PREFIX = "__"  # parameters the cache adds itself (split window, sample); specs may not use it
+TRAIN = "train"
+
 _STRING_LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'")
 _NONDETERMINISTIC = re.compile(
-    r"\b(rand\w*|randCanonical|randomString\w*|randomPrintableASCII|randomFixedString|generateRandom\w*|"
-    r"generateUUIDv\d|now\w*|today|yesterday|rowNumberInAllBlocks|blockNumber)\s*\(", re.IGNORECASE)
+    r"\b(rand\w*|generateRandom\w*|generateUUIDv\d|now\w*|today|yesterday|rowNumberInAllBlocks|blockNumber)\s*\(",
+    re.IGNORECASE)  # rand*: rand, rand64, randCanonical, randomString, randomPrintableASCII, …
 
 
 def nondeterministic_calls(sql: str) -> list[str]:
     """Functions in ``sql`` (outside string literals) whose result changes from run to run."""
     return sorted({m.group(1) for m in _NONDETERMINISTIC.finditer(_STRING_LITERAL.sub("''", sql))})
-INTERNAL_PREFIX = "__"  # parameters the cache adds itself (split window, sample); specs may not use it
-TRAIN = "train"
 
 
 def quote_ident(name: str) -> str:

@@ -15,6 +15,7 @@ import jinja2
 from markupsafe import Markup
 
 from registry.hashing import to_jsonable
+from registry.objects import fsync_path
 from registry.records import Evidence, GateResult, LedgerEntry, ModelVersion
 from registry.svg import FigureError, fmt_number, num, render_figure
 
@@ -231,10 +232,5 @@ def write_scorecard(path: Path, html: str) -> Path:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    if hasattr(os, "O_DIRECTORY"):
-        dfd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+    fsync_path(path.parent)
     return path

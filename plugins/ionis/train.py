@@ -61,7 +61,8 @@ def rows_from_table(table: Any, config: Mapping[str, Any]) -> TrainingRows:
     z = (_column(table, "median_snr")[idx].astype(np.float64) - mean) / std
     spots = _column(table, "spot_count")[idx].astype(np.float64)
     weight = spots / spots.mean() if len(spots) and spots.mean() > 0 else np.ones(len(idx))
-    paths = np.array([f"{min(a, b)}-{max(a, b)}" for a, b in zip(tx, rx, strict=True)], dtype=object)
+    a, b = np.array(tx, dtype=str), np.array(rx, dtype=str)
+    paths = np.char.add(np.char.add(np.where(a <= b, a, b), "-"), np.where(a <= b, b, a))
     return TrainingRows(build_features(features, batch), z.astype(np.float32), weight.astype(np.float32),
                         int(len(keep) - len(idx)), paths)
 
@@ -70,7 +71,7 @@ def path_split(paths: np.ndarray, val_fraction: float, seed: int) -> tuple[np.nd
     """Row indices (held out, training): whole paths are held out by a seeded hash of the path, so no
     held-out path (in either direction) is ever seen in training. A random row split would put the same
     path, band and hour on both sides and flatter the held-out scores."""
-    unique, inverse = np.unique(paths.astype(str), return_inverse=True)
+    unique, inverse = np.unique(paths, return_inverse=True)
     h = np.array([int.from_bytes(hashlib.sha256(f"{seed}:{p}".encode()).digest()[:8], "little") for p in unique],
                  dtype=np.uint64)
     held = (h % np.uint64(1_000_000)).astype(np.int64) < int(round(val_fraction * 1_000_000))
