@@ -83,8 +83,9 @@ def _stream_handle(path: str | os.PathLike[str]) -> Any:
             import chdb
 
             _STREAMING[real] = chdb.connect(real)
-            for key, value in ARROW_SETTINGS.items():
-                _STREAMING[real].query(f"SET {key} = {int(value)}")
+            for key, value in ARROW_SETTINGS.items():  # constants of this package, not user input
+                literal = f"'{value}'" if isinstance(value, str) else str(int(value))
+                _STREAMING[real].query(f"SET {key} = {literal}")
         return _STREAMING[real]
 
 
@@ -155,7 +156,8 @@ class ClickHouseSource:
         """``(column, ClickHouse type)`` of the query's result, without reading its rows."""
         self.prepare()
         try:
-            rows = self.client.query(f"DESCRIBE ({query.sql})", parameters=query.params).result_rows
+            rows = self.client.query(f"DESCRIBE ({query.sql})", parameters=query.params,
+                                     settings=ARROW_SETTINGS).result_rows
         except Exception as exc:
             raise _translate(exc, f"source {self.name!r}") from None
         return [(str(r[0]), str(r[1])) for r in rows]

@@ -33,8 +33,11 @@ ARROW_SETTINGS: dict[str, Any] = {
     "output_format_arrow_low_cardinality_as_dictionary": 0,
     "output_format_arrow_string_as_string": 1,
     "output_format_arrow_fixed_string_as_fixed_byte_array": 1,
+    # a {t:DateTime} parameter (naive UTC text, see cache.params) is read in the session's time zone, which
+    # defaults to the server's (for the embedded engine: the machine's TZ); pinned, it selects the same rows anywhere
+    "session_timezone": "UTC",
 }
-"""Sent with every extract query so a server's own defaults cannot change what arrives."""
+"""Sent with every extract query (and its DESCRIBE) so a server's own defaults cannot change what arrives."""
 
 
 def _unwrap(ch_type: str) -> tuple[str, bool]:

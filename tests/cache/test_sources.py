@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 
@@ -121,3 +122,30 @@ def test_a_query_failing_in_its_first_block_does_not_empty_the_next_stream(engin
     with pytest.raises(SourceError, match="boom"):
         rows(f"SELECT k FROM {db}.t WHERE throwIf(k = 700, 'boom') = 0")
     assert rows(f"SELECT k FROM {db}.t WHERE k >= 995") == 5
+
+
+def test_datetime_parameters_select_the_same_rows_in_any_machine_time_zone(tmp_path):
+    import subprocess
+    import sys
+
+    script = """
+import sys
+from cache.sources import EmbeddedSource
+from cache.spec import ExtractSpec
+src = EmbeddedSource(sys.argv[1])
+src.command("CREATE DATABASE IF NOT EXISTS tz")
+src.command("CREATE TABLE IF NOT EXISTS tz.t (t DateTime('UTC')) ENGINE = MergeTree ORDER BY t")
+src.command("TRUNCATE TABLE tz.t")
+src.command("INSERT INTO tz.t SELECT toDateTime('2024-01-01 00:00:00', 'UTC') + number * 3600 FROM numbers(48)")
+q = ExtractSpec("tz", "SELECT t FROM tz.t WHERE t >= {start:DateTime}").bind({"start": "2024-01-01 12:00:00"}, None)
+names = [n for n, _ in src.describe(q)]
+with src.stream(q) as batches:
+    print(names, sum(b.num_rows for b in batches))
+"""
+    counts = set()
+    for i, zone in enumerate(("UTC", "Asia/Tokyo", "America/New_York")):
+        done = subprocess.run([sys.executable, "-c", script, str(tmp_path / f"engine{i}")], capture_output=True,
+                              text=True, timeout=120, env={**os.environ, "TZ": zone})
+        assert done.returncode == 0, done.stderr[-1000:]
+        counts.add(done.stdout.strip())
+    assert counts == {"['t'] 36"}  # 12:00 UTC onwards, however the machine's clock is set
