@@ -7,7 +7,7 @@ Layout of ``<home>/extracts``::
                                 a refresh that finds other rows adds a file and keeps the old one, so a
                                 stored gate run can be repeated on exactly its rows (``by_digest``)
     .write.lock                 the single-writer lock (``cache.lock``)
-    .tmp-<pid>-<random>.duckdb  an extract being written; never read, removed by the next writer
+    .tmp-<pid>-<random>.duckdb  an extract being written; never read, removed by the next writer once <pid> is dead
 
 Why one file per extract: DuckDB lets one read-write process open a file and a second one fails at once,
 so a shared catalog file would block readers while anyone writes. Here a writer only ever writes its own
@@ -59,6 +59,16 @@ def _ref(record: dict[str, Any], root: Path) -> ExtractRef:
                       params=dict(record.get("params") or {}), meta=meta)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
 class ExtractCache:
     """Materialised extracts under ``home / "extracts"``."""
 
@@ -82,14 +92,18 @@ class ExtractCache:
         return ref if Path(ref.path).exists() else None
 
     def _recover(self, key: str) -> ExtractRef | None:
-        for data in sorted(self.root.glob(f"{key}-*.duckdb")):
+        """Rebuild a lost or unreadable index entry from the newest finished file of ``key``."""
+        records = []
+        for data in self.root.glob(f"{key}-*.duckdb"):
             try:
-                record = self._record_in(data)
+                records.append(self._record_in(data))
             except Exception:
                 continue
-            self._write_entry(record)
-            return _ref(record, self.root)
-        return None
+        if not records:
+            return None
+        record = max(records, key=lambda r: str(r.get("created_at", "")))
+        self._write_entry(record)
+        return _ref(record, self.root)
 
     def list(self) -> list[ExtractRef]:
         """Every finished extract, oldest first."""
@@ -165,7 +179,11 @@ class ExtractCache:
             return self._write(spec, query, src, key, progress)
 
     def _sweep(self) -> None:
-        for stale in self.root.glob(".tmp-*"):  # only a dead writer leaves these; we hold the lock
+        """Remove what dead processes left (``.tmp-<pid>-…``); a live reader may be writing an entry."""
+        for stale in self.root.glob(".tmp-*"):
+            pid = stale.name.split("-")[1]
+            if pid.isdigit() and _alive(int(pid)):  # this process's own files are removed where they are made
+                continue
             stale.unlink(missing_ok=True)
 
     def _write(self, spec: ExtractSpec, query: BoundQuery, src: ClickHouseSource, key: str,

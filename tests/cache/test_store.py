@@ -187,6 +187,29 @@ def test_lost_index_entry_is_recovered_from_the_file(engine, db, cache):
     assert cache.by_key(ref.key) == ref and cache.list() == [ref]
 
 
+def test_recovery_takes_the_newest_rows_of_a_refreshed_key(engine, db, cache):
+    spec = _signatures(engine, db, n=100)
+    old = cache.materialise(spec, source=engine, progress=False)
+    engine.command(f"INSERT INTO {db}.sig VALUES ('AA00', 'BB11', 110, 1, 0, 1)")
+    new = cache.materialise(spec, source=engine, refresh=True, progress=False)
+    assert new.key == old.key and new.digest != old.digest
+    (cache.root / f"{new.key}.json").unlink()
+    assert cache.by_key(new.key) == new  # not whichever file name sorts first
+
+
+def test_sweep_spares_files_of_live_processes(engine, db, cache):
+    cache.materialise(_signatures(engine, db, n=10), source=engine, progress=False)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    live = cache.root / f".tmp-{os.getpid()}-abc.json"
+    gone = cache.root / f".tmp-{dead.pid}-abc.json"
+    for f in (live, gone):
+        f.write_text("{}")
+    cache._sweep()
+    assert live.exists() and not gone.exists()
+    live.unlink()
+
+
 def test_verify_reports_whether_the_source_changed(engine, db, cache):
     spec = _signatures(engine, db, n=1000)
     ref = cache.materialise(spec, {"band": 104}, source=engine, progress=False)
