@@ -73,6 +73,14 @@ def _duckdb_name(t: pa.DataType) -> str:
     return str(t)
 
 
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "b": "\b", "f": "\f", "a": "\a", "v": "\v"}
+
+
+def _unescape(text: str) -> str:
+    """A ClickHouse quoted string's body as the text it stands for (``\\'`` → ``'``, ``\\n`` → newline, …)."""
+    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(1)), text, flags=re.DOTALL)
+
+
 def plan_column(name: str, ch_type: str, fill: tuple[Any, ...] = ()) -> ColumnPlan:
     """The conversion for one column of ClickHouse type ``ch_type``; unsupported types raise ``InvalidInput``."""
     base, nullable = _unwrap(" ".join(ch_type.split()))
@@ -86,7 +94,7 @@ def plan_column(name: str, ch_type: str, fill: tuple[Any, ...] = ()) -> ColumnPl
         unit = "us" if int(m.group(1)) <= 6 else "ns"
         plan = ColumnPlan(name, ch_type, pa.timestamp(unit), "datetime64", nullable)
     elif m := _ENUM.fullmatch(base):
-        labels = {int(code): text.replace("\\'", "'") for text, code in _ENUM_ITEM.findall(m.group(2))}
+        labels = {int(code): _unescape(text) for text, code in _ENUM_ITEM.findall(m.group(2))}
         plan = ColumnPlan(name, ch_type, pa.string(), "enum", nullable, labels)
     elif m := _DECIMAL.fullmatch(base):
         precision, scale = int(m.group(1)), int(m.group(2))
@@ -144,7 +152,14 @@ class Converter:
             elif arr.type != plan.arrow_type:
                 arr = arr.cast(plan.arrow_type)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            if "utf8" in str(exc).lower() or "utf-8" in str(exc).lower():
+                raise SourceError(_not_utf8(plan, exc)) from None
             raise SourceError(f"column {plan.name!r} ({plan.ch_type}) could not be converted: {exc}") from None
+        if pa.types.is_string(plan.arrow_type) and plan.kind == "plain":
+            try:  # ClickHouse String is bytes; DuckDB VARCHAR must be UTF-8 (about 5 ms per million values)
+                arr.validate(full=True)
+            except pa.ArrowInvalid as exc:
+                raise SourceError(_not_utf8(plan, exc)) from None
         if plan.fill:
             mask = pc.is_in(arr, value_set=pa.array(plan.fill, type=plan.arrow_type))
             hits = pc.sum(mask).as_py() or 0
@@ -152,6 +167,11 @@ class Converter:
                 self.filled[plan.name] = self.filled.get(plan.name, 0) + hits
                 arr = pc.if_else(mask, pa.scalar(None, type=plan.arrow_type), arr)
         return arr
+
+
+def _not_utf8(plan: ColumnPlan, exc: Exception) -> str:
+    return (f"column {plan.name!r} ({plan.ch_type}) holds bytes that are not UTF-8 ({exc}); select "
+            f"toValidUTF8({plan.name}) or hex({plan.name}) in the SQL instead")
 
 
 def _fixed_to_string(arr: pa.Array) -> pa.Array:

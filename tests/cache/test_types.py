@@ -91,3 +91,20 @@ def test_dictionary_encoded_strings_are_decoded():
     conv = plan_query([("lc", "LowCardinality(String)")], {})
     batch = pa.record_batch([pa.array(["a", "b", "a"]).dictionary_encode()], names=["lc"])
     assert conv.convert(batch).column(0).to_pylist() == ["a", "b", "a"]
+
+
+def test_enum_labels_with_quotes_backslashes_and_newlines_arrive_as_written(engine, db, cache):
+    engine.command(f"CREATE TABLE {db}.e (k UInt8, e Enum8('a\\\\b' = 1, 'it''s' = 2, 'x\\ny' = 3)) "
+                   "ENGINE = MergeTree ORDER BY k")
+    engine.command(f"INSERT INTO {db}.e VALUES (1, 1), (2, 2), (3, 3)")
+    spec = ExtractSpec("e", f"SELECT k, e, toString(e) AS s FROM {db}.e ORDER BY k")
+    rows = cache.read(cache.materialise(spec, source=engine, progress=False)).to_pydict()
+    assert rows["e"] == rows["s"] == ["a\\b", "it's", "x\ny"]
+
+
+@pytest.mark.parametrize("column", ["unhex('FFFE')", "toFixedString(unhex('FFFE'), 2)"])
+def test_text_that_is_not_utf8_is_one_clear_error_naming_the_column(engine, db, cache, column):
+    spec = ExtractSpec("bad", f"SELECT number AS k, {column} AS raw FROM numbers(3)")
+    with pytest.raises(SourceError, match=r"column 'raw' .* not UTF-8.*toValidUTF8\(raw\)"):
+        cache.materialise(spec, source=engine, progress=False)
+    assert cache.list() == []
