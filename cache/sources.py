@@ -149,23 +149,24 @@ class ClickHouseSource:
         """The version string the server reports."""
         return str(self.client.server_version)
 
-    def prepare(self) -> None:
-        """Hook for sources that must set something up before a query (file views)."""
+    @contextlib.contextmanager
+    def prepared(self) -> Iterator[None]:
+        """What a source must set up for the length of one query, and take down after it (file views)."""
+        yield
 
     def describe(self, query: BoundQuery) -> list[tuple[str, str]]:
         """``(column, ClickHouse type)`` of the query's result, without reading its rows."""
-        self.prepare()
-        try:
-            rows = self.client.query(f"DESCRIBE ({query.sql})", parameters=query.params,
-                                     settings=ARROW_SETTINGS).result_rows
-        except Exception as exc:
-            raise _translate(exc, f"source {self.name!r}") from None
+        with self.prepared():
+            try:
+                rows = self.client.query(f"DESCRIBE ({query.sql})", parameters=query.params,
+                                         settings=ARROW_SETTINGS).result_rows
+            except Exception as exc:
+                raise _translate(exc, f"source {self.name!r}") from None
         return [(str(r[0]), str(r[1])) for r in rows]
 
     @contextlib.contextmanager
     def stream(self, query: BoundQuery) -> Iterator[Iterator[pa.RecordBatch]]:
         """Arrow record batches of the query's result, as the server sends them (memory stays bounded)."""
-        self.prepare()
         try:
             ctx = self.client.query_arrow_stream(query.sql, parameters=query.params, settings=ARROW_SETTINGS)
         except Exception as exc:
@@ -210,33 +211,33 @@ class EmbeddedSource(ClickHouseSource):
         """
         from clickhouse_connect.driver.binding import format_bind_value
 
-        self.prepare()
-        handle = _stream_handle(self.path)
         params = {k: format_bind_value(v) for k, v in query.params.items()}
-        try:
-            result = handle.send_query(query.sql, "ArrowStream", params=params)
-        except Exception as exc:
-            _drop_stream_handle(self.path)
-            raise _translate(exc, f"source {self.name!r}") from None
-
-        def batches() -> Iterator[pa.RecordBatch]:
+        with self.prepared():
+            handle = _stream_handle(self.path)
             try:
-                for chunk in result:
-                    yield from pa.ipc.open_stream(chunk.bytes())
-            except GeneratorExit:
-                raise
+                result = handle.send_query(query.sql, "ArrowStream", params=params)
             except Exception as exc:
-                failed.append(exc)
-                raise _translate(exc, f"source {self.name!r} (while streaming)") from None
-
-        failed: list[BaseException] = []
-        try:
-            yield batches()
-        finally:
-            with contextlib.suppress(Exception):
-                result.close()
-            if failed:
                 _drop_stream_handle(self.path)
+                raise _translate(exc, f"source {self.name!r}") from None
+
+            def batches() -> Iterator[pa.RecordBatch]:
+                try:
+                    for chunk in result:
+                        yield from pa.ipc.open_stream(chunk.bytes())
+                except GeneratorExit:
+                    raise
+                except Exception as exc:
+                    failed.append(exc)
+                    raise _translate(exc, f"source {self.name!r} (while streaming)") from None
+
+            failed: list[BaseException] = []
+            try:
+                yield batches()
+            finally:
+                with contextlib.suppress(Exception):
+                    result.close()
+                if failed:
+                    _drop_stream_handle(self.path)
 
 
 class HttpSource(ClickHouseSource):
@@ -260,7 +261,10 @@ class HttpSource(ClickHouseSource):
                 database=self.database, secure=self.secure, connect_timeout=self.connect_timeout,
                 interface="https" if self.secure else "http")
         except Exception as exc:
-            raise SourceError(f"cannot connect to {self.identity}: {type(exc).__name__}") from None
+            why = " ".join(str(exc).split())[:300]
+            if self.__password:
+                why = why.replace(self.__password, "***")
+            raise SourceError(f"cannot connect to {self.identity}: {type(exc).__name__}: {why}") from None
 
 
 class FileSource(EmbeddedSource):
@@ -299,18 +303,29 @@ class FileSource(EmbeddedSource):
     def server_version(self) -> str:
         return f"file via chDB {super().server_version()}"
 
-    def prepare(self) -> None:
-        for t, p in self.tables.items():
-            db, table = _TABLE.fullmatch(t).groups()  # type: ignore[union-attr]
-            existing = self.client.query("SELECT engine FROM system.tables WHERE database = {d:String} "
-                                         "AND name = {t:String}", parameters={"d": db, "t": table}).result_rows
-            if existing and existing[0][0] != "View":
-                raise SourceError(f"file source {self.name!r}: {t} is a real table in the embedded engine; "
-                                  "a file cannot stand in for it")
-            fmt = "Parquet" if p.suffix.lower() == ".parquet" else "CSVWithNames"
-            literal = "'" + str(p.resolve()).replace("\\", "\\\\").replace("'", "\\'") + "'"
-            self.command(f"CREATE DATABASE IF NOT EXISTS `{db}`")
-            self.command(f"CREATE OR REPLACE VIEW `{db}`.`{table}` AS SELECT * FROM file({literal}, {fmt})")
+    @contextlib.contextmanager
+    def prepared(self) -> Iterator[None]:
+        """The files as views for the length of one query; dropped after it, so that the embedded source
+        never sees file rows under its own identity."""
+        made: list[str] = []
+        try:
+            for t, p in self.tables.items():
+                db, table = _TABLE.fullmatch(t).groups()  # type: ignore[union-attr]
+                existing = self.client.query("SELECT engine FROM system.tables WHERE database = {d:String} "
+                                             "AND name = {t:String}", parameters={"d": db, "t": table}).result_rows
+                if existing and existing[0][0] != "View":
+                    raise SourceError(f"file source {self.name!r}: {t} is a real table in the embedded engine; "
+                                      "a file cannot stand in for it")
+                fmt = "Parquet" if p.suffix.lower() == ".parquet" else "CSVWithNames"
+                literal = "'" + str(p.resolve()).replace("\\", "\\\\").replace("'", "\\'") + "'"
+                self.command(f"CREATE DATABASE IF NOT EXISTS `{db}`")
+                self.command(f"CREATE OR REPLACE VIEW `{db}`.`{table}` AS SELECT * FROM file({literal}, {fmt})")
+                made.append(f"`{db}`.`{table}`")
+            yield
+        finally:
+            for view in made:
+                with contextlib.suppress(Exception):
+                    self.command(f"DROP VIEW IF EXISTS {view}")
 
 
 def read_config(home: Path) -> dict[str, dict[str, Any]]:
@@ -356,6 +371,9 @@ def open_source(home: Path, name: str | None = None) -> ClickHouseSource:
         raise InvalidInput(f"source {name!r}: no host configured")
     password = cfg.get("password") or os.environ.get(str(cfg.get("password_env") or ""), "")
     secure = str(cfg.get("secure", "false")).lower() in ("1", "true", "yes")
-    return HttpSource(name, host=str(cfg["host"]), port=int(cfg["port"]) if cfg.get("port") else None,
+    port = cfg.get("port")
+    if port not in (None, "") and not str(port).isdigit():
+        raise InvalidInput(f"source {name!r}: port {port!r} is not a number")
+    return HttpSource(name, host=str(cfg["host"]), port=int(port) if port else None,
                       user=str(cfg.get("user") or "default"), password=str(password),
                       database=str(cfg.get("database") or "default"), secure=secure)

@@ -58,6 +58,9 @@ def test_bad_config_is_one_clear_error(home):
     (home / "sources.toml").write_text('[sources.x]\nkind = "ftp"\nhost = "h"\n')
     with pytest.raises(InvalidInput, match="unknown kind"):
         open_source(home, "x")
+    (home / "sources.toml").write_text('[sources.x]\nhost = "h"\nport = "eighty"\n')
+    with pytest.raises(InvalidInput, match="port 'eighty' is not a number"):
+        open_source(home, "x")
 
 
 def test_unreachable_server_is_a_source_error_without_the_password():
@@ -69,6 +72,7 @@ def test_unreachable_server_is_a_source_error_without_the_password():
     with pytest.raises(SourceError) as err:
         src.server_version()
     assert "hunter2" not in str(err.value) and "127.0.0.1" in str(err.value)
+    assert str(err.value).count("\n") == 0 and len(str(err.value).split(": ")) >= 3  # says why, on one line
     assert time.monotonic() - started < 10
 
 
@@ -82,6 +86,8 @@ def test_parquet_and_csv_files_stand_in_for_tables(home, engine, cache, tmp_path
         ref = cache.materialise(spec, {"b": 105}, source=src, progress=False)
         assert cache.read(ref).to_pydict() == {"band": [105, 107], "snr": [-3.0, 1.5]}
         assert ref.meta["source"]["kind"] == "file" and ref.meta["source"]["identity"].startswith("file:")
+    views = engine.client.query("SELECT count() FROM system.tables WHERE database = 'filedb'").result_rows
+    assert views == [(0,)]  # the views lived for the query only: the embedded source never reads file rows
     first = FileSource({"filedb.sig": tmp_path / "sig.parquet"}, engine.path).identity
     pq.write_table(table.slice(0, 2), tmp_path / "sig.parquet")
     assert FileSource({"filedb.sig": tmp_path / "sig.parquet"}, engine.path).identity != first
@@ -95,7 +101,8 @@ def test_file_source_from_config_and_refusals(home, engine, db, tmp_path):
     assert isinstance(src, FileSource) and src.tables == {f"{db}.a": home / "a.parquet"}
     engine.command(f"CREATE TABLE {db}.a (a UInt8) ENGINE = Memory")
     with pytest.raises(SourceError, match="real table"):
-        src.prepare()
+        with src.prepared():
+            pass
     with pytest.raises(InvalidInput, match="neither"):
         FileSource({"x.y": tmp_path / "a.txt"}, engine.path)
     with pytest.raises(InvalidInput, match="database.table"):
