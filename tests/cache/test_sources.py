@@ -11,7 +11,15 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from cache.sources import EmbeddedSource, FileSource, HttpSource, embedded_client, open_source, read_config
+from cache.sources import (
+    ClickHouseSource,
+    EmbeddedSource,
+    FileSource,
+    HttpSource,
+    embedded_client,
+    open_source,
+    read_config,
+)
 from cache.spec import ExtractSpec
 from registry.errors import InvalidInput, SourceError, UnknownName
 
@@ -156,3 +164,25 @@ with src.stream(q) as batches:
         assert done.returncode == 0, done.stderr[-1000:]
         counts.add(done.stdout.strip())
     assert counts == {"['t'] 36"}  # 12:00 UTC onwards, however the machine's clock is set
+
+
+class _ThroughTheClient(EmbeddedSource):
+    """The embedded engine read the way a server is read: ``clickhouse-connect``'s ``query_arrow_stream``."""
+
+    stream = ClickHouseSource.stream
+    describe = ClickHouseSource.describe
+
+
+def test_the_server_streaming_path_gives_the_same_rows_and_digest(engine, db, tmp_path):
+    from cache.store import ExtractCache
+
+    engine.command(f"""CREATE TABLE {db}.s (g FixedString(4), n Nullable(Int32), e Enum8('a' = 1, 'b' = 2),
+        l LowCardinality(String), t DateTime('UTC')) ENGINE = MergeTree ORDER BY g""")
+    engine.command(f"INSERT INTO {db}.s SELECT concat('DN', toString(10 + number % 90)), if(number % 7 = 0, NULL, "
+                   f"number), 1 + number % 2, toString(number % 3), toDateTime(1700000000 + number) FROM numbers(5000)")
+    spec = ExtractSpec("s", f"SELECT * FROM {db}.s WHERE t >= {{start:DateTime}} ORDER BY g, t",
+                       params={"start": "2023-11-14 22:13:20"})
+    ours = ExtractCache(tmp_path / "a").materialise(spec, source=engine, progress=False)
+    theirs = ExtractCache(tmp_path / "b").materialise(spec, source=_ThroughTheClient(engine.path), progress=False)
+    assert ours.rows == theirs.rows == 5000 and ours.digest == theirs.digest
+    assert ours.meta["columns"] == theirs.meta["columns"]
