@@ -46,6 +46,14 @@ def test_any_text_round_trips_through_the_engine(engine, text):
     bound = spec.bind({"s": text})
     rows = engine.client.query(bound.sql, parameters=bound.params).result_rows
     assert rows == [(text, 1)]
+    assert _streamed(engine, bound) == [(text, 1)]  # the cache's own binding and stream
+
+
+def _streamed(engine, bound) -> list[tuple]:
+    """Rows as the extract cache receives them: bound by ``EmbeddedSource.stream``, not by the client."""
+    with engine.stream(bound) as batches:
+        rows = [r for b in batches for r in zip(*(c.to_pylist() for c in b.columns), strict=True)]
+    return rows
 
 
 @ENGINE_SETTINGS
@@ -58,6 +66,14 @@ def test_huge_integers_round_trip_or_are_refused(engine, n):
         return
     bound = spec.bind({"n": str(n)})
     assert engine.client.query(bound.sql, parameters=bound.params).result_rows == [(n,)]
+    assert _streamed(engine, bound) == [(n,)]
+
+
+@ENGINE_SETTINGS
+@given(st.integers(0, 2**64 - 1), st.floats(allow_nan=False, allow_infinity=False))
+def test_unsigned_and_float_parameters_round_trip_through_the_stream(engine, u, x):
+    bound = ExtractSpec("uf", "SELECT {u:UInt64} AS u, {x:Float64} AS x").bind({"u": u, "x": x})
+    assert _streamed(engine, bound) == [(u, x)]
 
 
 def test_injection_attempts_are_just_values(engine, db):
@@ -67,4 +83,5 @@ def test_injection_attempts_are_just_values(engine, db):
     for attack in ["' OR 1=1 --", "alice' OR '1'='1", "x'; DROP TABLE u; --", "} OR 1 {", "{who:String}"]:
         bound = spec.bind({"who": attack})
         assert engine.client.query(bound.sql, parameters=bound.params).result_rows == []
+        assert _streamed(engine, bound) == []
     assert engine.client.query(f"SELECT count() FROM {db}.u").result_rows == [(2,)]
