@@ -15,10 +15,15 @@ from registry.errors import ExitCode, RegistryError
 
 
 class _Parser(argparse.ArgumentParser):
-    """Usage errors in one line, like every other error of the command."""
+    """Usage errors in one line, like every other error of the command (and as JSON under ``--json``)."""
+
+    json_requested = False  # set by ``main`` from the raw arguments: parsing has not finished when it fails
 
     def error(self, message: str) -> NoReturn:
-        self.exit(ExitCode.USAGE, f"registry: error: {message} (see `{self.prog} --help`)\n")
+        from registry.output import Output
+
+        Output(json_mode=_Parser.json_requested).error(f"{message} (see `{self.prog} --help`)", kind="UsageError")
+        self.exit(ExitCode.USAGE)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
     parser = build_parser()
+    _Parser.json_requested = "--json" in (sys.argv[1:] if argv is None else argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors and 0 on --help

@@ -139,3 +139,11 @@ def test_read_only_commands_do_not_import_torch(home, ckpts):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "TORCH NOT LOADED"
+
+
+def test_usage_errors_are_json_under_json(home):
+    r = run_cli("promote", "toy@1", "--json")  # --to is missing
+    assert r.returncode == 2
+    body = json.loads(r.stdout)
+    assert body["error"] == "UsageError" and "--to" in body["message"]
+    assert r.stderr.count("\n") == 1 and r.stderr.startswith("registry: error:")
