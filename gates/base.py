@@ -90,8 +90,12 @@ class GateContext(Protocol):
     """What a gate may ask for while it runs. Every access is recorded in the evidence.
 
     ``model`` is the candidate loaded by its family (hash-verified); ``champion_model`` the current holder
-    of the target alias, or None. ``extract(name)`` returns a cached extract as an Arrow table and raises
-    ``DataMissing`` when it is absent, so a gate that lacks data fails closed.
+    of the target alias, or None. ``extract(name)`` returns the newest cached copy of an extract as an
+    Arrow table; ``extract(name, params=…, split=…)`` exactly that request (e.g. a climatology built from
+    the training years and the test window of one spec). Rows are re-hashed against their digest, and a
+    missing extract raises ``DataMissing``, so a gate that lacks data fails closed. ``memo(key, compute)``
+    shares a product between the gates of one run (predictions on a fixed battery, a generated ensemble).
+    ``rng(stream)`` and ``torch_generator(stream)`` are seeded from the run's seed and the stream name.
     """
 
     version: ModelVersion
@@ -107,9 +111,14 @@ class GateContext(Protocol):
 
     def file(self, role: str) -> Path: ...
 
-    def extract(self, name: str) -> pa.Table: ...
+    def extract(self, name: str, *, params: Mapping[str, Any] | None = None, split: str | None = None) -> pa.Table:
+        ...
+
+    def memo(self, key: str, compute: Callable[[], Any]) -> Any: ...
 
     def rng(self, stream: str = "") -> np.random.Generator: ...
+
+    def torch_generator(self, stream: str = "") -> Any: ...
 
 
 @runtime_checkable

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,17 +14,30 @@ if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
 
+    from cache.spec import ExtractSpec
     from registry.family import Family
     from registry.records import ModelVersion
     from registry.store import Store
 
 
+def extract_label(name: str, params: Mapping[str, Any] | None = None, split: str | None = None) -> str:
+    """How the evidence names one read of an extract: ``name``, or ``name[split=test, year=2023]``."""
+    parts = ([f"split={split}"] if split is not None else []) + [f"{k}={v}" for k, v in sorted((params or {}).items())]
+    return f"{name}[{', '.join(parts)}]" if parts else name
+
+
 class RunContext:
-    """Implements ``gates.base.GateContext`` for one suite run and records what the gates touched."""
+    """Implements ``gates.base.GateContext`` for one suite run and records what the gates touched.
+
+    Extract reads are re-hashed (the rows must still hash to their recorded digest) and kept for the
+    rest of the run, so several gates reading one extract cost one read; ``memo`` does the same for any
+    product that gates share (predictions on a fixed battery, a generated ensemble).
+    """
 
     def __init__(self, store: Store, family: Family, version: ModelVersion, *, champion: ModelVersion | None,
                  seed: int, device: str, extract_pins: dict[str, str] | None = None,
-                 expected_digests: dict[str, str] | None = None) -> None:
+                 expected_digests: dict[str, str] | None = None,
+                 extract_specs: Mapping[str, ExtractSpec] | None = None) -> None:
         self.store = store
         self.family = family
         self.version = version
@@ -32,8 +46,11 @@ class RunContext:
         self.device = device
         self.extract_pins = dict(extract_pins or {})
         self.expected_digests = dict(expected_digests or {})
+        self.extract_specs = dict(extract_specs or {})
         self.extract_keys: dict[str, str] = {}
         self.extract_digests: dict[str, str] = {}
+        self._tables: dict[tuple[str, str], pa.Table] = {}
+        self._memo: dict[str, Any] = {}
 
     @cached_property
     def model(self) -> Any:
@@ -51,27 +68,49 @@ class RunContext:
             raise DataMissing(f"{self.version.ref} was registered without a {role!r} file")
         return files[role]
 
-    def extract(self, name: str) -> pa.Table:
+    def extract(self, name: str, *, params: Mapping[str, Any] | None = None, split: str | None = None) -> pa.Table:
         from cache.store import ExtractCache
 
         cache = ExtractCache(self.store.home)
-        key = self.extract_pins.get(name)
-        expected = self.expected_digests.get(name)
+        label = extract_label(name, params, split)
+        key = self.extract_pins.get(label)
+        expected = self.expected_digests.get(label)
+        if key is None and (params or split is not None):  # that exact request, not the newest of the name
+            spec = self.extract_specs.get(name)
+            if spec is None:
+                raise DataMissing(f"extract {name!r} is not declared by any plugin, so {label} cannot be resolved")
+            key = cache.key_for(spec, dict(params or {}), split=split)
         ref = (cache.by_digest(key, expected) if key and expected else None) or (
             cache.by_key(key) if key else cache.latest(name))
         if ref is None:
             pinned = f" with key {key[:12]}" if key else ""
-            raise DataMissing(f"extract {name!r}{pinned} is not in the cache; run `registry extract {name}`")
+            command = " ".join([f"registry extract {name}", *(f"--param {k}={v}" for k, v in
+                                                                sorted((params or {}).items())),
+                                *([f"--split {split}"] if split is not None else [])])
+            raise DataMissing(f"extract {label!r}{pinned} is not in the cache; run `{command}`")
         if expected and ref.digest != expected:
-            raise DataMissing(f"extract {name!r} was refreshed since the stored run: its rows now hash to "
+            raise DataMissing(f"extract {label!r} was refreshed since the stored run: its rows now hash to "
                               f"{ref.digest[:12]}, the run used {expected[:12]}, which the cache no longer holds")
-        table = cache.read(ref)
-        self.extract_keys[name] = ref.key
-        self.extract_digests[name] = ref.digest
+        table = self._tables.get((ref.key, ref.digest))
+        if table is None:
+            table = self._tables[(ref.key, ref.digest)] = cache.read(ref, verify=True)
+        self.extract_keys[label] = ref.key
+        self.extract_digests[label] = ref.digest
         return table
+
+    def memo(self, key: str, compute: Callable[[], Any]) -> Any:
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
 
     def rng(self, stream: str = "") -> np.random.Generator:
         import numpy as np
 
         sub = int.from_bytes(hashlib.sha256(stream.encode()).digest()[:8], "little")
         return np.random.default_rng([self.seed, sub])
+
+    def torch_generator(self, stream: str = "") -> Any:
+        import torch
+
+        seed = int.from_bytes(hashlib.sha256(f"{self.seed}:{stream}".encode()).digest()[:8], "little") >> 1
+        return torch.Generator(device=self.device).manual_seed(seed)

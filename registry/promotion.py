@@ -96,7 +96,7 @@ def promote(app: App, ref: str, alias: str, *, expect_current: str | None = None
     if force:
         purpose["force_reason"] = reason
     evidence = run_suite(store, family, gate_suite, version, champion=champion, seed=seed, device=device,
-                         progress=progress, purpose=purpose)
+                         progress=progress, purpose=purpose, extract_specs=app.plugins.extracts())
     verdict = verdict_of(evidence)
     forced = force and verdict != "promoted"
     entry = None
@@ -202,7 +202,7 @@ def verify(app: App, ref: str, *, rtol: float = 0.0, device: str = "cpu") -> Ver
     champion = store.by_id(stored.champion_version_id) if stored.champion_version_id else None
     rerun = run_suite(store, family, suite, version, champion=champion, seed=stored.seed, device=device,
                       extract_pins=stored.extract_keys, expected_digests=stored.extract_digests,
-                      purpose={"command": "verify", "of": stored.evidence_id})
+                      extract_specs=app.plugins.extracts(), purpose={"command": "verify", "of": stored.evidence_id})
     drift: list[str] = []
     if suite.version != stored.suite_version:
         drift.append(f"suite {suite.name} is now version {suite.version}, evidence used {stored.suite_version}")

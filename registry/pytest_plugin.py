@@ -74,7 +74,7 @@ class CandidateSuite(pytest.Collector):
             seed = self.config.getoption("registry_seed")
             ev = run_suite(app.store, family, suite, version, champion=champion,
                            seed=DEFAULT_SEED if seed is None else seed,
-                           device=self.config.getoption("registry_device"),
+                           device=self.config.getoption("registry_device"), extract_specs=app.plugins.extracts(),
                            purpose={"command": "pytest", "alias": self.config.getoption("registry_alias")})
             app.store.save_evidence(ev)
             self.scorecard = str(write_scorecard_for(app.store, ev))

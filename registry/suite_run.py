@@ -7,6 +7,7 @@ import math
 import platform
 import sys
 import time
+from collections.abc import Mapping
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ from registry.records import Evidence, GateResult, GateStatus, ModelVersion
 from registry.store import now_utc
 
 if TYPE_CHECKING:
+    from cache.spec import ExtractSpec
     from gates.base import Gate
     from gates.suite import GateSuite
     from registry.family import Family
@@ -37,10 +39,22 @@ def _library_versions() -> tuple[tuple[str, str], ...]:
     return tuple(found)
 
 
-def environment(family: Family) -> dict[str, str]:
-    """Library versions (read from metadata, nothing imported) and the platform, for the evidence."""
-    return {"python": platform.python_version(), "platform": sys.platform, "family_plugin": family.version,
-            **dict(_library_versions())}
+def environment(family: Family, device: str = "cpu") -> dict[str, str]:
+    """Library versions (read from metadata, nothing imported), the platform and the device, for the evidence.
+
+    On a CUDA device the CUDA build and the GPU's name are recorded too, so that a re-run elsewhere that
+    differs in the last bits can be told apart from drift of the model or the data.
+    """
+    env = {"python": platform.python_version(), "platform": sys.platform, "family_plugin": family.version,
+           "device": device, **dict(_library_versions())}
+    torch = sys.modules.get("torch")  # only if the family already brought it in
+    if torch is not None and device.startswith("cuda"):
+        try:
+            env["cuda"] = str(torch.version.cuda)
+            env["gpu"] = str(torch.cuda.get_device_name(torch.device(device)))
+        except Exception as exc:  # the record must not fail the run
+            env["gpu"] = f"unknown ({type(exc).__name__})"
+    return env
 
 
 def _finite_number(value: Any) -> bool:
@@ -71,11 +85,12 @@ def _evaluate(gate: Gate, ctx: RunContext) -> GateResult:
 def run_suite(store: Store, family: Family, suite: GateSuite, version: ModelVersion, *,
               champion: ModelVersion | None = None, seed: int = DEFAULT_SEED, device: str = "cpu",
               extract_pins: dict[str, str] | None = None, expected_digests: dict[str, str] | None = None,
+              extract_specs: Mapping[str, ExtractSpec] | None = None,
               progress: bool = False,
               purpose: dict[str, str] | None = None) -> Evidence:
     """Evaluate every gate of ``suite`` on ``version``; the caller stores the returned evidence."""
     ctx = RunContext(store, family, version, champion=champion, seed=seed, device=device,
-                     extract_pins=extract_pins, expected_digests=expected_digests)
+                     extract_pins=extract_pins, expected_digests=expected_digests, extract_specs=extract_specs)
     t0 = time.perf_counter()
     gates = suite.gates
     results: list[GateResult] = []
@@ -97,7 +112,7 @@ def run_suite(store: Store, family: Family, suite: GateSuite, version: ModelVers
                 checkpoint_hashes={f.role: f.sha256 for f in version.files},
                 extract_digests=dict(sorted(ctx.extract_digests.items())),
                 champion_version_id=champion.version_id if champion else None, seed=seed,
-                environment=environment(family), created_at=now_utc(precise=True),
+                environment=environment(family, device), created_at=now_utc(precise=True),
                 seconds=round(time.perf_counter() - t0, 4), extract_keys=dict(sorted(ctx.extract_keys.items())),
                 purpose=dict(purpose or {}))
     draft = Evidence(evidence_id="", **body)  # type: ignore[arg-type]

@@ -35,7 +35,7 @@ def train_and_register(app: App, family_name: str, config: Path, extract: str, *
     if not Path(config).is_file():
         raise InvalidInput(f"config file {config} does not exist")
     ref = cached_extract(app, extract, params, progress=progress)
-    table = ExtractCache(app.home).read(ref)
+    table = ExtractCache(app.home).read(ref, verify=True)  # train on rows that still hash to the recorded digest
     with tempfile.TemporaryDirectory(prefix="registry-train-") as tmp:
         files, facts = family.train(table, Path(config), out_dir=Path(tmp), epochs=epochs, seed=seed, device=device,
                                     progress=progress)

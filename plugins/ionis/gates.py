@@ -125,7 +125,8 @@ class KI7MTGate:
     hard_paths: int = 17
 
     def evaluate(self, ctx: GateContext) -> Outcome:
-        verdicts = evaluate_paths(bundle_of(ctx), load_paths())
+        bundle = bundle_of(ctx)
+        verdicts = ctx.memo("ki7mt-paths", lambda: evaluate_paths(bundle, load_paths()))  # shared by the 4 checks
         summary = summarise(verdicts)
         if summary.hard_total != self.hard_paths:
             raise GateError(f"the KI7MT file has {summary.hard_total} hard paths; this gate expects {self.hard_paths}")

@@ -70,3 +70,64 @@ def test_verify_reproduces_a_run_on_cached_rows(app, ckpts, toy_obs):
     result = verify(app, v.ref)  # the source changed, the cached rows did not: the run repeats exactly
     assert result.drift == []
     assert [r.value for r in result.rerun.results] == [r.value for r in stored.results]
+
+
+def _context(app, ckpts, **kw):
+    from registry.gate_context import RunContext
+
+    v = app.store.register("toy", {"weights": ckpts["good"]})[0]
+    return RunContext(app.store, app.plugins.family("toy"), v, champion=None, seed=7, device="cpu",
+                      extract_specs=app.plugins.extracts(), **kw)
+
+
+def test_an_exact_request_is_read_by_its_parameters_not_the_newest_copy(app, ckpts, toy_obs):
+    from cache.spec import ExtractSpec
+    from cache.store import ExtractCache
+
+    toy_obs.command("CREATE TABLE toyobs.other AS toyobs.toy_obs")
+    toy_obs.command("INSERT INTO toyobs.other SELECT * FROM toyobs.toy_obs WHERE id < 50")
+    spec: ExtractSpec = app.plugins.extract("toy-obs")
+    cache = ExtractCache(app.home)
+    mine = cache.materialise(spec, {"db": "toyobs"}, progress=False)
+    ctx = _context(app, ckpts)
+    newest_other = cache.materialise(
+        ExtractSpec("toy-obs", spec.sql.replace("toy_obs", "other"), params={"db": "toyobs"}, schema=spec.schema),
+        progress=False)
+    assert cache.latest("toy-obs") == newest_other  # the name alone would now read the 50-row copy
+    assert ctx.extract("toy-obs", params={"db": "toyobs"}).num_rows == 300
+    assert ctx.extract_digests == {"toy-obs[db=toyobs]": mine.digest}
+    with pytest.raises(Exception, match=r"not in the cache; run `registry extract toy-obs --param db=nope`"):
+        ctx.extract("toy-obs", params={"db": "nope"})
+
+
+def test_extract_rows_are_rehashed_on_read_and_kept_for_the_run(app, ckpts, toy_obs):
+    import duckdb
+
+    from cache.store import ExtractCache
+    from registry.errors import IntegrityError
+
+    ref = ExtractCache(app.home).materialise(app.plugins.extract("toy-obs"), progress=False)
+    ctx = _context(app, ckpts)
+    first = ctx.extract("toy-obs")
+    assert ctx.extract("toy-obs") is first  # one read per run, however many gates ask
+    import os
+
+    os.chmod(ref.path, 0o644)
+    con = duckdb.connect(ref.path)
+    con.execute("UPDATE data SET y = y + 1 WHERE x0 = (SELECT min(x0) FROM data)")
+    con.close()
+    with pytest.raises(IntegrityError, match="content digest"):
+        _context(app, ckpts).extract("toy-obs")  # a fresh run sees the edited rows and refuses them
+
+
+def test_memo_and_seeded_streams(app, ckpts):
+    ctx = _context(app, ckpts)
+    calls = []
+    assert ctx.memo("k", lambda: calls.append(1) or 42) == 42 and ctx.memo("k", lambda: calls.append(1)) == 42
+    assert calls == [1]
+    import torch
+
+    a = torch.rand(3, generator=ctx.torch_generator("noise"))
+    assert torch.equal(a, torch.rand(3, generator=ctx.torch_generator("noise")))
+    assert not torch.equal(a, torch.rand(3, generator=ctx.torch_generator("other")))
+    assert ctx.rng("x").integers(1 << 30) == _context(app, ckpts).rng("x").integers(1 << 30)

@@ -53,3 +53,10 @@ def test_an_empty_suite_never_passes(app, ckpts):
     v = app.store.register("toy", {"weights": ckpts["good"]})[0]
     assert not run_suite(app.store, app.plugins.family("toy"), GateSuite("t", "1", "toy", ()), v).passed
     assert sys.modules.get("registry.suite_run") is not None
+
+
+def test_evidence_records_the_device_and_library_versions(app, ckpts):
+    v = app.store.register("toy", {"weights": ckpts["good"]})[0]
+    suite = GateSuite("t", "1", "toy", (Fixed("g", Outcome(value=1.0, passed=True)),))
+    env = run_suite(app.store, app.plugins.family("toy"), suite, v, device="cpu").environment
+    assert env["device"] == "cpu" and env["torch"] != "absent" and "gpu" not in env

@@ -49,12 +49,20 @@ class StubContext:
             raise DataMissing(f"no file for role {role!r}")
         return Path(self.files[role])
 
-    def extract(self, name: str) -> Any:
+    def extract(self, name: str, *, params: Any = None, split: str | None = None) -> Any:
         raise DataMissing(f"no extract {name!r} in the test context")
+
+    def memo(self, key: str, compute: Callable[[], Any]) -> Any:
+        return compute()  # every call computes: a gate must give the same result either way
 
     def rng(self, stream: str = "") -> np.random.Generator:
         digest = hashlib.sha256(f"{self.seed}:{stream}".encode()).digest()
         return np.random.default_rng(int.from_bytes(digest[:8], "little"))
+
+    def torch_generator(self, stream: str = "") -> Any:
+        import torch
+
+        return torch.Generator().manual_seed(int.from_bytes(hashlib.sha256(stream.encode()).digest()[:7], "little"))
 
 
 @pytest.fixture(scope="session")
