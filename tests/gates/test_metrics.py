@@ -1,0 +1,106 @@
+"""Verification metrics: identities that hold for any input, the failures a gate must catch, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from gates.metrics import (
+    brier_score,
+    crps_ensemble,
+    mae,
+    pearson,
+    rank_histogram,
+    rank_histogram_chi2,
+    rmse,
+    skill_score,
+    spread_skill_ratio,
+)
+from registry.errors import GateError
+
+values = st.floats(-1e3, 1e3, allow_nan=False)
+
+
+@given(hnp.arrays(np.float64, st.integers(1, 30), elements=values), st.data())
+def test_one_member_crps_is_the_absolute_error(obs, data):
+    member = data.draw(hnp.arrays(np.float64, obs.shape, elements=values))
+    assert np.allclose(crps_ensemble(member[None, :], obs), np.abs(member - obs), atol=1e-9)
+
+
+@settings(max_examples=60)
+@given(st.integers(1, 8), st.integers(1, 10), st.integers(0, 2**32 - 1))
+def test_crps_equals_its_definition_and_is_never_negative(m, n, seed):
+    rng = np.random.default_rng(seed)
+    x, y = rng.normal(size=(m, n)), rng.normal(size=n)
+    brute = np.abs(x - y).mean(axis=0) - 0.5 * np.abs(x[:, None, :] - x[None, :, :]).mean(axis=(0, 1))
+    got = crps_ensemble(x, y)
+    assert np.allclose(got, brute, atol=1e-12) and (got >= -1e-12).all()
+    if m > 1:  # the fair estimator divides the spread by m(m − 1): more spread credit, never a larger CRPS
+        pairs = np.abs(x[:, None, :] - x[None, :, :]).sum(axis=(0, 1))
+        fair = np.abs(x - y).mean(axis=0) - 0.5 * pairs / (m * (m - 1))
+        assert np.allclose(crps_ensemble(x, y, fair=True), fair, atol=1e-12)
+        assert (crps_ensemble(x, y, fair=True) <= got + 1e-12).all()
+
+
+def test_a_consistent_ensemble_has_flat_ranks_and_spread_skill_near_one():
+    rng = np.random.default_rng(1)
+    n, m = 20_000, 10
+    centre = rng.normal(size=n)
+    members = centre + rng.normal(size=(m, n))  # truth and members: the same distribution around centre
+    truth = centre + rng.normal(size=n)
+    counts = rank_histogram(members, truth, np.random.default_rng(2))
+    assert counts.sum() == n and len(counts) == m + 1
+    assert rank_histogram_chi2(counts) < 3 * m  # flat: χ² about its m degrees of freedom
+    assert spread_skill_ratio(members, truth) == pytest.approx(1.0, abs=0.05)
+
+
+def test_an_under_dispersive_ensemble_is_caught():
+    # the HRRR failure mode in reverse: samplers with the wrong spread
+    rng = np.random.default_rng(3)
+    centre = rng.normal(size=5000)
+    members = centre + 0.2 * rng.normal(size=(8, 5000))
+    truth = centre + rng.normal(size=5000)
+    assert spread_skill_ratio(members, truth) < 0.3
+    counts = rank_histogram(members, truth, np.random.default_rng(4))
+    assert counts[0] + counts[-1] > 0.5 * counts.sum()  # U-shaped: truth outside the ensemble most of the time
+    assert rank_histogram_chi2(counts) > 100
+
+
+def test_ties_are_spread_over_the_bins_they_share():
+    members = np.zeros((4, 1000))  # e.g. zero reflectivity everywhere
+    counts = rank_histogram(members, np.zeros(1000), np.random.default_rng(0))
+    assert counts.min() > 150  # not all in the lowest bin
+
+
+def test_a_constant_forecast_has_no_correlation_and_no_skill_over_itself():
+    truth = np.random.default_rng(5).normal(20, 13, 500)
+    constant = np.full(500, 20.0)
+    assert np.isnan(pearson(constant, truth))  # NaN: no threshold passes it (upstream TEC failure a)
+    assert skill_score(rmse(constant, truth), rmse(constant, truth)) == 0.0
+    assert skill_score(0.0, 2.0) == 1.0 and skill_score(4.0, 2.0) == -1.0
+    assert pearson(truth, truth) == pytest.approx(1.0)
+    assert mae(truth + 1, truth) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: rmse([1.0, np.nan], [1.0, 2.0]), "non-finite"),
+    (lambda: rmse([1.0, 2.0], [1.0, 2.0, 3.0]), "does not match"),
+    (lambda: rmse([], []), "empty"),
+    (lambda: skill_score(1.0, 0.0), "baseline error > 0"),
+    (lambda: brier_score([0.2, 1.5], [0, 1]), r"\[0, 1\]"),
+    (lambda: brier_score([0.2, 0.5], [0, 2]), "0 or 1"),
+    (lambda: crps_ensemble(np.ones((1, 3)), np.ones(3), fair=True), "two members"),
+    (lambda: crps_ensemble(np.ones(3), np.ones(3)), "2 dimension"),
+    (lambda: spread_skill_ratio(np.ones((3, 4)), np.ones(4)), "exact on every case"),
+    (lambda: rank_histogram(np.ones((3, 4)), np.ones(5), np.random.default_rng()), "4 cases"),
+])
+def test_input_a_gate_cannot_score_is_a_gate_error(call, message):
+    with pytest.raises(GateError, match=message):
+        call()
+
+
+def test_brier_score():
+    assert brier_score([1.0, 0.0, 0.5], [1, 0, 1]) == pytest.approx(0.25 / 3)
