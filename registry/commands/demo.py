@@ -89,13 +89,13 @@ def _gate_table(d: Any) -> list[str]:
 
 
 def _release(app: Any, family: Any, directory: Path, device: str, out: Output) -> list[dict[str, Any]]:
+    from registry.commands.versions import register_validated
     from registry.promotion import promote
 
     results = []
     for tag, files in family.release_files(directory):
-        facts = family.validate(files)
-        version, _ = app.store.register(family.name, files, name=f"{family.name}-{tag}",
-                                        lineage={"validated": facts, "released": tag, "source_dir": directory.name})
+        version, _ = register_validated(app, family, files, name=f"{family.name}-{tag}",
+                                        lineage={"released": tag, "source_dir": directory.name})
         d = promote(app, version.ref, "production", device=device)
         failing = [r.name for r in d.evidence.results if not r.passed]
         _say(out, f"release {tag}: {version.ref} {d.verdict.upper()}"

@@ -80,17 +80,44 @@ def run_register(args: argparse.Namespace, out: Output) -> int:
     app = App.from_args(args)
     family = app.plugins.family(args.family)
     files = collect_files(family, args.checkpoint, args.config, args.meta)
-    facts = family.validate(files)
-    for name in args.extract:
-        app.plugins.extract(name)
-    lineage = {"validated": facts, "registry_version": __version__, "plugin_version": family.version,
-               "code_version": args.code_version, "extracts": list(args.extract),
-               "source_files": {role: p.name for role, p in files.items()}}
-    version, created = app.store.register(family.name, files, name=args.name, lineage=lineage)
+    extracts = [_trained_on(app, name) for name in args.extract]
+    lineage = {"registry_version": __version__, "plugin_version": family.version,
+               "code_version": args.code_version, "extracts": extracts}
+    version, created = register_validated(app, family, files, name=args.name, lineage=lineage)
     verb = "registered" if created else "already registered as"
     out.emit({"created": created, "version": version.ref, **version.to_dict()},
              f"{verb} {version.ref} ({version.short}) {version.name}")
     return 0
+
+
+def register_validated(app: Any, family: Any, files: dict[str, Path], *, name: str = "",
+                       lineage: dict[str, Any]) -> tuple[Any, bool]:
+    """Copy ``files`` into a private folder, let the family validate the copies, and store those same
+    copies: a file changed on disk after validation can never be what gets registered."""
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="registry-register-") as tmp:
+        copies: dict[str, Path] = {}
+        for role, path in files.items():
+            (Path(tmp) / role).mkdir()
+            copies[role] = Path(shutil.copyfile(path, Path(tmp) / role / Path(path).name))
+        facts = family.validate(copies)
+        lineage = {"validated": facts, **lineage, "source_files": {role: p.name for role, p in files.items()}}
+        return app.store.register(family.name, copies, name=name, lineage=lineage)
+
+
+def _trained_on(app: Any, name: str) -> dict[str, Any]:
+    """The cached extract ``name`` as lineage: its key, digest and rows (it must be in the cache)."""
+    from cache.store import ExtractCache
+    from registry.errors import InvalidInput
+
+    app.plugins.extract(name)
+    ref = ExtractCache(app.home).latest(name)
+    if ref is None:
+        raise InvalidInput(f"--extract {name}: not in the cache, so its rows cannot be named; run "
+                           f"`registry extract {name}` with the parameters it was trained on first")
+    return {"name": ref.name, "key": ref.key, "digest": ref.digest, "rows": ref.rows, "params": ref.params}
 
 
 def known_family(app: Any, name: str | None) -> None:
