@@ -16,6 +16,7 @@ from registry.suite_run import DEFAULT_SEED, run_suite
 
 if TYPE_CHECKING:
     from registry.app import App
+    from registry.store import Store
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,19 @@ def verdict_of(evidence: Evidence) -> str:
 
 
 
+def comparison(store: Store, version: ModelVersion, suite: str, alias: str, holder: str | None,
+               command: str) -> tuple[ModelVersion | None, dict[str, str]]:
+    """The champion a run of ``version`` is compared with (the alias's holder, unless it is the candidate)
+    and the run's ``purpose``: the holder's latest passing evidence and the ledger position, fixed before
+    the gates run so that re-rendering the evidence later gives the same scorecard."""
+    with store.catalog.read():
+        champion = store.by_id(holder) if holder and holder != version.version_id else None
+        history = store.ledger(version.family, alias)
+        runs = [e for e in store.evidence_for(champion.version_id, suite) if e.passed] if champion else []
+    return champion, {"command": command, "alias": alias, "ledger_seq": str(history[-1].seq if history else 0),
+                      "champion_evidence": runs[-1].evidence_id if runs else ""}
+
+
 def _expected(app: App, family: str, expect_current: str | None) -> str | None:
     if expect_current is None or expect_current == "none":
         return None
@@ -85,14 +99,8 @@ def promote(app: App, ref: str, alias: str, *, expect_current: str | None = None
         if expect_current is not None and _expected(app, version.family, expect_current) != observed:
             raise AliasMoved(f"alias {version.family}@{alias} is not at {expect_current!r} any more; "
                              "the decision is stale, look again before promoting")
-        champion = store.by_id(observed) if observed and observed != version.version_id else None
-        history = store.ledger(version.family, alias)
-        champion_runs = [e for e in store.evidence_for(champion.version_id, gate_suite.name)
-                         if e.passed] if champion else []
-    # what the scorecard compares with, fixed now so that re-rendering the evidence later gives the same page
-    purpose = {"command": "dry-run" if dry_run else "promote", "alias": alias,
-               "ledger_seq": str(history[-1].seq if history else 0),
-               "champion_evidence": champion_runs[-1].evidence_id if champion_runs else ""}
+        champion, purpose = comparison(store, version, gate_suite.name, alias, observed,
+                                       "dry-run" if dry_run else "promote")
     if force:
         purpose["force_reason"] = reason
     evidence = run_suite(store, family, gate_suite, version, champion=champion, seed=seed, device=device,

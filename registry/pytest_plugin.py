@@ -22,8 +22,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--registry-suite", default=None, help="gate suite (default: the family's)")
     group.addoption("--registry-alias", default="production",
                     help="alias whose current holder is the champion the candidate is compared with")
-    group.addoption("--registry-seed", type=int, default=None, help="seed for randomised gates")
+    group.addoption("--registry-seed", type=_seed, default=None, help="seed for randomised gates (an integer ≥ 0)")
     group.addoption("--registry-device", default="cpu", help="cpu or cuda")
+
+
+def _seed(text: str) -> int:
+    from registry.commands.promote import seed_value
+
+    return seed_value(text)
 
 
 class GateFailed(Exception):
@@ -48,9 +54,7 @@ class CandidateSuite(pytest.Collector):
         version = app.store.resolve(self.ref)
         family = app.plugins.family(version.family)
         suite = app.plugins.suite(version.family, opt("registry_suite"))
-        holder = app.store.holder(version.family, opt("registry_alias"))
-        champion = app.store.by_id(holder) if holder and holder != version.version_id else None
-        return app, version, family, suite, champion
+        return app, version, family, suite, app.store.holder(version.family, opt("registry_alias"))
 
     def collect(self) -> list[pytest.Item]:
         from registry.errors import RegistryError
@@ -67,15 +71,18 @@ class CandidateSuite(pytest.Collector):
 
     def evidence(self) -> Evidence:
         if self._evidence is None:
+            from registry.promotion import comparison
             from registry.reports import write_scorecard_for
             from registry.suite_run import DEFAULT_SEED, run_suite
 
-            app, version, family, suite, champion = self._context()
+            app, version, family, suite, holder = self._context()
+            alias = self.config.getoption("registry_alias")
+            champion, purpose = comparison(app.store, version, suite.name, alias, holder, "pytest")
             seed = self.config.getoption("registry_seed")
             ev = run_suite(app.store, family, suite, version, champion=champion,
                            seed=DEFAULT_SEED if seed is None else seed,
                            device=self.config.getoption("registry_device"), extract_specs=app.plugins.extracts(),
-                           purpose={"command": "pytest", "alias": self.config.getoption("registry_alias")})
+                           purpose=purpose)
             app.store.save_evidence(ev)
             self.scorecard = str(write_scorecard_for(app.store, ev))
             self._evidence = ev

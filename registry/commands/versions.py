@@ -165,7 +165,7 @@ def run_show(args: argparse.Namespace, out: Output) -> int:
     runs = store.evidence_for(v.version_id)
     data = {**v.to_dict(), "ref": v.ref, "aliases": aliases,
             "evidence": [{"evidence_id": e.evidence_id, "suite": e.suite, "suite_version": e.suite_version,
-                          "passed": e.passed, "created_at": e.created_at,
+                          "passed": e.passed, "created_at": e.created_at, "champion_version_id": e.champion_version_id,
                           "purpose": e.purpose} for e in runs]}
     lines = [f"{v.ref}  {v.name}", f"  id       {v.version_id}", f"  created  {v.created_at} by {v.created_by}",
              f"  aliases  {', '.join(aliases) or '-'}"]

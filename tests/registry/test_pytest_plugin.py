@@ -52,3 +52,21 @@ def test_an_empty_suite_is_one_failing_test(pytester, home, ckpts):
                                            "--registry-suite", "empty")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*has no gates, so nothing can pass*"])
+
+
+def test_the_pytest_run_is_compared_with_the_alias_holder_like_promote(pytester, home, ckpts):
+    from clirun import run_cli
+
+    run_cli("register", "toy", str(ckpts["good"]))
+    run_cli("register", "toy", str(ckpts["good2"]))
+    assert run_cli("promote", "toy@1", "--to", "production").returncode == 0
+    result = pytester.runpytest_subprocess("--registry-home", str(home), "--candidate", "toy@2")
+    result.assert_outcomes(passed=3)
+    # read through the CLI: pytester restores sys.modules after each test, and DuckDB cannot be imported twice
+    holder = json.loads(run_cli("show", "toy@1", "--json").stdout)
+    run = json.loads(run_cli("show", "toy@2", "--json").stdout)["evidence"][-1]
+    assert run["purpose"]["command"] == "pytest" and run["champion_version_id"] == holder["version_id"]
+    assert run["purpose"]["champion_evidence"] == holder["evidence"][-1]["evidence_id"]
+    assert run["purpose"]["ledger_seq"] == "1"
+    bad = pytester.runpytest_subprocess("--registry-home", str(home), "--candidate", "toy@2", "--registry-seed", "-1")
+    assert bad.ret == 4  # pytest's usage error: a seed is a non-negative integer, as for promote
