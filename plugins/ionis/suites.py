@@ -39,7 +39,7 @@ def metric_gates(op: str, pearson: float, sfi: float, storm: float) -> tuple[Gat
 def ionis_suites() -> list[GateSuite]:
     """Every suite the IONIS plugin contributes."""
     v22 = GateSuite(
-        name=V22_RELEASE, version="1", family="ionis",
+        name=V22_RELEASE, version="2", family="ionis",
         description="V22-γ release gates (config_v22 validation: Pearson ≥ 0.46, SFI ≥ 0.4, storm ≥ 1.0, "
                     "TST-900 ≥ 8/11; KI7MT raw 16/17, override 17/17, no regressions, acid test)",
         gates=metric_gates(">=", 0.46, 0.4, 1.0) + physics_gates() + (
@@ -56,7 +56,7 @@ def ionis_suites() -> list[GateSuite]:
         ),
     )
     v20 = GateSuite(
-        name=V20_RELEASE, version="1", family="ionis",
+        name=V20_RELEASE, version="2", family="ionis",
         description="V20/V21-era release criteria (config_v20/v21 validation, strict '>': Pearson > 0.48, "
                     "SFI > 0.4, storm > 3.0) plus the structural physics properties",
         gates=metric_gates(">", 0.48, 0.4, 3.0) + physics_gates(),

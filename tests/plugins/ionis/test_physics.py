@@ -46,6 +46,19 @@ def test_an_inverted_sidecar_fails(column, part, make_random_bundle, make_contex
     assert not outcome.passed and outcome.details["steps_against_physics"] > 0
 
 
+def test_a_module_that_drifted_from_the_spec_fails_the_decomposition_gate(make_random_bundle, make_context):
+    import torch
+
+    bundle = make_random_bundle(4)
+    assert DecompositionGate().evaluate(make_context(bundle)).passed
+    bundle.module.trunk[1] = nn.ReLU()  # e.g. a port that swapped Mish for ReLU: every part still adds up
+    with torch.inference_mode():
+        x = torch.randn(4, bundle.dnn_dim + 2)
+        assert torch.allclose(bundle.module(x), bundle.module.decompose(x).total)
+    outcome = DecompositionGate().evaluate(make_context(bundle))
+    assert not outcome.passed and outcome.value > 1e-3
+
+
 def test_same_seed_same_outcome_other_seed_other_paths(release, make_context):
     gate = MonotoneGate("physics-kp-monotone", "kp")
     one = gate.evaluate(make_context(release("v20"), seed=7))
