@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,17 @@ class BandPlan:
 
     dial_hz: Mapping[int, int]
     wspr_norm: Mapping[int, tuple[float, float]]
+    source_norm: Mapping[str, Mapping[int, tuple[float, float]]] = field(default_factory=dict)
+    """Per source (``wspr``, ``rbn``, …) the per-band constants a training target is normalised with."""
+
+    def norm(self, source: str) -> Mapping[int, tuple[float, float]]:
+        """The per-band (mean, std) of ``source``; contest rows use the WSPR constants, as upstream trained."""
+        if source in ("wspr", "contest"):
+            return self.wspr_norm
+        if source not in self.source_norm:
+            known = ", ".join(sorted({"wspr", "contest", *self.source_norm}))
+            raise InvalidInput(f"no normalisation constants for source {source!r} in the config (known: {known})")
+        return self.source_norm[source]
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any] | None) -> BandPlan:
@@ -49,7 +60,11 @@ class BandPlan:
             norm = dict(SPEC_WSPR_NORM)
         else:
             norm = {int(k): (float(v["wspr"]["mean"]), float(v["wspr"]["std"])) for k, v in norm_cfg.items()}
-        return cls(dial, norm)
+        sources: dict[str, dict[int, tuple[float, float]]] = {}
+        for band, by_source in (norm_cfg or {}).items():
+            for source, c in by_source.items():
+                sources.setdefault(source, {})[int(band)] = (float(c["mean"]), float(c["std"]))
+        return cls(dial, norm, sources)
 
     def band_id(self, band: str | int) -> int:
         """``"10m"``, ``"111"`` or ``111`` → 111; anything else raises ``InvalidInput``."""

@@ -19,6 +19,7 @@ from plugins.ionis.checkpoint import resolve_features
 from plugins.ionis.features import PathBatch, build_features
 from plugins.ionis.geo import grid_centroid
 from plugins.ionis.model import IonisGate
+from registry.errors import InvalidInput
 
 MID_MONTH_DOY = np.array([16, 45, 75, 105, 136, 166, 197, 228, 258, 289, 319, 350])
 """Signature rows carry a month but no date; solar features use the middle of the month."""
@@ -56,13 +57,23 @@ def rows_from_table(table: Any, config: Mapping[str, Any]) -> TrainingRows:
     rx_lat, rx_lon = grid_centroid(rx, column="rx_grid_4")
     batch = PathBatch(tx_lat, tx_lon, rx_lat, rx_lon, bands.freq_mhz(band[idx]),
                       _column(table, "hour")[idx], month[idx], MID_MONTH_DOY[month[idx] - 1], sfi[idx], kp[idx])
-    mean = np.array([bands.wspr_norm[int(b)][0] for b in band[idx]])
-    std = np.array([bands.wspr_norm[int(b)][1] for b in band[idx]])
+    mean, std = np.empty(len(idx)), np.empty(len(idx))
+    source = _sources(table, len(keep))[idx]
+    for src in np.unique(source):  # per source and band, as upstream normalised (contest rows: WSPR)
+        rows_of, norm = source == src, bands.norm(str(src))
+        missing = sorted(set(np.unique(band[idx][rows_of]).tolist()) - set(norm))
+        if missing:
+            raise InvalidInput(f"the config has no {src} constants for band(s) {missing}")
+        lut = np.zeros((max(norm) + 1, 2))
+        for band_id, constants in norm.items():
+            lut[band_id] = constants
+        mean[rows_of], std[rows_of] = lut[band[idx][rows_of], 0], lut[band[idx][rows_of], 1]
     z = (_column(table, "median_snr")[idx].astype(np.float64) - mean) / std
     spots = _column(table, "spot_count")[idx].astype(np.float64)
     weight = spots / spots.mean() if len(spots) and spots.mean() > 0 else np.ones(len(idx))
-    a, b = np.array(tx, dtype=str), np.array(rx, dtype=str)
-    paths = np.char.add(np.char.add(np.where(a <= b, a, b), "-"), np.where(a <= b, b, a))
+    tx_arr, rx_arr = np.array(tx, dtype=str), np.array(rx, dtype=str)
+    low, high = np.where(tx_arr <= rx_arr, tx_arr, rx_arr), np.where(tx_arr <= rx_arr, rx_arr, tx_arr)
+    paths = np.char.add(np.char.add(low, "-"), high)
     return TrainingRows(build_features(features, batch), z.astype(np.float32), weight.astype(np.float32),
                         int(len(keep) - len(idx)), paths)
 
@@ -81,6 +92,17 @@ def path_split(paths: np.ndarray, val_fraction: float, seed: int) -> tuple[np.nd
         held[np.argmax(h)] = False
     rows_held = held[inverse]
     return np.flatnonzero(rows_held), np.flatnonzero(~rows_held)
+
+
+def _sources(table: Any, n: int) -> np.ndarray:
+    """The ``norm_source`` column (``wspr``, ``rbn``, ``contest``) or ``wspr`` for every row without one."""
+    names = list(table) if isinstance(table, Mapping) else table.column_names
+    if "norm_source" not in names:
+        return np.full(n, "wspr")
+    values = _column(table, "norm_source")
+    if len(values) and isinstance(values[0], bytes):
+        return np.char.decode(values.astype("S"), "ascii")
+    return np.asarray(values).astype(str)
 
 
 def _decode(grid: Any) -> str:

@@ -34,4 +34,6 @@ def test_nearest_band_by_frequency():
 
 def test_config_constants_equal_the_spec_defaults(ionis_data):
     config = json.loads((ionis_data / "config_v22.json").read_text())
-    assert BandPlan.from_config(config) == BandPlan.from_config(None)
+    fixed, defaults = BandPlan.from_config(config), BandPlan.from_config(None)
+    assert (fixed.dial_hz, fixed.wspr_norm) == (defaults.dial_hz, defaults.wspr_norm)
+    assert set(fixed.source_norm) == {"wspr", "rbn"} and fixed.norm("rbn")[111] != fixed.norm("wspr")[111]

@@ -16,4 +16,5 @@ def test_every_bound_parameter_has_a_default():
 def test_schema_columns():
     assert WSPR_SIGNATURES_SPEC.name == WSPR_SIGNATURES
     columns = dict(WSPR_SIGNATURES_SPEC.schema)
-    assert columns["band"] == "Int32" and columns["tx_grid_4"] == "FixedString(4)" and len(columns) == 13
+    assert columns["band"] == "Int32" and columns["tx_grid_4"] == "FixedString(4)" and len(columns) == 14
+    assert columns["norm_source"] == "String" and WSPR_SIGNATURES_SPEC.params["norm_source"] == "wspr"

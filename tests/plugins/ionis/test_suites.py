@@ -51,3 +51,19 @@ def test_v22_suite_runs_in_well_under_two_seconds(context_for):
     start = time.perf_counter()
     _run(suite, ctx)
     assert time.perf_counter() - start < 2.0
+
+
+@pytest.mark.parametrize(("suite", "config", "op"), [(V22_RELEASE, "config_v22.json", ">="),
+                                                      (V20_RELEASE, "config_v20.json", ">"),
+                                                      (V20_RELEASE, "config_v21.json", ">")])
+def test_suite_thresholds_are_the_released_configs_validation_blocks(suite, config, op, ionis_data):
+    import json
+
+    validation = json.loads((ionis_data / config).read_text())["validation"]
+    gates = {g.name: g for g in _suite(suite).gates}
+    held = {"pearson_min": gates["val-pearson"].threshold, "sfi_benefit_min": gates["sfi-benefit"].threshold,
+            "kp_storm_min": gates["storm-cost"].threshold}
+    if "tst900_min" in validation:
+        held["tst900_min"] = gates["tst900"].threshold
+    assert {k: t.limit for k, t in held.items()} == validation
+    assert {t.op for k, t in held.items() if k != "tst900_min"} == {op}

@@ -10,6 +10,7 @@ from plugins.ionis.bands import BAND_IDS
 from plugins.ionis.family import IonisFamily
 from plugins.ionis.features import SPEC_FEATURES_BY_DNN
 from plugins.ionis.train import defibrillate, path_split, rows_from_table, train
+from registry.errors import InvalidInput
 
 GRIDS = ["DN46", "FN20", "JN48", "JO51", "PM95", "CN87", "FM19", "IO91", "KP20", "QF56"]
 CONFIG = {"version": "v22", "model": {"dnn_dim": 15}, "features": list(SPEC_FEATURES_BY_DNN[15]),
@@ -72,3 +73,17 @@ def test_training_is_deterministic_and_keeps_the_clamp(tmp_path):
     files = one.save(tmp_path, CONFIG)
     facts = IonisFamily().validate(files)
     assert facts["parameters"] == 205_621 and facts["uses_override"] is True
+
+
+def test_targets_are_normalised_with_the_constants_of_their_source():
+    config = {**CONFIG, "norm_constants_per_band": {
+        str(b): {"wspr": {"mean": -18.0, "std": 6.0}, "rbn": {"mean": 12.0, "std": 6.5}} for b in BAND_IDS.values()}}
+    table = synthetic_table(50)
+    table["median_snr"] = np.full(50, 12.0)
+    table["norm_source"] = np.array(["rbn"] * 25 + ["contest"] * 25, dtype=object)
+    rows = rows_from_table(table, config)
+    assert np.allclose(rows.z[:20], 0.0)  # rbn rows: (12 − 12)/6.5
+    assert np.allclose(rows.z[-20:], (12.0 + 18.0) / 6.0)  # contest rows use the WSPR constants
+    table["norm_source"] = np.array(["dxcc"] * 50, dtype=object)
+    with pytest.raises(InvalidInput, match="no normalisation constants for source 'dxcc'"):
+        rows_from_table(table, config)
