@@ -34,12 +34,21 @@ class BenchContext:
 
     def __init__(self, bundle: IonisBundle) -> None:
         self.model = bundle
+        self._memo: dict[str, Any] = {}
 
     def file(self, role: str) -> Path:
         raise KeyError(role)
 
-    def extract(self, name: str) -> Any:
+    def extract(self, name: str, *, params: Any = None, split: str | None = None) -> Any:
         raise KeyError(name)
+
+    def memo(self, key: str, compute: Any) -> Any:  # as a real run: shared by the gates of one suite run
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
+    def torch_generator(self, stream: str = "") -> Any:
+        raise NotImplementedError
 
     def rng(self, stream: str = "") -> np.random.Generator:
         return np.random.default_rng(int.from_bytes(hashlib.sha256(f"0:{stream}".encode()).digest()[:8], "little"))

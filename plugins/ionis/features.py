@@ -25,6 +25,10 @@ _RANGES: dict[str, tuple[float, float, str]] = {
 }
 
 
+_COMMON_MONTH_START = np.array([1, 32, 60, 91, 121, 152, 182, 213, 244, 274, 305, 335])
+_LEAP_MONTH_START = np.array([1, 32, 61, 92, 122, 153, 183, 214, 245, 275, 306, 336])
+
+
 @dataclass(frozen=True)
 class PathBatch:
     """N propagation queries as float64 arrays; scalars broadcast. Out-of-range or NaN values raise
@@ -53,6 +57,20 @@ class PathBatch:
                 shown_value = f"{float(arr[row]):g}"
                 raise InvalidInput(f"row {row}: column {name!r}: {shown_value} is outside the physical range {shown}")
             object.__setattr__(self, name, np.ascontiguousarray(arr))
+        self._check_calendar()
+
+    def _check_calendar(self) -> None:
+        """The day of year must fall in the row's month (of a common or a leap year): the solar features
+        use the day, the season features the month, and a mismatch silently mixes two seasons."""
+        month = np.floor(self.month).astype(np.int64)
+        day = np.floor(self.day_of_year)
+        fits = np.zeros(len(month), dtype=bool)
+        for starts in (_COMMON_MONTH_START, _LEAP_MONTH_START):
+            fits |= np.searchsorted(starts, day, side="right") == month
+        if not fits.all():
+            row = int(np.argmax(~fits))
+            raise InvalidInput(f"row {row}: day_of_year {self.day_of_year[row]:g} is not in month "
+                               f"{self.month[row]:g}")
 
     def __len__(self) -> int:
         return int(self.tx_lat.shape[0])

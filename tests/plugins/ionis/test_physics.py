@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from plugins.ionis.features import PathBatch
-from plugins.ionis.physics import DecompositionGate, GateRangeGate, MonotoneGate, random_paths
+from plugins.ionis.physics import MONTH_START_DOY, DecompositionGate, GateRangeGate, MonotoneGate, random_paths
 from plugins.ionis.predict import predict_sigma
 
 GATES = [MonotoneGate("physics-kp-monotone", "kp"), MonotoneGate("physics-sfi-monotone", "sfi"),
@@ -77,8 +77,8 @@ def test_random_paths_cover_the_physical_ranges(random_bundle, make_context):
 paths = st.fixed_dictionaries({
     "tx_lat": st.floats(-89, 89), "tx_lon": st.floats(-180, 180), "rx_lat": st.floats(-89, 89),
     "rx_lon": st.floats(-180, 180), "freq_mhz": st.sampled_from([1.8366, 3.5686, 7.0386, 14.0971, 21.0946, 28.1246]),
-    "hour_utc": st.floats(0, 23.99), "month": st.integers(1, 12), "day_of_year": st.integers(1, 365),
-})
+    "hour_utc": st.floats(0, 23.99), "day_of_year": st.integers(1, 365),
+}).map(lambda p: {**p, "month": int(np.searchsorted(MONTH_START_DOY, p["day_of_year"], side="right"))})
 levels = st.lists(st.floats(0, 1), min_size=2, max_size=6, unique=True)
 
 

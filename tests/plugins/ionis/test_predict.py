@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from plugins.ionis.features import PathBatch
+from plugins.ionis.physics import MONTH_START_DOY
 from plugins.ionis.predict import override_summary, predict_rows, predict_sigma
 from registry.errors import InvalidInput
 
@@ -41,9 +42,11 @@ def test_v22_rows_report_the_override(random_bundle, paths_csv):
 def test_batched_equals_row_by_row(random_bundle):
     rng = np.random.default_rng(1)
     n = 300
+    doy = rng.integers(1, 366, n)
+    month = np.searchsorted(MONTH_START_DOY, doy, side="right")
     batch = PathBatch(rng.uniform(-60, 60, n), rng.uniform(-180, 180, n), rng.uniform(-60, 60, n),
                       rng.uniform(-180, 180, n), rng.uniform(1.8, 30, n), rng.integers(0, 24, n),
-                      rng.integers(1, 13, n), rng.integers(1, 366, n), rng.uniform(60, 300, n), rng.uniform(0, 9, n))
+                      month, doy, rng.uniform(60, 300, n), rng.uniform(0, 9, n))
     whole = predict_sigma(random_bundle, batch, chunk_rows=128)
     one = [predict_sigma(random_bundle, PathBatch(*(getattr(batch, f)[i] for f in batch.__dataclass_fields__)))[0]
            for i in range(0, n, 37)]
@@ -66,6 +69,7 @@ def test_cuda_matches_cpu(random_bundle):
     ("DN46,JN48,10m,,2,2,45,abc,2\n", r"row 1: column 'sfi': 'abc' is not a number"),
     ("DN46,JN48,10m,,2,2,45,nan,2\n", r"row 1: column 'sfi': nan is outside"),
     ("DN46,JN48,,,2,2,45,150,2\n", r"row 1: needs a 'band' or a 'freq_mhz' value"),
+    ("DN46,JN48,10m,,2,1,200,150,2\n", r"row 1: day_of_year 200 is not in month 1"),
 ])
 def test_bad_rows_are_named(tmp_path, random_bundle, row, message):
     path = tmp_path / "bad.csv"
