@@ -16,6 +16,7 @@ _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 INTERNAL_PREFIX = "__"  # parameters the cache adds itself (split window, sample); specs may not use it
 TRAIN = "train"
 
+_LIMIT = re.compile(r"\bLIMIT\b", re.IGNORECASE)
 _STRING_LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'")
 _NONDETERMINISTIC = re.compile(
     r"\b(rand\w*|generateRandom\w*|generateUUIDv\d|now\w*|today|yesterday|rowNumberInAllBlocks|blockNumber)\s*\(",
@@ -162,6 +163,10 @@ class ExtractSpec:
         unknown = sorted(set(self.params) - set(placeholders))
         if unknown:
             raise InvalidInput(f"extract {self.name!r}: defaults for parameters not in the SQL: {unknown}")
+        if (self.windows or self.sample is not None) and _LIMIT.search(_STRING_LITERAL.sub("''", self.sql)):
+            raise InvalidInput(f"extract {self.name!r}: its SQL has a LIMIT, which would cut rows before the "
+                               "split windows or the sample are applied (they wrap the SQL); put the sample in "
+                               "the SQL itself, or drop the LIMIT")
         if self.windows:
             if not self.time_column:
                 raise InvalidInput(f"extract {self.name!r}: windows need a time_column")

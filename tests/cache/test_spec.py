@@ -134,3 +134,12 @@ def test_nondeterministic_sql_is_refused(sql):
 def test_function_names_inside_string_literals_are_not_calls():
     spec = ExtractSpec("x", "SELECT 'ORDER BY rand()' AS note, random_id FROM t WHERE s != 'now(\\')'")
     assert spec.name == "x"
+
+
+def test_a_limit_under_windows_or_a_sample_is_refused():
+    windows = (Window("train", "2015-01-01", "2023-01-01"), Window("test", "2023-01-01", "2025-01-01"))
+    with pytest.raises(InvalidInput, match="LIMIT, which would cut rows before"):
+        ExtractSpec("x", "SELECT * FROM t ORDER BY ts LIMIT 100", time_column="ts", windows=windows)
+    with pytest.raises(InvalidInput, match="LIMIT"):
+        ExtractSpec("x", "SELECT * FROM t LIMIT {n:UInt64}", sample=Sample(("a",), keep=1, modulus=10))
+    assert ExtractSpec("x", "SELECT 'no LIMIT here' AS s FROM t", time_column="s", windows=windows).name == "x"
