@@ -4,7 +4,10 @@ Compares, in one run and each phase in its own fresh process (so peak RSS is tha
 
 * ``cache``  — ``ExtractCache.materialise``: streamed Arrow blocks, type conversion, digest, DuckDB file;
 * ``naive``  — ``client.query_df`` into pandas, then ``CREATE TABLE … AS SELECT * FROM df`` in DuckDB;
-* ``hit``    — a repeated request: find the cached extract, open it and read it as an Arrow table.
+* ``hit``    — a repeated request: find the cached extract, open it and read it as an Arrow table. The table
+  is memory-mapped from the extract's Arrow copy, so this phase also reports the time to touch every
+  page of it once (``hit_touched``: what a consumer that reads all the rows pays on top), and the
+  ratio is given for both.
 
 Usage: ``python bench/bench_extract.py --rows 10000000`` (``--rows 200000`` for a quick look).
 Targets from the issue: ≥ 1 M rows/s, ≥ 3× the naive path, peak RSS < 1.5 GB, cache hit ≥ 20× faster.
@@ -96,7 +99,16 @@ def phase(name: str, workdir: Path, rows: int) -> dict[str, float]:
         ref = cache.materialise(spec, source=source, progress=False)  # a hit: no query is sent
         table = cache.read(ref)
         seconds = time.perf_counter() - t0
-        return {"seconds": seconds, "rows": table.num_rows, "peak_mb": _peak_mb()}
+        import numpy as np
+
+        pages = 0
+        for column in table.columns:
+            for chunk in column.chunks:
+                for buf in chunk.buffers():
+                    if buf is not None and buf.size:
+                        pages += int(np.frombuffer(buf, dtype=np.uint8)[::4096].sum(dtype=np.uint64) >= 0)
+        touched = time.perf_counter() - t0
+        return {"seconds": seconds, "touched": touched, "rows": table.num_rows, "peak_mb": _peak_mb()}
     raise SystemExit(f"unknown phase {name}")
 
 
@@ -127,12 +139,15 @@ def main() -> None:
           f"{cache['peak_mb']:>7.0f} MB")
     print(f"{'naive (query_df → pandas → DuckDB)':<34} {naive['seconds']:>8.2f} {naive['rows_per_s']:>12,.0f} "
           f"{naive['peak_mb']:>7.0f} MB")
-    print(f"{'cache hit (open + read as Arrow)':<34} {hit['seconds']:>8.2f} {'':>12} {hit['peak_mb']:>7.0f} MB")
+    print(f"{'cache hit (open + read as Arrow)':<34} {hit['seconds']:>8.3f} {'':>12} {hit['peak_mb']:>7.0f} MB")
+    print(f"{'  … and every page touched once':<34} {hit['touched']:>8.3f}")
     print(f"cache vs naive: {naive['seconds'] / cache['seconds']:.1f}x faster, "
           f"{cache['peak_mb'] / naive['peak_mb']:.2f}x the peak memory")
-    print(f"cache hit vs extracting again: {cache['seconds'] / hit['seconds']:.1f}x faster")
+    print(f"cache hit vs extracting again: {cache['seconds'] / hit['seconds']:.0f}x faster "
+          f"({cache['seconds'] / hit['touched']:.0f}x with every page touched)")
     targets = [("≥ 1 M rows/s", cache["rows_per_s"] >= 1e6), ("≥ 3x naive", naive["seconds"] / cache["seconds"] >= 3),
-               ("peak RSS < 1.5 GB", cache["peak_mb"] < 1536), ("hit ≥ 20x", cache["seconds"] / hit["seconds"] >= 20)]
+               ("peak RSS < 1.5 GB", cache["peak_mb"] < 1536),
+               ("hit ≥ 20x (pages touched)", cache["seconds"] / hit["touched"] >= 20)]
     print("targets: " + ", ".join(f"{name} {'met' if ok else 'MISSED'}" for name, ok in targets))
 
 

@@ -101,15 +101,22 @@ def run_extracts(app: App, args: argparse.Namespace, out: Output) -> int:
     """The body of ``registry extracts``: cached extracts, then declared ones never materialised."""
     from cache.store import ExtractCache
 
-    refs = ExtractCache(app.home).list()
+    cache = ExtractCache(app.home)
+    refs = cache.list()
+    usage = {r.key: cache.disk_usage(r) for r in refs}
     declared = {name: spec.description for name, spec in app.plugins.extracts().items()}
-    lines = [f"{'NAME':<24} {'ROWS':>12}  {'DIGEST':<16}  {'KEY':<12}  CREATED"]
-    lines += [f"{r.name:<24} {r.rows:>12,}  {r.digest[:16]:<16}  {r.key[:12]:<12}  {r.created_at[:19]}"
-              for r in refs]
+    lines = [f"{'NAME':<24} {'ROWS':>12}  {'DIGEST':<16}  {'KEY':<12}  {'CREATED':<19}  ON DISK (DUCKDB + ARROW)"]
+    lines += [f"{r.name:<24} {r.rows:>12,}  {r.digest[:16]:<16}  {r.key[:12]:<12}  {r.created_at[:19]:<19}  "
+              f"{_mb(usage[r.key]['duckdb'])} + {_mb(usage[r.key]['arrow'])}" for r in refs]
     missing = sorted(set(declared) - {r.name for r in refs})
     lines += [f"{n:<24} {'-':>12}  (declared, not cached) {declared[n]}" for n in missing]
-    out.emit({"cached": [_summary(r) for r in refs], "declared": declared}, "\n".join(lines))
+    out.emit({"cached": [{**_summary(r), "bytes": usage[r.key]} for r in refs], "declared": declared},
+             "\n".join(lines))
     return int(ExitCode.OK)
+
+
+def _mb(n: int) -> str:
+    return "-" if n == 0 else f"{n / 1e6:,.1f} MB"
 
 
 def _extracts(args: argparse.Namespace, out: Output) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import pytest
 
@@ -56,6 +57,10 @@ def test_extract_then_hit_then_verify(app, engine, db, capsys):
     assert run_extracts(app, argparse.Namespace(json=True), Output(json_mode=True)) == ExitCode.OK
     listing = json.loads(capsys.readouterr().out)
     assert [c["rows"] for c in listing["cached"]] == [55] and listing["declared"] == {"obs": "test rows"}
+    on_disk = listing["cached"][0]["bytes"]
+    assert on_disk["duckdb"] == Path(listing["cached"][0]["path"]).stat().st_size and on_disk["arrow"] > 0
+    assert run_extracts(app, argparse.Namespace(json=False), Output()) == ExitCode.OK
+    assert "ON DISK" in capsys.readouterr().out
 
 
 def test_text_output_and_errors(app, capsys):

@@ -109,8 +109,8 @@ class _Interrupting(EmbeddedSource):
 
 @pytest.mark.parametrize("error", [KeyboardInterrupt(), ConnectionResetError("peer went away")])
 def test_interrupted_extract_leaves_nothing_and_reruns_cleanly(engine, db, cache, error):
-    spec = ExtractSpec("big", "SELECT number AS n, toString(number) AS s FROM numbers({n:UInt64})",
-                       params={"n": 300000})
+    spec = ExtractSpec("big", "SELECT number AS n, toString(number) AS s FROM numbers({n:UInt64}) "
+                       "SETTINGS max_block_size = 50000", params={"n": 300000})
     with pytest.raises(type(error)):
         cache.materialise(spec, source=_Interrupting(engine.path, error), progress=False)
     assert cache.list() == [] and sorted(p.name for p in cache.root.iterdir()) == [".write.lock"]
@@ -227,3 +227,53 @@ def test_list_is_ordered_and_keys_separate_requests(engine, db, cache):
     b = cache.materialise(spec, {"band": 104}, source=engine, progress=False)
     assert a.key != b.key and cache.list() == [a, b] and cache.latest("sig") == b
     assert cache.key_for(spec, {"band": 103}, source=engine) == a.key
+
+
+def _rewrite_copy(path: Path, change) -> None:  # noqa: ANN001 - a test helper: rewrite an Arrow copy's rows
+    import pyarrow as pa
+    import pyarrow.ipc as ipc
+
+    reader = ipc.open_file(pa.OSFile(str(path)))
+    meta = reader.metadata
+    trailer = reader.get_batch_with_custom_metadata(reader.num_record_batches - 1)
+    table = change(reader.read_all())
+    with pa.OSFile(str(path) + ".new", "wb") as sink, ipc.new_file(sink, reader.schema, metadata=meta) as w:
+        for batch in table.to_batches():
+            w.write_batch(batch)
+        w.write_batch(trailer.batch, custom_metadata=trailer.custom_metadata)
+    os.replace(str(path) + ".new", path)
+
+
+def test_reads_come_from_the_arrow_copy_and_equal_the_duckdb_rows(engine, db, cache, caplog):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    spec = _signatures(engine, db, n=3000)
+    ref = cache.materialise(spec, source=engine, progress=False)
+    side = Path(ref.path).with_suffix(".arrow")
+    assert side.is_file()
+    con = cache.connect(ref)
+    try:
+        stored = con.sql("SELECT * FROM data").to_arrow_table()
+    finally:
+        con.close()
+    table = cache.read(ref, verify=True)
+    assert table.equals(stored) and table.schema == stored.schema and not caplog.records
+    # the copy is what ``read`` returns: rows changed in it (record kept) come back unless verified
+    _rewrite_copy(side, lambda t: t.set_column(2, "band", pc.add(t["band"], pa.scalar(1, t["band"].type))))
+    assert cache.read(ref)["band"].to_pylist() != stored["band"].to_pylist()
+    assert cache.read(ref, verify=True).equals(stored)  # verified: the DuckDB file decides
+    assert "ignoring its Arrow copy" in caplog.text and "content digest" in caplog.text
+    caplog.clear()
+    side.write_bytes(side.read_bytes()[: side.stat().st_size // 2])  # a torn copy is reported and skipped
+    assert cache.read(ref).equals(stored) and "ignoring its Arrow copy" in caplog.text
+    side.unlink()  # the copy is disposable
+    assert cache.read(ref, verify=True).equals(stored)
+
+
+def test_the_arrow_copy_is_bound_to_its_record(engine, db, cache, caplog):
+    spec = _signatures(engine, db, n=300)
+    a = cache.materialise(spec, {"band": 104}, source=engine, progress=False)
+    b = cache.materialise(spec, {"band": 108}, source=engine, progress=False)
+    os.replace(Path(b.path).with_suffix(".arrow"), Path(a.path).with_suffix(".arrow"))  # b's rows under a's name
+    assert a.rows != b.rows and cache.read(a).num_rows == a.rows and "file records key" in caplog.text

@@ -30,8 +30,10 @@ def test_every_supported_type_lands_with_its_duckdb_type(engine, db, cache):
     con = cache.connect(ref)
     try:
         types = dict((r[0], r[1]) for r in con.execute("DESCRIBE data").fetchall())
+        stored = con.sql("SELECT * FROM data").to_arrow_table()
     finally:
         con.close()
+    assert cache.read(ref).equals(stored) and cache.read(ref).schema == stored.schema  # the Arrow copy: same types
     assert types == {"id": "UINTEGER", "grid": "VARCHAR", "pad": "VARCHAR", "nfix": "VARCHAR",
                      "seen": "TIMESTAMP", "seen_tz": "TIMESTAMP", "ms": "TIMESTAMP", "day": "DATE", "old": "DATE",
                      "mode": "VARCHAR", "big": "VARCHAR", "lc": "VARCHAR", "lcn": "VARCHAR", "ns": "FLOAT",
