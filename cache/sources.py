@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import re
 import threading
@@ -45,6 +46,9 @@ ENV_PREFIX = "REGISTRY_CLICKHOUSE_"
 EMBEDDED = "embedded"
 _TABLE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)")
 _ENGINE_LOCK = threading.Lock()
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PLAIN_ENGINE = re.compile(r"(Replacing|Summing|Aggregating|Collapsing|VersionedCollapsing|Graphite|Coalescing)?"
+                           r"MergeTree|Memory|Log|TinyLog|StripeLog|Set|Join")
 EMBEDDED_STREAM = {"max_block_size": 491_520, "preferred_block_size_bytes": 64 << 20,
                    "output_format_arrow_compression_method": "none"}
 """How the embedded engine hands its blocks over. It runs in this process, so its blocks are this
@@ -139,6 +143,14 @@ class ClickHouseSource:
         """What the source is, for the cache key: never a password, never a machine-specific path."""
         return self._identity
 
+    def state(self, query: BoundQuery) -> str | None:
+        """A fingerprint of the data ``query`` reads, part of the cache key where the source can tell.
+
+        A server's tables are taken as they were when extracted (a later extract is a hit, which pins a
+        gate run's rows; ``--refresh`` re-reads, ``extract --verify`` reports a change): ``None`` here.
+        """
+        return None
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} {self.identity}>"
 
@@ -207,6 +219,37 @@ class EmbeddedSource(ClickHouseSource):
 
     def _connect(self) -> Any:
         return embedded_client(self.path)
+
+    def state(self, query: BoundQuery) -> str | None:
+        """The state of the embedded tables the query may read, so that reloading them is a cache miss.
+
+        This engine's tables are loaded from this machine (``registry indices load --file newer``, a
+        script's INSERT), so a cached extract of the old rows would be a silent stale hit. A table's state is
+        its UUID (new for every CREATE), its row count, and for the MergeTree family the highest block
+        number of its active parts, counting mutations (every INSERT, ALTER UPDATE/DELETE and lightweight
+        DELETE takes a new one; merges keep it, so background merges do not change a key). The tables are
+        every ``db.table`` or bare name in the SQL or in a text parameter (``{table:Identifier}``) that
+        exists; over-matching only costs a miss. A view, dictionary or other engine whose own sources cannot
+        be seen from the SQL makes the state cover every table. Files read by table functions
+        (``file(…)``) are not covered: use a file source, whose identity hashes its files.
+        """
+        words = set(_WORD.findall(query.sql)) | {v for v in query.params.values() if isinstance(v, str)}
+        try:
+            current = str(self.client.command("SELECT currentDatabase()"))
+            tables = self.client.query(
+                "SELECT database, name, engine, toString(uuid), toString(total_rows) "
+                "FROM system.tables WHERE NOT is_temporary AND lower(database) NOT IN "
+                "('system', 'information_schema')").result_rows
+            blocks = {(r[0], r[1]): str(r[2]) for r in self.client.query(
+                "SELECT database, table, max(greatest(max_block_number, data_version)) FROM system.parts "
+                "WHERE active GROUP BY database, table").result_rows}
+        except Exception as exc:
+            raise _translate(exc, f"source {self.name!r} (reading table state)") from None
+        read = [t for t in tables if t[1] in words and (t[0] in words or t[0] == current)]
+        if any(not _PLAIN_ENGINE.fullmatch(str(t[2])) for t in read):
+            read = list(tables)
+        state = sorted([*map(str, t), blocks.get((t[0], t[1]), "-")] for t in read)
+        return hashlib.sha256(json.dumps(state).encode()).hexdigest()
 
     @contextlib.contextmanager
     def stream(self, query: BoundQuery) -> Iterator[Iterator[pa.RecordBatch]]:
@@ -309,6 +352,10 @@ class FileSource(EmbeddedSource):
 
     def server_version(self) -> str:
         return f"file via chDB {super().server_version()}"
+
+    def state(self, query: BoundQuery) -> str | None:
+        """The identity already hashes every file; the engine's own tables are not read."""
+        return None
 
     @contextlib.contextmanager
     def prepared(self) -> Iterator[None]:

@@ -59,11 +59,16 @@ ARROW_COPY = "gated-registry extract arrow copy v1"
 log = logging.getLogger("gated_registry.cache")
 
 
-def extract_key(spec: ExtractSpec, query: BoundQuery, source_identity: str) -> str:
-    """sha256 over (source identity, final SQL, every bound parameter, expected schema, fill values)."""
-    return digest_json({"format": KEY_FORMAT, "source": source_identity, "sql": query.sql, "params": query.params,
-                        "schema": [list(c) for c in spec.schema],
-                        "fill": {k: list(v) for k, v in sorted(spec.fill_values.items())}})
+def extract_key(spec: ExtractSpec, query: BoundQuery, source_identity: str,
+                source_state: str | None = None) -> str:
+    """sha256 over (source identity, final SQL, every bound parameter, expected schema, fill values), and the
+    state of the tables read where the source reports one (the embedded engine: see ``EmbeddedSource.state``)."""
+    payload = {"format": KEY_FORMAT, "source": source_identity, "sql": query.sql, "params": query.params,
+               "schema": [list(c) for c in spec.schema],
+               "fill": {k: list(v) for k, v in sorted(spec.fill_values.items())}}
+    if source_state is not None:
+        payload["source_state"] = source_state
+    return digest_json(payload)
 
 
 def _ref(record: dict[str, Any], root: Path) -> ExtractRef:
@@ -132,6 +137,15 @@ class ExtractCache:
         refs = [r for r in self.list() if r.name == name]
         return refs[-1] if refs else None
 
+    def latest_request(self, spec: ExtractSpec, params: dict[str, Any] | None = None,
+                       split: str | None = None) -> ExtractRef | None:
+        """The newest extract of this name, parameter values and split, whatever state its source was in
+        (what ``extract --verify`` compares with after the tables changed and the key with them)."""
+        query = spec.bind(params, split)
+        refs = [r for r in self.list() if r.name == spec.name and r.params == query.public_params
+                and r.meta.get("split") == query.split]
+        return refs[-1] if refs else None
+
     def by_key(self, key: str) -> ExtractRef | None:
         """The extract with this key (or a unique prefix of at least 6 characters), or ``None``."""
         if len(key) < 6 or not all(c in "0123456789abcdef" for c in key) or not self.root.is_dir():
@@ -172,7 +186,8 @@ class ExtractCache:
         from cache.sources import open_source
 
         src = source if source is not None else open_source(self.home, spec.source)
-        return extract_key(spec, spec.bind(params, split), src.identity)
+        query = spec.bind(params, split)
+        return extract_key(spec, query, src.identity, src.state(query))
 
     # -- writing --
     def materialise(self, spec: ExtractSpec, params: dict[str, Any] | None = None, *,
@@ -195,14 +210,15 @@ class ExtractCache:
 
         query = spec.bind(params, split)
         src = source if source is not None else open_source(self.home, spec.source)
-        key = extract_key(spec, query, src.identity)
+        state = src.state(query)
+        key = extract_key(spec, query, src.identity, state)
         if not refresh and (hit := self.by_key(key)) is not None:
             return hit
         with WriterLock(self.root / ".write.lock", self.lock_timeout, what=f"extract {spec.name} ({key[:12]})"):
             if not refresh and (hit := self.by_key(key)) is not None:
                 return hit
             self._sweep()
-            return self._write(spec, query, src, key, progress)
+            return self._write(spec, query, src, key, state, progress)
 
     def _sweep(self) -> None:
         """Remove what dead processes left (``.tmp-<pid>-…``); a live reader may be writing an entry."""
@@ -212,7 +228,7 @@ class ExtractCache:
                 continue
             stale.unlink(missing_ok=True)
 
-    def _write(self, spec: ExtractSpec, query: BoundQuery, src: ClickHouseSource, key: str,
+    def _write(self, spec: ExtractSpec, query: BoundQuery, src: ClickHouseSource, key: str, state: str | None,
                progress: bool) -> ExtractRef:
         import duckdb
         from tqdm import tqdm
@@ -252,7 +268,7 @@ class ExtractCache:
                         "file": f"{key}-{digest.hexdigest()[:16]}.duckdb", "params": query.public_params,
                         "split": query.split, "sql": query.sql, "bound_params": query.params,
                         "columns": [list(c) for c in conv.columns()], "filled": dict(sorted(conv.filled.items())),
-                        "source": {"name": src.name, "kind": src.kind, "identity": src.identity},
+                        "source": {"name": src.name, "kind": src.kind, "identity": src.identity, "state": state},
                         "server_version": server_version, "seconds": round(time.monotonic() - started, 3),
                     }
                     con.execute("CREATE TABLE _extract (record VARCHAR)")
@@ -351,8 +367,8 @@ class ExtractCache:
         query = BoundQuery(sql=ref.meta.get("sql") or spec.bind(ref.params, ref.meta.get("split")).sql,
                            params=dict(ref.meta.get("bound_params") or ref.params),
                            public_params=dict(ref.params), split=ref.meta.get("split"))
-        note = "" if extract_key(spec, query, src.identity) == ref.key else \
-            " (note: the spec or source identity differs from when it was extracted)"
+        note = "" if extract_key(spec, query, src.identity, src.state(query)) == ref.key else \
+            " (note: the spec, the source or the state of its tables differs from when it was extracted)"
         conv = plan_query(src.describe(query), spec.fill_values, spec.schema)
         with Pipeline(src, query, conv) as pipe:
             for _ in pipe:

@@ -82,6 +82,12 @@ class RunContext:
             key = cache.key_for(spec, dict(params or {}), split=split)
         ref = (cache.by_digest(key, expected) if key and expected else None) or (
             cache.by_key(key) if key else cache.latest(name))
+        if ref is None and expected:
+            newest = cache.latest(name)
+            now = (f"; it holds other rows of {name!r} now (digest {newest.digest[:12]}: refreshed, or the "
+                   "source's tables changed)") if newest is not None else ""
+            raise DataMissing(f"extract {label!r}: the rows the stored run used (digest {expected[:12]}) are no "
+                              f"longer in the cache{now}")
         if ref is None:
             pinned = f" with key {key[:12]}" if key else ""
             command = " ".join([f"registry extract {name}", *(f"--param {k}={v}" for k, v in

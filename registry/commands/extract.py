@@ -69,7 +69,8 @@ def run_extract(app: App, args: argparse.Namespace, out: Output) -> int:
     cache = ExtractCache(app.home)
     source = open_source(app.home, args.source or spec.source)
     if args.verify:
-        ref = cache.by_key(cache.key_for(spec, params, source=source, split=args.split))
+        ref = cache.by_key(cache.key_for(spec, params, source=source, split=args.split)) \
+            or cache.latest_request(spec, params, args.split)
         if ref is None and not params and args.split is None:
             ref = cache.latest(spec.name)
         if ref is None:

@@ -34,3 +34,17 @@ def home(tmp_path: Path) -> Path:
 def cache(home: Path) -> ExtractCache:
     """An empty extract cache in the temporary home, with a short writer timeout."""
     return ExtractCache(home, lock_timeout=2.0)
+
+
+class PinnedEngine(EmbeddedSource):
+    """The real embedded engine with a server's cache semantics: no table state in the key, so a repeated
+    request is a hit whatever changed, and only ``refresh`` re-reads (the HTTP source behaves so)."""
+
+    def state(self, query):  # noqa: ANN001, ANN201 - the signature of the real method
+        return None
+
+
+@pytest.fixture
+def pinned(engine: EmbeddedSource) -> EmbeddedSource:
+    """The session's engine seen as a server (see ``PinnedEngine``)."""
+    return PinnedEngine(engine.path)

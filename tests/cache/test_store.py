@@ -40,9 +40,9 @@ def test_second_request_is_a_cache_hit_with_a_full_record(engine, db, cache):
     assert ref.meta["server_version"] == engine.server_version() and ref.meta["source"]["name"] == "embedded"
     assert [c[0] for c in ref.meta["columns"]][:3] == ["tx_grid_4", "rx_grid_4", "band"]
     assert ref.created_at.endswith("+00:00") and Path(ref.path).is_file()
-    engine.command(f"INSERT INTO {db}.sig VALUES ('AA00', 'BB11', 110, 1, 0, 1)")  # a hit does not re-read
-    again = cache.materialise(spec, {"band": "105"}, source=engine, progress=False)
-    assert again == ref
+    again = cache.materialise(spec, {"band": "105"}, source=_Interrupting(engine.path, ConnectionResetError()),
+                              progress=False)
+    assert again == ref  # a hit reads no rows (this source would fail if it did)
     assert cache.by_key(ref.key) == ref and cache.by_key(ref.key[:8]) == ref and cache.latest("sig") == ref
     assert cache.by_key("zzzzzz") is None and cache.latest("other") is None
     table = cache.read(ref, verify=True)
@@ -56,11 +56,53 @@ def test_same_request_gives_the_same_digest_and_a_changed_row_changes_it(engine,
     assert (other.key, other.digest) == (first.key, first.digest)
     engine.command(f"ALTER TABLE {db}.sig UPDATE median_snr = median_snr + 0.5 WHERE spot_count = 7 AND band = 108 "
                    "SETTINGS mutations_sync = 1")
-    changed = cache.materialise(spec, source=engine, refresh=True, progress=False)
+    changed = cache.materialise(spec, source=engine, progress=False)  # the table's state is in the key
+    assert changed.key != first.key and changed.digest != first.digest and changed.rows == first.rows
+    assert cache.latest(spec.name) == changed and cache.list() == [first, changed]
+    assert cache.by_digest(first.key, first.digest) == first and cache.by_digest(first.key, "0" * 64) is None
+
+
+def test_a_refresh_keeps_the_rows_it_replaces(engine, pinned, db, cache):
+    spec = _signatures(engine, db)
+    first = cache.materialise(spec, source=pinned, progress=False)
+    engine.command(f"ALTER TABLE {db}.sig UPDATE median_snr = median_snr + 0.5 WHERE spot_count = 7 AND band = 108 "
+                   "SETTINGS mutations_sync = 1")
+    assert cache.materialise(spec, source=pinned, progress=False) == first  # a server's rows are pinned
+    changed = cache.materialise(spec, source=pinned, refresh=True, progress=False)
     assert changed.key == first.key and changed.digest != first.digest and changed.rows == first.rows
     assert cache.list() == [changed] and cache.latest(spec.name) == changed  # the newest rows serve new requests
     assert Path(first.path).exists() and cache.by_digest(first.key, first.digest) == first  # old rows kept
-    assert cache.by_digest(first.key, "0" * 64) is None
+
+
+def test_the_embedded_key_follows_the_tables_the_query_reads(engine, db, cache):
+    spec = _signatures(engine, db, n=200)
+    first = cache.materialise(spec, source=engine, progress=False)
+    engine.command(f"CREATE TABLE {db}.other (x UInt8) ENGINE = MergeTree ORDER BY x")
+    engine.command(f"INSERT INTO {db}.other VALUES (1)")
+    engine.command(f"OPTIMIZE TABLE {db}.sig FINAL")  # merges keep the rows, and the key
+    assert cache.materialise(spec, source=engine, progress=False) == first
+    engine.command(f"INSERT INTO {db}.sig VALUES ('AA00', 'BB11', 110, 1, 0, 1)")
+    grown = cache.materialise(spec, source=engine, progress=False)
+    assert grown.key != first.key and grown.rows == first.rows + 1
+    engine.command(f"DELETE FROM {db}.sig WHERE tx_grid_4 = 'AA00'")  # a lightweight delete is a new state
+    shrunk = cache.materialise(spec, source=engine, progress=False)
+    assert shrunk.key not in (first.key, grown.key) and shrunk.digest == first.digest
+    engine.command(f"DROP TABLE {db}.sig")  # the same rows loaded again into a new table: a new state
+    _signatures(engine, db, n=200)
+    again = cache.materialise(spec, source=engine, progress=False)
+    assert again.key not in (first.key, grown.key, shrunk.key) and again.digest == first.digest
+
+
+def test_the_embedded_key_follows_tables_named_by_parameters_and_views(engine, db, cache):
+    engine.command(f"CREATE TABLE {db}.a (v UInt32) ENGINE = MergeTree ORDER BY v")
+    engine.command(f"INSERT INTO {db}.a VALUES (1), (2)")
+    by_name = ExtractSpec("by-name", "SELECT v FROM {d:Identifier}.{t:Identifier}", params={"d": db, "t": "a"})
+    engine.command(f"CREATE VIEW {db}.va AS SELECT v FROM {db}.a")
+    by_view = ExtractSpec("by-view", f"SELECT v FROM {db}.va")
+    one, view = (cache.materialise(s, source=engine, progress=False) for s in (by_name, by_view))
+    engine.command(f"INSERT INTO {db}.a VALUES (3)")
+    two, view2 = (cache.materialise(s, source=engine, progress=False) for s in (by_name, by_view))
+    assert (one.rows, two.rows, view.rows, view2.rows) == (2, 3, 2, 3) and two.key != one.key
 
 
 @ENGINE_SETTINGS
@@ -78,7 +120,7 @@ def test_digest_property_against_the_engine(engine, db, tmp_path_factory, values
     engine.command(f"ALTER TABLE {db}.p UPDATE s = concat(s, '!') WHERE v = {{v:UInt32}} SETTINGS mutations_sync = 1",
                    {"v": victim})
     c = ExtractCache(home / "c").materialise(spec, source=engine, progress=False)
-    assert c.key == a.key and c.digest != a.digest
+    assert c.key != a.key and c.digest != a.digest and c.rows == a.rows
 
 
 def test_malformed_parameters_write_nothing(engine, db, cache):
@@ -187,11 +229,11 @@ def test_lost_index_entry_is_recovered_from_the_file(engine, db, cache):
     assert cache.by_key(ref.key) == ref and cache.list() == [ref]
 
 
-def test_recovery_takes_the_newest_rows_of_a_refreshed_key(engine, db, cache):
+def test_recovery_takes_the_newest_rows_of_a_refreshed_key(engine, pinned, db, cache):
     spec = _signatures(engine, db, n=100)
-    old = cache.materialise(spec, source=engine, progress=False)
+    old = cache.materialise(spec, source=pinned, progress=False)
     engine.command(f"INSERT INTO {db}.sig VALUES ('AA00', 'BB11', 110, 1, 0, 1)")
-    new = cache.materialise(spec, source=engine, refresh=True, progress=False)
+    new = cache.materialise(spec, source=pinned, refresh=True, progress=False)
     assert new.key == old.key and new.digest != old.digest
     (cache.root / f"{new.key}.json").unlink()
     assert cache.by_key(new.key) == new  # not whichever file name sorts first

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -53,7 +55,8 @@ def test_verify_uses_the_pinned_rows_after_a_refresh_and_fails_closed_without_th
     os.remove(first.path)  # without the pinned rows the re-run cannot evaluate: drift, never a silent pass
     result = verify(app, v.ref)
     assert any("obs_rmse: was pass, now error" in d for d in result.drift)
-    assert "refreshed since the stored run" in next(r for r in result.rerun.results if r.name == "obs_rmse").message
+    message = next(r for r in result.rerun.results if r.name == "obs_rmse").message
+    assert f"digest {first.digest[:12]}) are no longer in the cache" in message and newer.digest[:12] in message
     # a fresh decision uses the newest extract, whose shifted observations fail the gate
     d = promote(app, v.ref, "staging", suite="with-data")
     assert d.evidence.extract_digests == {"toy-obs": newer.digest}
@@ -116,6 +119,8 @@ def test_extract_rows_are_rehashed_on_read_and_kept_for_the_run(app, ckpts, toy_
     con = duckdb.connect(ref.path)
     con.execute("UPDATE data SET y = y + 1 WHERE x0 = (SELECT min(x0) FROM data)")
     con.close()
+    assert _context(app, ckpts).extract("toy-obs").equals(first)  # the Arrow copy still holds the recorded rows
+    os.remove(Path(ref.path).with_suffix(".arrow"))  # without it the edited DuckDB file is all there is
     with pytest.raises(IntegrityError, match="content digest"):
         _context(app, ckpts).extract("toy-obs")  # a fresh run sees the edited rows and refuses them
 
