@@ -41,6 +41,7 @@ from cache.types import ARROW_SETTINGS
 from registry.errors import InvalidInput, SourceError, UnknownName
 
 CHDB_PATH_ENV = "REGISTRY_CHDB_PATH"  # overrides <home>/chdb as the embedded engine's data directory
+CHDB_CONFIG_ENV = "REGISTRY_CHDB_CONFIG"  # a ClickHouse config file for the embedded engine (clusters, limits)
 SOURCE_ENV = "REGISTRY_SOURCE"  # the default source name (else "embedded")
 ENV_PREFIX = "REGISTRY_CLICKHOUSE_"
 EMBEDDED = "embedded"
@@ -76,9 +77,14 @@ def embedded_client(path: str | os.PathLike[str]) -> Any:
                               f"(set {CHDB_PATH_ENV} to use one location)")
         import clickhouse_connect
 
+        options = {}
+        if config := os.environ.get(CHDB_CONFIG_ENV):
+            if not Path(config).is_file():
+                raise InvalidInput(f"{CHDB_CONFIG_ENV}={config}: no such ClickHouse config file")
+            options["config-file"] = os.path.realpath(config)
         Path(real).mkdir(parents=True, exist_ok=True)
         try:
-            client = clickhouse_connect.get_client(interface="chdb", path=real)
+            client = clickhouse_connect.get_client(interface="chdb", path=real, chdb_options=options or None)
         except Exception as exc:
             raise SourceError(f"cannot start the in-process ClickHouse engine at {real}: {exc}") from None
         _ENGINE[real] = client
