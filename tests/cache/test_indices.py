@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
-from cache.indices import celestrak_file, load_indices, parse_observed
+from cache.indices import celestrak_file, celestrak_files, load_indices, merge_observed, parse_observed
 from cache.spec import ExtractSpec
 from registry.errors import InvalidInput
 
@@ -52,8 +52,40 @@ def test_loaded_tables_answer_sql(engine, loaded):
     storm = engine.client.query("SELECT max(kp), minIf(time, kp > 8.5) FROM indices.kp3h WHERE date = '2024-05-10'")
     assert storm.result_rows[0][0] == pytest.approx(8.7, abs=1e-5)
     assert storm.result_rows[0][1].replace(tzinfo=None) == datetime(2024, 5, 10, 18)
-    predicted = engine.client.query("SELECT count() FROM indices.daily WHERE date > '2025-07-20'").result_rows
+    predicted = engine.client.query("SELECT count() FROM indices.daily WHERE date > '2026-06-30'").result_rows
     assert predicted == [(0,)]
+    assert loaded["last_day"] == "2026-06-30" and loaded["files"] == ["SW-All.txt", "SW-Last5Years.txt"]
+    revised = engine.client.query("SELECT isn FROM indices.daily WHERE date = '2025-04-01'").result_rows
+    assert revised == [(160,)]  # SW-All.txt says 159; the later-updated SW-Last5Years.txt decides
+
+
+def _file(updated: str, lines: list[str]) -> str:
+    return "\n".join([f"UPDATED {updated}", "BEGIN OBSERVED", *lines, "END OBSERVED", ""])
+
+
+def test_files_merge_by_day_and_the_newest_update_decides():
+    text = celestrak_file().read_text()
+    body = text.splitlines()
+    first = body.index("BEGIN OBSERVED") + 1
+    days = body[first:first + 5]  # 1957-10-01 … 10-05
+    changed = days[2][:88] + " 999" + days[2][92:]  # the sunspot number of 10-03, revised
+    old = _file("2020 Jan 01 00:00:00 UTC", days[:3])
+    new = _file("2021 Jan 01 00:00:00 UTC", [changed, days[3]])
+    for order in ([old, new], [new, old]):  # the UPDATED line ranks them, not the order given
+        daily, kp3h, info = merge_observed(order)
+        assert [r["date"].day for r in daily] == [1, 2, 3, 4] and len(kp3h) == 32
+        assert daily[2]["isn"] == 999 and info == {"shared_days": 1, "revised_days": 1}
+        assert [r["date"] for r in kp3h[16:24]] == [date(1957, 10, 3)] * 8 and kp3h[16]["slot"] == 0
+    with pytest.raises(InvalidInput, match="1 gap"):
+        merge_observed([old, _file("2022 Jan 01 00:00:00 UTC", days[4:5])])
+
+
+def test_the_bundled_files_cover_1957_to_mid_2026_without_predictions():
+    daily, kp3h, info = merge_observed([f.read_text() for f in celestrak_files()])
+    days = [r["date"] for r in daily]
+    assert days[0] == date(1957, 10, 1) and days[-1] == date(2026, 6, 30) and len(set(days)) == len(days)
+    assert len(days) == (days[-1] - days[0]).days + 1 and len(kp3h) == 8 * len(days)
+    assert info["shared_days"] > 1500
 
 
 def test_indices_extract_into_the_cache(engine, loaded, cache):
