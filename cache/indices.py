@@ -49,6 +49,7 @@ KP3H_DDL = """CREATE TABLE {table} (
 
 
 BUNDLED = ("SW-All.txt", "SW-Last5Years.txt")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def celestrak_files() -> list[Path]:
@@ -76,9 +77,12 @@ def updated(text: str) -> datetime | None:
     """The ``UPDATED 2026 Jul 01 08:32:18 UTC`` time in a CelesTrak file's header, or ``None``."""
     for line in text.splitlines()[:20]:
         if line.startswith("UPDATED "):
+            parts = line[8:].split()  # month names in English whatever the locale, so not strptime's %b
             try:
-                return datetime.strptime(line[8:].strip(), "%Y %b %d %H:%M:%S UTC").replace(tzinfo=UTC)
-            except ValueError:
+                month = _MONTHS.index(parts[1][:3].title()) + 1
+                hh, mm, ss = (int(x) for x in parts[3].split(":"))
+                return datetime(int(parts[0]), month, int(parts[2]), hh, mm, ss, tzinfo=UTC)
+            except (IndexError, ValueError):
                 return None
     return None
 

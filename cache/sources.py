@@ -48,15 +48,22 @@ EMBEDDED = "embedded"
 _TABLE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)")
 _ENGINE_LOCK = threading.Lock()
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_PLAIN_ENGINE = re.compile(r"(Replacing|Summing|Aggregating|Collapsing|VersionedCollapsing|Graphite|Coalescing)?"
-                           r"MergeTree|Memory|Log|TinyLog|StripeLog|Set|Join")
+_QUOTED = re.compile(r"`([^`]+)`|\"([^\"]+)\"")
+_BLOCK_ENGINE = re.compile(r"(Replacing|Summing|Aggregating|Collapsing|VersionedCollapsing|Graphite|Coalescing)?"
+                           r"MergeTree")
+_DATA_ENGINE = re.compile(_BLOCK_ENGINE.pattern + r"|Memory|Log|TinyLog|StripeLog")
+_SOURCE_ENGINES = {"View", "MaterializedView", "Distributed", "Merge", "Dictionary"}
+_OPAQUE_FUNCTION = re.compile(r"\b(merge|cluster|clusterAllReplicas|remote|remoteSecure|dictionary|dictGet\w*)\s*\(",
+                              re.IGNORECASE)
+_NO_UUID = "00000000-0000-0000-0000-000000000000"
 EMBEDDED_STREAM = {"max_block_size": 491_520, "preferred_block_size_bytes": 64 << 20,
                    "output_format_arrow_compression_method": "none"}
 """How the embedded engine hands its blocks over. It runs in this process, so its blocks are this
 process's memory (at most 64 MB each) and compressing them only to decompress them at once is waste:
 with ClickHouse's defaults (~1 MB LZ4-framed blocks, 611 of them for 10 M signature rows) the stream
-took 2.9 s of CPU, with these (50 plain blocks) 1.3–1.6 s. A server keeps its own settings; none of
-them changes which rows arrive or their types."""
+took 2.9 s of CPU, with these (50 plain blocks) 1.3–1.6 s. A server keeps its own settings. Block
+size does change what block-dependent functions return (``rowNumberInBlock``, ``runningDifference``, …),
+which is why an extract's SQL may not use them (``cache.spec``); rows and types are otherwise the same."""
 _ENGINE: dict[str, Any] = {}  # realpath -> client; chDB allows one data path per process
 _STREAMING: dict[str, Any] = {}  # realpath -> raw chDB handle for streaming queries
 
@@ -230,31 +237,63 @@ class EmbeddedSource(ClickHouseSource):
         """The state of the embedded tables the query may read, so that reloading them is a cache miss.
 
         This engine's tables are loaded from this machine (``registry indices load --file newer``, a
-        script's INSERT), so a cached extract of the old rows would be a silent stale hit. A table's state is
-        its UUID (new for every CREATE), its row count, and for the MergeTree family the highest block
-        number of its active parts, counting mutations (every INSERT, ALTER UPDATE/DELETE and lightweight
-        DELETE takes a new one; merges keep it, so background merges do not change a key). The tables are
-        every ``db.table`` or bare name in the SQL or in a text parameter (``{table:Identifier}``) that
-        exists; over-matching only costs a miss. A view, dictionary or other engine whose own sources cannot
-        be seen from the SQL makes the state cover every table. Files read by table functions
+        script's INSERT), so a cached extract of the old rows would be a silent stale hit.
+
+        Which tables: every name in the SQL (bare, ``db.table``, quoted) or in a text parameter
+        (``{table:Identifier}``, ``'db.table'``) that exists; over-matching only costs a miss. A view,
+        dictionary, ``Distributed``/``Merge`` table or a ``merge()``/``cluster()``-like table function,
+        whose own sources cannot be seen from the SQL, makes the state cover every table.
+
+        What state: a MergeTree-family table in a database with UUIDs (``CREATE DATABASE x``; the Atomic
+        engine) by its UUID (new for every CREATE), row count, metadata time and the highest block number of
+        its active parts, counting mutations (every INSERT, ALTER UPDATE/DELETE and lightweight DELETE takes
+        a new one; merges keep it, so background merges do not change a key): no rows are read. Tables that
+        give no such handle — chDB's ``default`` database has no UUIDs, so a dropped and re-created table
+        looks the same; Memory and Log engines have no block numbers — are fingerprinted by their content
+        (count and wrapping sum of ``cityHash64(*)``), a full scan of each: keep large tables in a database
+        of their own. An engine that can be neither (Set, Join, …) makes every request a miss. The engine's
+        config file (``REGISTRY_CHDB_CONFIG``: clusters) is hashed in too. Files read by table functions
         (``file(…)``) are not covered: use a file source, whose identity hashes its files.
         """
-        words = set(_WORD.findall(query.sql)) | {v for v in query.params.values() if isinstance(v, str)}
+        import secrets
+
+        words = set(_WORD.findall(query.sql)) | {a or b for a, b in _QUOTED.findall(query.sql)}
+        for value in query.params.values():
+            if isinstance(value, str):
+                words |= {value, *_WORD.findall(value), *value.split(".")}
         try:
             current = str(self.client.command("SELECT currentDatabase()"))
             tables = self.client.query(
-                "SELECT database, name, engine, toString(uuid), toString(total_rows) "
-                "FROM system.tables WHERE NOT is_temporary AND lower(database) NOT IN "
-                "('system', 'information_schema')").result_rows
+                "SELECT database, name, engine, toString(uuid), toString(total_rows), "
+                "toString(metadata_modification_time) FROM system.tables WHERE NOT is_temporary "
+                "AND lower(database) NOT IN ('system', 'information_schema')").result_rows
             blocks = {(r[0], r[1]): str(r[2]) for r in self.client.query(
                 "SELECT database, table, max(greatest(max_block_number, data_version)) FROM system.parts "
                 "WHERE active GROUP BY database, table").result_rows}
+            read = [t for t in tables if t[1] in words and (t[0] in words or t[0] == current)]
+            if _OPAQUE_FUNCTION.search(query.sql) or any(not _DATA_ENGINE.fullmatch(str(t[2])) for t in read):
+                read = list(tables)
+            state: list[list[str]] = []
+            for db, name, engine, uuid, rows, mtime in sorted(read):
+                item = [db, name, engine]
+                if _BLOCK_ENGINE.fullmatch(engine) and uuid != _NO_UUID:
+                    item += [uuid, rows, mtime, blocks.get((db, name), "-")]
+                elif _DATA_ENGINE.fullmatch(engine):
+                    got = self.client.query("SELECT count(), sum(cityHash64(*)) FROM {d:Identifier}.{t:Identifier}",
+                                            parameters={"d": db, "t": name}).result_rows
+                    item += ["content", *map(str, got[0])]
+                elif engine in _SOURCE_ENGINES:
+                    item += [uuid, mtime]  # its sources are among the tables covered
+                else:
+                    item += ["uncacheable", secrets.token_hex(8)]
+                state.append(item)
         except Exception as exc:
             raise _translate(exc, f"source {self.name!r} (reading table state)") from None
-        read = [t for t in tables if t[1] in words and (t[0] in words or t[0] == current)]
-        if any(not _PLAIN_ENGINE.fullmatch(str(t[2])) for t in read):
-            read = list(tables)
-        state = sorted([*map(str, t), blocks.get((t[0], t[1]), "-")] for t in read)
+        if config := os.environ.get(CHDB_CONFIG_ENV):
+            from registry.hashing import sha256_file
+
+            with contextlib.suppress(OSError):
+                state.append(["config", sha256_file(Path(config))])
         return hashlib.sha256(json.dumps(state).encode()).hexdigest()
 
     @contextlib.contextmanager

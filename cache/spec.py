@@ -19,7 +19,8 @@ TRAIN = "train"
 _LIMIT = re.compile(r"\bLIMIT\b", re.IGNORECASE)
 _STRING_LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'")
 _NONDETERMINISTIC = re.compile(
-    r"\b(rand\w*|generateRandom\w*|generateUUIDv\d|now\w*|today|yesterday|rowNumberInAllBlocks|blockNumber)\s*\(",
+    r"\b(rand\w*|generateRandom\w*|generateUUIDv\d|now\w*|today|yesterday|rowNumberInAllBlocks|blockNumber|"
+    r"rowNumberInBlock|blockSize|runningDifference\w*|runningAccumulate|neighbor)\s*\(",
     re.IGNORECASE)  # rand*: rand, rand64, randCanonical, randomString, randomPrintableASCII, …
 
 

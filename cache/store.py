@@ -27,7 +27,8 @@ hit costs milliseconds and pages come in from the page cache as the caller touch
 without it) only makes ``read`` fall back to the DuckDB file, and a copy that does not match its
 record, or fails ``verify``, is reported and skipped in favour of the DuckDB file. A trailing empty
 batch carries the extract's record, so the copy is bound to the key, digest and row count it was
-written with.
+written with. Arrow IPC has no block checksums (DuckDB has): a read without ``verify`` trusts the
+copy's bytes, as any memory-mapped file; gate runs and training read with ``verify=True``.
 """
 
 from __future__ import annotations
@@ -138,12 +139,13 @@ class ExtractCache:
         return refs[-1] if refs else None
 
     def latest_request(self, spec: ExtractSpec, params: dict[str, Any] | None = None,
-                       split: str | None = None) -> ExtractRef | None:
-        """The newest extract of this name, parameter values and split, whatever state its source was in
-        (what ``extract --verify`` compares with after the tables changed and the key with them)."""
+                       split: str | None = None, *, source: str | None = None) -> ExtractRef | None:
+        """The newest extract of this name, parameter values, split (and source, by name) whatever state its
+        source was in (what ``extract --verify`` compares with after the tables changed and the key with them)."""
         query = spec.bind(params, split)
         refs = [r for r in self.list() if r.name == spec.name and r.params == query.public_params
-                and r.meta.get("split") == query.split]
+                and r.meta.get("split") == query.split
+                and (source is None or (r.meta.get("source") or {}).get("name") == source)]
         return refs[-1] if refs else None
 
     def by_key(self, key: str) -> ExtractRef | None:
@@ -182,7 +184,8 @@ class ExtractCache:
 
     def key_for(self, spec: ExtractSpec, params: dict[str, Any] | None = None, *,
                 source: ClickHouseSource | None = None, split: str | None = None) -> str:
-        """The cache key ``materialise`` would use for this request (checks the parameters, reads nothing)."""
+        """The cache key ``materialise`` would use for this request (checks the parameters and reads no rows;
+        for the embedded engine it asks the engine for the state of the tables, see ``EmbeddedSource.state``)."""
         from cache.sources import open_source
 
         src = source if source is not None else open_source(self.home, spec.source)
@@ -221,12 +224,16 @@ class ExtractCache:
             return self._write(spec, query, src, key, state, progress)
 
     def _sweep(self) -> None:
-        """Remove what dead processes left (``.tmp-<pid>-…``); a live reader may be writing an entry."""
+        """Remove what dead processes left (``.tmp-<pid>-…``; a live reader may be writing an entry) and
+        Arrow copies whose DuckDB file is gone."""
         for stale in self.root.glob(".tmp-*"):
             pid = stale.name.split("-")[1]
             if pid.isdigit() and _alive(int(pid)):  # this process's own files are removed where they are made
                 continue
             stale.unlink(missing_ok=True)
+        for copy in self.root.glob("*.arrow"):
+            if not copy.with_suffix(".duckdb").exists():
+                copy.unlink(missing_ok=True)
 
     def _write(self, spec: ExtractSpec, query: BoundQuery, src: ClickHouseSource, key: str, state: str | None,
                progress: bool) -> ExtractRef:
@@ -281,8 +288,8 @@ class ExtractCache:
                     con.close()
             fsync_path(tmp)
             final = self.root / str(record["file"])
-            copy.place(final.with_suffix(".arrow"))
             os.replace(tmp, final)
+            copy.place(final.with_suffix(".arrow"))  # after the DuckDB file: a copy never stands alone
             self._write_entry(record)  # the previous rows of this key stay on disk for ``by_digest``
             return _ref(record, self.root)
         finally:
@@ -442,7 +449,7 @@ class _ArrowCopy:
             self.schema = schema
             self.sink = pa.OSFile(str(self.tmp), "wb")
             self.writer = ipc.new_file(self.sink, schema, metadata={"format": ARROW_COPY, "key": self.key})
-        except (OSError, pa.ArrowException) as exc:
+        except Exception as exc:  # best effort: never the reason an extract fails
             self._drop(exc)
 
     def write(self, batch: pa.RecordBatch) -> None:
@@ -461,13 +468,12 @@ class _ArrowCopy:
 
     def _settle(self) -> bool:
         """Wait for the batch in flight; drop the copy if writing it failed. True while the copy is alive."""
-        import pyarrow as pa
 
         pending, self._pending = self._pending, None
         if pending is not None:
             try:
                 pending.result()
-            except (OSError, pa.ArrowException) as exc:
+            except Exception as exc:  # e.g. a cast DuckDB's renamed columns refuse
                 self._drop(exc)
         return not self.failed
 
@@ -484,12 +490,12 @@ class _ArrowCopy:
             self.sink.close()
             self.writer = self.sink = None
             self.done = True
-        except (OSError, pa.ArrowException) as exc:
+        except Exception as exc:
             self._drop(exc)
 
     def place(self, final: Path) -> None:
-        """Make the finished copy durable and rename it to ``final`` (before the DuckDB file is renamed, so
-        an extract that is visible has its copy)."""
+        """Make the finished copy durable and rename it to ``final`` (once the DuckDB file is in place; a
+        reader in between reads the DuckDB file)."""
         if self.failed or not self.done:
             return
         try:
@@ -501,7 +507,7 @@ class _ArrowCopy:
     def discard(self) -> None:
         pending, self._pending = self._pending, None
         if pending is not None:
-            with contextlib.suppress(BaseException):
+            with contextlib.suppress(Exception):  # a Ctrl-C pressed while waiting still goes through
                 pending.result()
         if self._pool is not None:
             self._pool.shutdown(wait=True)

@@ -72,7 +72,7 @@ def run_extract(app: App, args: argparse.Namespace, out: Output) -> int:
     source = open_source(app.home, args.source or spec.source)
     if args.verify:
         ref = cache.by_key(cache.key_for(spec, params, source=source, split=args.split)) \
-            or cache.latest_request(spec, params, args.split)
+            or cache.latest_request(spec, params, args.split, source=source.name)
         if ref is None and not params and args.split is None:
             ref = cache.latest(spec.name)
         if ref is None:

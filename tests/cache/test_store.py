@@ -319,3 +319,59 @@ def test_the_arrow_copy_is_bound_to_its_record(engine, db, cache, caplog):
     b = cache.materialise(spec, {"band": 108}, source=engine, progress=False)
     os.replace(Path(b.path).with_suffix(".arrow"), Path(a.path).with_suffix(".arrow"))  # b's rows under a's name
     assert a.rows != b.rows and cache.read(a).num_rows == a.rows and "file records key" in caplog.text
+
+
+def test_the_embedded_key_follows_tables_without_uuids_or_block_numbers(engine, db, cache):
+    table = f"default.keyed_{db}"  # chDB's default database has no UUIDs: a re-created table looks the same
+    mem = ExtractSpec("mem", f"SELECT * FROM {db}.m")
+    tiny = ExtractSpec("tiny", f"SELECT * FROM {db}.tl")
+    plain = ExtractSpec("plain", f"SELECT * FROM {table}")
+    engine.command(f"CREATE TABLE {db}.m (a UInt32, b String) ENGINE = Memory")
+    engine.command(f"CREATE TABLE {db}.tl (a UInt32) ENGINE = TinyLog")
+    engine.command(f"CREATE TABLE {table} (a UInt32) ENGINE = MergeTree ORDER BY a")
+    try:
+        engine.command(f"INSERT INTO {db}.m VALUES (1, 'x'), (2, 'y')")
+        engine.command(f"INSERT INTO {db}.tl VALUES (1)")
+        engine.command(f"INSERT INTO {table} VALUES (1), (2)")
+        before = {s.name: cache.materialise(s, source=engine, progress=False) for s in (mem, tiny, plain)}
+        assert all(cache.materialise(s, source=engine, progress=False) == before[s.name]
+                   for s in (mem, tiny, plain))  # unchanged tables: hits
+        engine.command(f"TRUNCATE TABLE {db}.m")
+        engine.command(f"INSERT INTO {db}.m VALUES (1, 'x'), (2, 'z')")  # same count, other rows
+        engine.command(f"INSERT INTO {db}.tl VALUES (2)")  # TinyLog reports no row count at all
+        engine.command(f"DROP TABLE {table} SYNC")
+        engine.command(f"CREATE TABLE {table} (a UInt32) ENGINE = MergeTree ORDER BY a")
+        engine.command(f"INSERT INTO {table} VALUES (1), (3)")  # same count, same block number, new rows
+        for spec in (mem, tiny, plain):
+            after = cache.materialise(spec, source=engine, progress=False)
+            assert after.key != before[spec.name].key and after.digest != before[spec.name].digest, spec.name
+    finally:
+        engine.command(f"DROP TABLE IF EXISTS {table}")
+
+
+def test_table_functions_and_engines_the_key_cannot_see_through(engine, db, cache):
+    engine.command(f"CREATE TABLE {db}.x1 (v UInt32) ENGINE = MergeTree ORDER BY v")
+    engine.command(f"INSERT INTO {db}.x1 VALUES (1)")
+    merged = ExtractSpec("merged", f"SELECT v FROM merge('{db}', '^x')")  # names its tables by a regex
+    first = cache.materialise(merged, source=engine, progress=False)
+    assert cache.materialise(merged, source=engine, progress=False) == first
+    engine.command(f"INSERT INTO {db}.x1 VALUES (2)")
+    assert cache.materialise(merged, source=engine, progress=False).rows == 2
+    engine.command(f"CREATE TABLE {db}.s (v UInt32) ENGINE = Set")
+    with_set = ExtractSpec("with-set", f"SELECT v FROM {db}.x1 WHERE v IN {db}.s")
+    a = cache.materialise(with_set, source=engine, progress=False)
+    assert cache.materialise(with_set, source=engine, progress=False).key != a.key  # a Set: never a hit
+
+
+def test_the_arrow_copy_is_best_effort_and_never_left_alone(engine, db, cache, caplog):
+    # DuckDB renames one of two columns that differ only by case, so the copy cannot take the batches as sent
+    spec = ExtractSpec("cased", "SELECT number AS A, number * 2 AS a FROM numbers(100)")
+    ref = cache.materialise(spec, source=engine, progress=False)
+    assert ref.rows == 100 and not Path(ref.path).with_suffix(".arrow").exists()
+    assert "not writing its Arrow copy" in caplog.text and cache.read(ref, verify=True).num_rows == 100
+    sig = _signatures(engine, db, n=50)
+    good = cache.materialise(sig, source=engine, progress=False)
+    orphan = cache.root / "0123456789abcdef-0123456789abcdef.arrow"  # an interrupted rename's leftover
+    orphan.write_bytes(b"x")
+    cache.materialise(sig, {"band": 104}, source=engine, progress=False)  # the next writer sweeps it
+    assert not orphan.exists() and Path(good.path).with_suffix(".arrow").exists()
