@@ -222,6 +222,11 @@ def plan_query(described: list[tuple[str, str]], fill_values: dict[str, tuple[An
     names = [n for n, _ in described]
     if len(set(names)) != len(names):
         raise InvalidInput(f"the query returns duplicate column names: {names}")
+    folded: dict[str, str] = {}
+    for n in names:
+        if (other := folded.setdefault(n.lower(), n)) != n:
+            raise InvalidInput(f"the query returns columns {other!r} and {n!r}, which DuckDB (case-insensitive) "
+                               "would store under one name; alias one of them")
     unknown = sorted(set(fill_values) - set(names))
     if unknown:
         raise InvalidInput(f"fill values declared for columns the query does not return: {unknown}")

@@ -110,3 +110,10 @@ def test_text_that_is_not_utf8_is_one_clear_error_naming_the_column(engine, db, 
     with pytest.raises(SourceError, match=r"column 'raw' .* not UTF-8.*toValidUTF8\(raw\)"):
         cache.materialise(spec, source=engine, progress=False)
     assert cache.list() == []
+
+
+def test_column_names_that_differ_only_by_case_are_refused(engine, cache):
+    spec = ExtractSpec("cased", "SELECT number AS A, number * 2 AS a FROM numbers(3)")
+    with pytest.raises(InvalidInput, match="'A' and 'a'.*alias one"):
+        cache.materialise(spec, source=engine, progress=False)
+    assert cache.list() == []
