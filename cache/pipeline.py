@@ -25,9 +25,13 @@ if TYPE_CHECKING:
     from cache.types import Converter
 
 _END = object()
-BATCH_ROWS = 4 * 122_880
+ROW_GROUP = 122_880
+BATCH_ROWS = 4 * ROW_GROUP
 """Rows per converted batch: four DuckDB row groups, so that each insert fills whole row groups (measured on
 10 M signature rows: 4.3 s; batches of 2**17 or 2**18 rows, which split row groups, took 6.7–7.0 s)."""
+BATCH_BYTES = 128 << 20
+"""At most this many bytes per batch (estimated from the first block): wide rows (long text, arrays) get
+fewer rows per batch, whole row groups where they fit, so memory stays at a few batches whatever the width."""
 
 
 class _Failed:
@@ -42,9 +46,10 @@ class Pipeline:
     """
 
     def __init__(self, source: ClickHouseSource, query: BoundQuery, converter: Converter, *,
-                 depth: int = 4, batch_rows: int = BATCH_ROWS, on_batch: Any = None) -> None:
+                 depth: int = 4, batch_rows: int = BATCH_ROWS, batch_bytes: int = BATCH_BYTES,
+                 on_batch: Any = None) -> None:
         self.source, self.query, self.converter = source, query, converter
-        self.batch_rows = batch_rows
+        self.batch_rows, self.batch_bytes = batch_rows, batch_bytes
         self.digest = TableDigest([(n, t) for n, t, _ in converter.columns()])
         self.on_batch = on_batch
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
@@ -60,17 +65,28 @@ class Pipeline:
                 continue
         return False
 
+    def _rows_for(self, sample: pa.RecordBatch) -> int:
+        """Rows per batch for rows as wide as ``sample``'s: ``batch_rows``, fewer if that exceeds ``batch_bytes``."""
+        width = max(1, sample.nbytes // max(1, sample.num_rows))
+        fit = self.batch_bytes // width
+        if fit >= self.batch_rows:
+            return self.batch_rows
+        return fit // ROW_GROUP * ROW_GROUP if fit >= ROW_GROUP else max(1, fit)
+
     def _coalesced(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        """Re-cut the source's blocks into batches of exactly ``batch_rows`` rows (the last one shorter)."""
+        """Re-cut the source's blocks into batches of exactly one size (the last one shorter)."""
         pending: list[pa.RecordBatch] = []
         rows = 0
+        size = 0
         for batch in batches:
+            if not size and batch.num_rows:
+                size = self._rows_for(batch)
             pending.append(batch)
             rows += batch.num_rows
-            while rows >= self.batch_rows:
+            while size and rows >= size:
                 joined = pending[0] if len(pending) == 1 else pa.concat_batches(pending)
-                yield joined.slice(0, self.batch_rows)
-                rest = joined.slice(self.batch_rows)
+                yield joined.slice(0, size)
+                rest = joined.slice(size)
                 pending, rows = ([rest] if rest.num_rows else []), rest.num_rows
         if pending:
             yield pending[0] if len(pending) == 1 else pa.concat_batches(pending)

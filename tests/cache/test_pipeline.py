@@ -36,3 +36,17 @@ def test_a_source_error_reaches_the_consumer_unchanged(engine, db):
         with _pipeline(engine, db, 1000, 100,
                        sql=f"SELECT k, g FROM {db}.t WHERE throwIf(k = 700, 'boom') = 0") as pipe:
             list(pipe)
+
+
+def test_wide_rows_get_fewer_rows_per_batch(engine, db):
+    engine.command(f"CREATE TABLE {db}.w (k UInt64, text String) ENGINE = MergeTree ORDER BY k")
+    engine.command(f"INSERT INTO {db}.w SELECT number, repeat('x', 4000) FROM numbers(3000)")
+    spec = ExtractSpec("w", f"SELECT k, text FROM {db}.w ORDER BY k")
+    query = spec.bind({}, None)
+    conv = plan_query(engine.describe(query), spec.fill_values, spec.schema)
+    with Pipeline(engine, query, conv, batch_rows=100_000, batch_bytes=1 << 20) as pipe:  # 1 MB: ~260 rows
+        batches = list(pipe)
+    sizes = [b.num_rows for b in batches]
+    assert len(set(sizes[:-1])) == 1 and 200 <= sizes[0] <= 262 and sum(sizes) == 3000
+    assert max(b.nbytes for b in batches) <= 1.05 * (1 << 20)
+    assert pa.Table.from_batches(batches)["k"].to_pylist() == list(range(3000))
