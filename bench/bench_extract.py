@@ -9,6 +9,9 @@ Compares, in one run and each phase in its own fresh process (so peak RSS is tha
   page of it once (``hit_touched``: what a consumer that reads all the rows pays on top), and the
   ratio is given for both.
 
+Each phase runs ``--repeat`` times (default 3, alternating) and the medians are compared, so one slow
+run on a busy machine does not decide a ratio.
+
 Usage: ``python bench/bench_extract.py --rows 10000000`` (``--rows 200000`` for a quick look).
 Targets from the issue: ≥ 1 M rows/s, ≥ 3× the naive path, peak RSS < 1.5 GB, cache hit ≥ 20× faster.
 """
@@ -118,10 +121,18 @@ def _run(name: str, workdir: Path, rows: int) -> dict[str, float]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def _median(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Each measurement's median over the runs."""
+    import statistics
+
+    return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000, help="rows to generate (default 10 M)")
     parser.add_argument("--workdir", type=Path, default=None, help="scratch directory (default: a temporary one)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each phase; medians are reported (default 3)")
     parser.add_argument("--phase", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase:
@@ -131,9 +142,12 @@ def main() -> None:
         workdir = args.workdir or Path(tmp)
         gen = _run("generate", workdir, args.rows)
         print(f"generated {args.rows:,} rows x 14 columns in the embedded ClickHouse in {gen['seconds']:.1f} s")
-        cache = _run("cache", workdir, args.rows)
-        naive = _run("naive", workdir, args.rows)
-        hit = _run("hit", workdir, args.rows)
+        runs: dict[str, list[dict[str, float]]] = {"cache": [], "naive": [], "hit": []}
+        for _ in range(max(1, args.repeat)):
+            for name in runs:
+                runs[name].append(_run(name, workdir, args.rows))
+        cache, naive, hit = (_median(runs[name]) for name in ("cache", "naive", "hit"))
+        spread = {name: (min(r["seconds"] for r in rs), max(r["seconds"] for r in rs)) for name, rs in runs.items()}
     print(f"{'path':<34} {'seconds':>8} {'rows/s':>12} {'peak RSS':>10}")
     print(f"{'cache (stream → DuckDB file)':<34} {cache['seconds']:>8.2f} {cache['rows_per_s']:>12,.0f} "
           f"{cache['peak_mb']:>7.0f} MB")
@@ -141,6 +155,8 @@ def main() -> None:
           f"{naive['peak_mb']:>7.0f} MB")
     print(f"{'cache hit (open + read as Arrow)':<34} {hit['seconds']:>8.3f} {'':>12} {hit['peak_mb']:>7.0f} MB")
     print(f"{'  … and every page touched once':<34} {hit['touched']:>8.3f}")
+    print(f"medians of {max(1, args.repeat)} runs; range of seconds: " + ", ".join(
+        f"{name} {lo:.2f}–{hi:.2f}" for name, (lo, hi) in spread.items()))
     print(f"cache vs naive: {naive['seconds'] / cache['seconds']:.1f}x faster, "
           f"{cache['peak_mb'] / naive['peak_mb']:.2f}x the peak memory")
     print(f"cache hit vs extracting again: {cache['seconds'] / hit['seconds']:.0f}x faster "

@@ -88,6 +88,16 @@ def _bytes_hash(arr: pa.Array) -> np.ndarray:
     return _mix(h)
 
 
+def _raw(arr: pa.Array, dtype: type) -> np.ndarray:
+    """The values buffer of a fixed-width array, without a copy (what sits under a NULL is arbitrary: callers
+    replace the hashes of NULL slots by the NULL tag)."""
+    return np.frombuffer(arr.buffers()[1], dtype=dtype, count=arr.offset + len(arr))[arr.offset:]
+
+
+_INTS = {(8, True): np.int8, (16, True): np.int16, (32, True): np.int32, (64, True): np.int64,
+         (8, False): np.uint8, (16, False): np.uint16, (32, False): np.uint32, (64, False): np.uint64}
+
+
 def _values(arr: pa.Array) -> np.ndarray:
     t = arr.type
     if pa.types.is_dictionary(t):
@@ -99,21 +109,20 @@ def _values(arr: pa.Array) -> np.ndarray:
         return _bytes_hash(arr)
     if pa.types.is_boolean(t):
         return arr.fill_null(False).cast(pa.uint8()).to_numpy().astype(np.uint64)
-    if pa.types.is_floating(t):
-        raw = arr.fill_null(0).to_numpy(zero_copy_only=False)
-        bits = {2: np.uint16, 4: np.uint32, 8: np.uint64}[raw.dtype.itemsize]
-        return raw.view(bits).astype(np.uint64)
+    if pa.types.is_floating(t):  # by bit pattern, widened to 64 bits
+        bits = {16: np.uint16, 32: np.uint32, 64: np.uint64}[t.bit_width]
+        return _raw(arr, bits).astype(np.uint64)
     if pa.types.is_decimal(t) and t.bit_width == 128:
         filled = arr.fill_null(0)
         words = np.frombuffer(filled.buffers()[1], dtype=np.uint64,
                               count=2 * (filled.offset + len(filled)))[2 * filled.offset:].reshape(-1, 2)
         return _mix(words[:, 1].copy()) + words[:, 0]
     if pa.types.is_timestamp(t) or pa.types.is_date(t) or pa.types.is_time(t) or pa.types.is_duration(t):
-        arr = arr.view(pa.int32() if t.bit_width == 32 else pa.int64())
-    if pa.types.is_unsigned_integer(arr.type):
-        return arr.fill_null(0).cast(pa.uint64()).to_numpy().copy()
-    if pa.types.is_integer(arr.type):
-        return arr.fill_null(0).cast(pa.int64()).to_numpy().view(np.uint64).copy()
+        return _raw(arr, np.int32 if t.bit_width == 32 else np.int64).astype(np.int64).view(np.uint64)
+    if pa.types.is_integer(t):  # signed values sign-extended to 64 bits, unsigned zero-extended
+        signed = pa.types.is_signed_integer(t)
+        raw = _raw(arr, _INTS[(t.bit_width, signed)])
+        return raw.astype(np.int64).view(np.uint64) if signed else raw.astype(np.uint64)
     raise TypeError(f"the digest does not support Arrow type {t}")
 
 
