@@ -33,6 +33,7 @@ copy's bytes, as any memory-mapped file; gate runs and training read with ``veri
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import json
 import logging
@@ -305,6 +306,50 @@ class ExtractCache:
         os.replace(tmp, self.root / f"{record['key']}.json")
         with contextlib.suppress(OSError):
             fsync_path(self.root)
+
+    # -- removing what nothing needs --
+    def prune(self, pinned: set[tuple[str, str]], *, dry_run: bool = False) -> builtins.list[tuple[Path, int]]:
+        """Remove extract files that are neither the newest rows of their request nor pinned.
+
+        A request is an extract name with its parameter values, split and source; its newest rows are what
+        ``materialise`` and a gate's ``ctx.extract`` would read. Older rows of it (from a ``--refresh``, or
+        an embedded table that has changed since, which gave the request a new key) are kept only if pinned.
+
+        :param pinned: ``(key, digest)`` pairs something still needs (stored gate runs, training lineage):
+            their files stay, so ``registry verify`` can repeat those runs on exactly their rows.
+        :param dry_run: only report what would be removed.
+        :return: ``(file, bytes)`` for every file removed (or that would be), DuckDB files and Arrow copies.
+        :raises CatalogBusy: a writer held the cache past the timeout (pruning takes the writer lock).
+        """
+        from cache.lock import WriterLock
+
+        if not self.root.is_dir():
+            return []
+        removed: builtins.list[tuple[Path, int]] = []
+        with WriterLock(self.root / ".write.lock", self.lock_timeout, what="prune the extract cache"):
+            newest: dict[str, ExtractRef] = {}
+            for ref in self.list():  # oldest first, so the last one of a request wins
+                request = canonical_json([ref.name, ref.params, ref.meta.get("split"),
+                                          (ref.meta.get("source") or {}).get("name")])
+                newest[request] = ref
+            keep = {Path(r.path).name for r in newest.values()}
+            short = {(k, d[:16]) for k, d in pinned}
+            for data in sorted(self.root.glob("*.duckdb")):
+                key, _, digest16 = data.stem.partition("-")
+                if data.name in keep or (key, digest16) in short:
+                    continue
+                entry = self.root / f"{key}.json"
+                with contextlib.suppress(OSError, ValueError):
+                    if json.loads(entry.read_text()).get("file") == data.name:
+                        removed.append((entry, entry.stat().st_size))
+                for path in (data, data.with_suffix(".arrow")):
+                    if path.is_file():
+                        removed.append((path, path.stat().st_size))
+            if not dry_run:
+                for path, _ in removed:  # the index entry first: a crash leaves files, never a dangling entry
+                    path.unlink(missing_ok=True)
+                self._sweep()
+        return removed
 
     # -- reading rows --
     @staticmethod

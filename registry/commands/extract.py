@@ -29,7 +29,12 @@ def add_parsers(sub: Any) -> None:
     add_common(p)
     p.set_defaults(handler=_extract)
 
-    p = sub.add_parser("extracts", help="list cached and declared extracts")
+    p = sub.add_parser("extracts", help="list cached and declared extracts (or prune the cache)",
+                       description="List cached extracts (rows, digest, key, size on disk) and declared ones. "
+                       "--prune removes files that are neither the newest rows of their request nor pinned by "
+                       "a stored gate run or a version's training lineage.")
+    p.add_argument("--prune", action="store_true", help="remove extract files nothing needs")
+    p.add_argument("--dry-run", action="store_true", help="with --prune: only list what would be removed")
     add_common(p)
     p.set_defaults(handler=_extracts)
 
@@ -100,11 +105,48 @@ def _extract(args: argparse.Namespace, out: Output) -> int:
     return run_extract(App.from_args(args), args, out)
 
 
+def pinned_extracts(app: App) -> set[tuple[str, str]]:
+    """``(key, digest)`` of every extract a stored gate run read or a version's lineage names."""
+    import json
+
+    pins: set[tuple[str, str]] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("key"), str) and isinstance(node.get("digest"), str):
+                pins.add((node["key"], node["digest"]))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    with app.store.catalog.read() as con:
+        if con is None:
+            return pins
+        for (body,) in con.execute("SELECT body FROM evidence").fetchall():
+            data = json.loads(body)
+            keys, digests = data.get("extract_keys") or {}, data.get("extract_digests") or {}
+            pins |= {(keys[label], digests[label]) for label in keys if label in digests}
+        for (lineage,) in con.execute("SELECT lineage FROM versions").fetchall():
+            walk(json.loads(lineage))
+    return pins
+
+
 def run_extracts(app: App, args: argparse.Namespace, out: Output) -> int:
     """The body of ``registry extracts``: cached extracts, then declared ones never materialised."""
     from cache.store import ExtractCache
 
     cache = ExtractCache(app.home)
+    if getattr(args, "prune", False):
+        removed = cache.prune(pinned_extracts(app), dry_run=args.dry_run)
+        total = sum(n for _, n in removed)
+        verb = "would remove" if args.dry_run else "removed"
+        lines = [f"{verb} {len(removed)} file(s), {_mb(total) if total else '0 MB'}"]
+        lines += [f"  {path.name}  {_mb(n)}" for path, n in removed]
+        out.emit({"dry_run": bool(args.dry_run), "removed": [{"file": p.name, "bytes": n} for p, n in removed],
+                  "bytes": total}, "\n".join(lines))
+        return int(ExitCode.OK)
     refs = cache.list()
     usage = {r.key: cache.disk_usage(r) for r in refs}
     declared = {name: spec.description for name, spec in app.plugins.extracts().items()}

@@ -382,3 +382,33 @@ def test_the_arrow_copy_is_best_effort_and_never_left_alone(engine, db, cache, c
     orphan.write_bytes(b"x")
     cache.materialise(sig, {"band": 104}, source=engine, progress=False)  # the next writer sweeps it
     assert not orphan.exists() and Path(good.path).with_suffix(".arrow").exists()
+
+
+def test_prune_keeps_the_newest_rows_of_each_request_and_what_is_pinned(engine, pinned, db, cache):
+    spec = _signatures(engine, db, n=100)
+    old = cache.materialise(spec, source=pinned, progress=False)
+    engine.command(f"INSERT INTO {db}.sig VALUES ('AA00', 'BB11', 110, 1, 0, 1)")
+    mid = cache.materialise(spec, source=pinned, refresh=True, progress=False)
+    engine.command(f"INSERT INTO {db}.sig VALUES ('AA01', 'BB11', 110, 1, 0, 1)")
+    new = cache.materialise(spec, source=pinned, refresh=True, progress=False)
+    other = cache.materialise(spec, {"band": 110}, source=pinned, progress=False)
+    assert len({old.path, mid.path, new.path}) == 3
+    would = cache.prune({(old.key, old.digest)}, dry_run=True)
+    assert {p.name for p, _ in would} == {Path(mid.path).name, Path(mid.path).with_suffix(".arrow").name}
+    assert Path(mid.path).exists() and all(n > 0 for _, n in would)  # a dry run removes nothing
+    removed = cache.prune({(old.key, old.digest)})
+    assert removed == would and not Path(mid.path).exists() and not Path(mid.path).with_suffix(".arrow").exists()
+    assert cache.by_digest(old.key, old.digest) == old  # pinned: a stored run can still be repeated on it
+    assert cache.by_key(new.key) == new and cache.read(other).num_rows == other.rows
+    assert cache.prune(set()) and cache.by_digest(old.key, old.digest) is None and cache.by_key(new.key) == new
+
+
+def test_prune_drops_the_rows_of_embedded_tables_that_changed(engine, db, cache):
+    spec = _signatures(engine, db, n=100)
+    before = cache.materialise(spec, source=engine, progress=False)
+    engine.command(f"INSERT INTO {db}.sig VALUES ('AA00', 'BB11', 110, 1, 0, 1)")
+    after = cache.materialise(spec, source=engine, progress=False)  # the state changed: a new key
+    assert after.key != before.key and cache.by_key(before.key) == before
+    removed = {p.name for p, _ in cache.prune(set())}
+    assert removed == {f"{before.key}.json", Path(before.path).name, Path(before.path).with_suffix(".arrow").name}
+    assert cache.list() == [after] and cache.by_key(before.key) is None

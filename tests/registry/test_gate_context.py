@@ -136,3 +136,27 @@ def test_memo_and_seeded_streams(app, ckpts):
     assert torch.equal(a, torch.rand(3, generator=ctx.torch_generator("noise")))
     assert not torch.equal(a, torch.rand(3, generator=ctx.torch_generator("other")))
     assert ctx.rng("x").integers(1 << 30) == _context(app, ckpts).rng("x").integers(1 << 30)
+
+
+def test_prune_keeps_the_rows_a_stored_run_read(app, ckpts, toy_obs, capsys):
+    import argparse
+    import json
+
+    from cache.store import ExtractCache
+    from registry.commands.extract import run_extracts
+    from registry.output import Output
+
+    cache = ExtractCache(app.home)
+    spec = app.plugins.extract("toy-obs")
+    first = cache.materialise(spec, progress=False)
+    v = app.store.register("toy", {"weights": ckpts["good"]})[0]
+    promote(app, v.ref, "production", suite="with-data")
+    toy_obs.command("ALTER TABLE toyobs.toy_obs UPDATE y = y + 5 WHERE id < 10 SETTINGS mutations_sync = 1")
+    second = cache.materialise(spec, progress=False)  # the table changed: new key, and nothing pins these rows
+    toy_obs.command("ALTER TABLE toyobs.toy_obs UPDATE y = y + 5 WHERE id < 20 SETTINGS mutations_sync = 1")
+    third = cache.materialise(spec, progress=False)
+    capsys.readouterr()
+    assert run_extracts(app, argparse.Namespace(json=True, prune=True, dry_run=False), Output(json_mode=True)) == 0
+    removed = {r["file"] for r in json.loads(capsys.readouterr().out)["removed"]}
+    assert Path(second.path).name in removed and Path(first.path).name not in removed
+    assert Path(third.path).exists() and verify(app, v.ref).drift == []  # the stored run still repeats exactly
