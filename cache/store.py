@@ -578,6 +578,7 @@ class _Writeback:
         self._thread = threading.Thread(target=self._run, name="extract-writeback", daemon=True)
 
     def _run(self) -> None:
+        sync = getattr(os, "fdatasync", os.fsync)  # macOS has no fdatasync
         while not self._stop.wait(self.period):
             for path in self.paths:
                 try:
@@ -585,7 +586,7 @@ class _Writeback:
                 except OSError:
                     continue
                 try:
-                    os.fdatasync(fd)
+                    sync(fd)
                 except OSError:
                     pass
                 finally:
