@@ -56,34 +56,56 @@ _TERMS = _byte_terms(np.repeat(np.arange(_TABLE_WIDTH), 256), np.tile(np.arange(
     _TABLE_WIDTH, 256)
 
 
+_PAIRS: dict[int, np.ndarray] = {}
+
+
+def _pair_terms(j: int) -> np.ndarray:
+    """The summed terms of positions 2j and 2j+1, indexed by the two bytes read as one little-endian uint16."""
+    if j not in _PAIRS:
+        _PAIRS[j] = (_TERMS[2 * j][None, :] + _TERMS[2 * j + 1][:, None]).ravel()  # [hi, lo] -> lo | hi << 8
+    return _PAIRS[j]
+
+
 def _bytes_hash(arr: pa.Array) -> np.ndarray:
     """Per value: the wrapping sum of its bytes' (position, byte) terms, mixed with its length.
 
     Unlike a polynomial hash modulo 2**64 (which Thue–Morse strings defeat for every base), the terms
     have no algebraic structure, so two different values of one length collide only by chance (2**-64).
+    Values of one short width (grid squares, call signs) sum two positions per table look-up; the sums
+    are the same as one position at a time, in a third of the time.
     """
-    if not (pa.types.is_large_string(arr.type) or pa.types.is_large_binary(arr.type)):
-        arr = arr.cast(pa.large_string() if pa.types.is_string(arr.type) or pa.types.is_string_view(arr.type)
-                       else pa.large_binary())
+    t = arr.type
+    if not (pa.types.is_large_string(t) or pa.types.is_large_binary(t) or pa.types.is_string(t)
+            or pa.types.is_binary(t)):
+        arr = arr.cast(pa.large_string() if pa.types.is_string_view(t) else pa.large_binary())
+    wide = pa.types.is_large_string(arr.type) or pa.types.is_large_binary(arr.type)
     n = len(arr)
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64, count=arr.offset + n + 1)[arr.offset:]
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64 if wide else np.int32,
+                            count=arr.offset + n + 1)[arr.offset:]
     data_buf = arr.buffers()[2]
     data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
-    start, lengths = offsets[:-1], np.diff(offsets)
+    lengths = np.diff(offsets)
     o0 = int(offsets[0])
     total = int(offsets[-1]) - o0
     width = int(lengths[0]) if n else 0
-    if n and width <= _TABLE_WIDTH and bool((lengths == width).all()):  # fixed width: a column of bytes at a time
+    if n and width <= _TABLE_WIDTH and total == width * n and bool((lengths == width).all()):
         rows = data[o0:o0 + total].reshape(n, width) if width else np.zeros((n, 0), np.uint8)
         h = np.zeros(n, dtype=np.uint64)
-        for k in range(width):
-            h += _TERMS[k][rows[:, k]]
-    else:
-        rel = start - o0
-        position = np.arange(total, dtype=np.int64) - np.repeat(rel, lengths)
-        prefix = np.zeros(total + 1, dtype=np.uint64)
-        np.cumsum(_byte_terms(position, data[o0:o0 + total]), out=prefix[1:])
-        h = prefix[rel + lengths] - prefix[rel]
+        if width % 2 == 0:  # two positions per look-up, column by column (contiguous indices)
+            pairs = rows.view(np.uint16).T.copy() if width else np.zeros((0, n), np.uint16)
+            for j in range(width // 2):
+                h += _pair_terms(j).take(pairs[j])
+        else:
+            cols = rows.T.copy()
+            for k in range(width):
+                h += _TERMS[k].take(cols[k])
+        h ^= np.uint64(width * _GOLD % 2**64)
+        return _mix(h)
+    rel = (offsets[:-1] - o0).astype(np.int64)
+    position = np.arange(total, dtype=np.int64) - np.repeat(rel, lengths)
+    prefix = np.zeros(total + 1, dtype=np.uint64)
+    np.cumsum(_byte_terms(position, data[o0:o0 + total]), out=prefix[1:])
+    h = prefix[rel + lengths] - prefix[rel]
     h ^= lengths.astype(np.uint64) * np.uint64(_GOLD)
     return _mix(h)
 

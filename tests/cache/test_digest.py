@@ -112,3 +112,26 @@ def test_fixed_width_and_variable_paths_hash_text_alike(values, chunk):
     mixed = pa.table({"s": [*padded, "longer than sixteen bytes"]})
     whole = table_digest(mixed)
     assert whole == table_digest(pa.Table.from_batches(mixed.to_batches(max_chunksize=chunk)))
+
+
+def _reference_hash(value: bytes) -> int:
+    """The text hash as its definition states it, one byte at a time in Python."""
+    from cache.digest import _GOLD, _byte_terms, _mix
+
+    total = 0
+    for i, byte in enumerate(value):
+        total += int(_byte_terms(np.array([i]), np.array([byte]))[0])
+    return int(_mix(np.array([(total % 2**64) ^ (len(value) * _GOLD % 2**64)], dtype=np.uint64))[0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 16), st.lists(st.binary(min_size=16, max_size=16), min_size=1, max_size=12), st.integers(0, 3),
+       st.sampled_from([pa.binary(), pa.large_binary()]))
+def test_text_hashes_follow_their_definition_on_every_path(width, raw, offset, kind):
+    from cache.digest import _values
+
+    same = [r[:width] for r in raw]  # one width: the table look-ups (two positions at a time for even widths)
+    mixed = [*same, b"a value longer than sixteen bytes"]  # the prefix-sum path
+    for values in (same, mixed):
+        arr = pa.array([b"pad"] * offset + values, type=kind).slice(offset)
+        assert [int(v) for v in _values(arr)] == [_reference_hash(v) for v in values]
