@@ -79,6 +79,8 @@ class Pipeline:
         rows = 0
         size = 0
         for batch in batches:
+            if self._stop.is_set():  # a slow source may take long to fill a batch: stop between its blocks
+                return
             if not size and batch.num_rows:
                 size = self._rows_for(batch)
             pending.append(batch)

@@ -193,6 +193,37 @@ print("finished", flush=True)
     assert not list((home / "extracts").glob(".tmp-*"))
 
 
+def test_ctrl_c_stops_a_slow_extract_at_once_and_leaves_nothing(tmp_path):
+    # a slow source fills a batch in minutes: the producer must stop between blocks, not after the batch
+    home = tmp_path / "home"
+    script = f"""
+from cache.sources import EmbeddedSource
+from cache.spec import ExtractSpec
+from cache.store import ExtractCache
+src = EmbeddedSource({str(tmp_path / 'engine')!r})
+spec = ExtractSpec("slow", "SELECT number AS n, sleepEachRow(0.0002) AS z FROM numbers(2000000) "
+                           "SETTINGS max_block_size = 500")
+ExtractCache({str(home)!r}).materialise(spec, source=src, progress=False)
+"""
+    writer = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 60
+    try:
+        while not list((home / "extracts").glob(".tmp-*.duckdb")):
+            assert writer.poll() is None and time.monotonic() < deadline, "the writer never started writing"
+            time.sleep(0.05)
+        time.sleep(0.5)
+        sent = time.monotonic()
+        writer.send_signal(signal.SIGINT)
+        _, err = writer.communicate(timeout=30)
+        stopped = time.monotonic() - sent
+    finally:
+        writer.kill()
+        writer.wait()
+    assert writer.returncode != 0 and "KeyboardInterrupt" in err and stopped < 10, (stopped, err[-500:])
+    assert sorted(p.name for p in (home / "extracts").iterdir()) == [".write.lock"]  # cleaned up on the way out
+
+
 def test_busy_writer_times_out_but_readers_are_not_blocked(engine, db, home):
     cache = ExtractCache(home, lock_timeout=0.3)
     spec = _signatures(engine, db)
