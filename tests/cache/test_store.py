@@ -160,25 +160,33 @@ def test_interrupted_extract_leaves_nothing_and_reruns_cleanly(engine, db, cache
     assert ref.rows == 300000 and cache.read(ref)["n"].to_pylist()[:1] is not None
 
 
-def test_killed_writer_leaves_no_visible_extract(tmp_path):
+def _slow_writer(tmp_path: Path, rows: int, **popen: object) -> subprocess.Popen:
+    """A child process extracting ``rows`` slow rows into ``tmp_path / "home"``, returned once it is writing."""
     home = tmp_path / "home"
     script = f"""
-import sys
 from cache.sources import EmbeddedSource
 from cache.spec import ExtractSpec
 from cache.store import ExtractCache
 src = EmbeddedSource({str(tmp_path / 'engine')!r})
-spec = ExtractSpec("slow", "SELECT number AS n, sleepEachRow(0.0002) AS z FROM numbers(100000) "
+spec = ExtractSpec("slow", "SELECT number AS n, sleepEachRow(0.0002) AS z FROM numbers({rows}) "
                            "SETTINGS max_block_size = 500")
 ExtractCache({str(home)!r}).materialise(spec, source=src, progress=False)
 print("finished", flush=True)
 """
-    writer = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    writer = subprocess.Popen([sys.executable, "-c", script], text=True, **popen)  # type: ignore[call-overload]
     deadline = time.monotonic() + 60
+    while not list((home / "extracts").glob(".tmp-*.duckdb")):
+        if writer.poll() is not None or time.monotonic() > deadline:
+            writer.kill()
+            raise AssertionError("the writer never started writing")
+        time.sleep(0.05)
+    return writer
+
+
+def test_killed_writer_leaves_no_visible_extract(tmp_path):
+    home = tmp_path / "home"
+    writer = _slow_writer(tmp_path, 100_000, stdout=subprocess.PIPE)
     try:
-        while not list((home / "extracts").glob(".tmp-*.duckdb")):
-            assert writer.poll() is None and time.monotonic() < deadline, "the writer never started writing"
-            time.sleep(0.05)
         time.sleep(0.3)
         writer.send_signal(signal.SIGKILL)
         writer.wait()
@@ -195,23 +203,9 @@ print("finished", flush=True)
 
 def test_ctrl_c_stops_a_slow_extract_at_once_and_leaves_nothing(tmp_path):
     # a slow source fills a batch in minutes: the producer must stop between blocks, not after the batch
-    home = tmp_path / "home"
-    script = f"""
-from cache.sources import EmbeddedSource
-from cache.spec import ExtractSpec
-from cache.store import ExtractCache
-src = EmbeddedSource({str(tmp_path / 'engine')!r})
-spec = ExtractSpec("slow", "SELECT number AS n, sleepEachRow(0.0002) AS z FROM numbers(2000000) "
-                           "SETTINGS max_block_size = 500")
-ExtractCache({str(home)!r}).materialise(spec, source=src, progress=False)
-"""
-    writer = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True,
-                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    deadline = time.monotonic() + 60
+    writer = _slow_writer(tmp_path, 2_000_000, stderr=subprocess.PIPE,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
-        while not list((home / "extracts").glob(".tmp-*.duckdb")):
-            assert writer.poll() is None and time.monotonic() < deadline, "the writer never started writing"
-            time.sleep(0.05)
         time.sleep(0.5)
         sent = time.monotonic()
         writer.send_signal(signal.SIGINT)
@@ -221,7 +215,7 @@ ExtractCache({str(home)!r}).materialise(spec, source=src, progress=False)
         writer.kill()
         writer.wait()
     assert writer.returncode != 0 and "KeyboardInterrupt" in err and stopped < 10, (stopped, err[-500:])
-    assert sorted(p.name for p in (home / "extracts").iterdir()) == [".write.lock"]  # cleaned up on the way out
+    assert sorted(p.name for p in (tmp_path / "home" / "extracts").iterdir()) == [".write.lock"]
 
 
 def test_busy_writer_times_out_but_readers_are_not_blocked(engine, db, home):
