@@ -34,6 +34,10 @@ BATCH_BYTES = 128 << 20
 fewer rows per batch, whole row groups where they fit, so memory stays at a few batches whatever the width."""
 
 
+class Stopped(Exception):
+    """The consumer's side of ``Pipeline.stop``: the stream ended early on purpose (Ctrl-C)."""
+
+
 class _Failed:
     def __init__(self, exc: BaseException) -> None:
         self.exc = exc
@@ -54,6 +58,7 @@ class Pipeline:
         self.on_batch = on_batch
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
+        self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._produce, name="extract-producer", daemon=True)
 
     def _put(self, item: Any) -> bool:
@@ -105,9 +110,19 @@ class Pipeline:
         except BaseException as exc:  # handed to the consumer, which re-raises it in the caller's thread
             self._put(_Failed(exc))
 
+    def stop(self) -> None:
+        """Stop the producer and end the consumer's iteration with ``Stopped`` (callable from any thread)."""
+        self._stopped.set()
+        self._stop.set()
+
     def __iter__(self) -> Iterator[pa.RecordBatch]:
         while True:
-            item = self._queue.get()
+            try:
+                item = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                if self._stopped.is_set():
+                    raise Stopped("the extract was stopped") from None
+                continue
             if item is _END:
                 return
             if isinstance(item, _Failed):

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -437,3 +438,16 @@ def test_prune_drops_the_rows_of_embedded_tables_that_changed(engine, db, cache)
     removed = {p.name for p, _ in cache.prune(set())}
     assert removed == {f"{before.key}.json", Path(before.path).name, Path(before.path).with_suffix(".arrow").name}
     assert cache.list() == [after] and cache.by_key(before.key) is None
+
+
+def test_rows_keep_the_order_sent_across_batches(engine, cache):
+    spec = ExtractSpec("ordered", "SELECT number AS n, toString(number % 7) AS s FROM numbers(1100000) "
+                       "ORDER BY n DESC")  # more than two batches, in an order DuckDB would not choose itself
+    ref = cache.materialise(spec, source=engine, progress=False)
+    con = cache.connect(ref)
+    try:
+        stored = con.sql("SELECT n FROM data").to_arrow_table()["n"].to_numpy()  # physical order, no ORDER BY
+    finally:
+        con.close()
+    expected = np.arange(1_099_999, -1, -1)
+    assert (stored == expected).all() and (cache.read(ref)["n"].to_numpy() == expected).all()
