@@ -145,9 +145,8 @@ class ExtractCache:
         """The newest extract of this name, parameter values, split (and source, by name) whatever state its
         source was in (what ``extract --verify`` compares with after the tables changed and the key with them)."""
         query = spec.bind(params, split)
-        refs = [r for r in self.list() if r.name == spec.name and r.params == query.public_params
-                and r.meta.get("split") == query.split
-                and (source is None or (r.meta.get("source") or {}).get("name") == source)]
+        want = (spec.name, canonical_json(query.public_params), query.split)
+        refs = [r for r in self.list() if _request(r)[:3] == want and source in (None, _request(r)[3])]
         return refs[-1] if refs else None
 
     def by_key(self, key: str) -> ExtractRef | None:
@@ -239,8 +238,6 @@ class ExtractCache:
 
     def _write(self, spec: ExtractSpec, query: BoundQuery, src: ClickHouseSource, key: str, state: str | None,
                progress: bool) -> ExtractRef:
-        import threading
-
         import duckdb
         import pyarrow
         from tqdm import tqdm
@@ -262,7 +259,7 @@ class ExtractCache:
                 # and works on it with all its threads, without the GIL, while the producer thread fetches,
                 # converts and hashes the next ones and a worker appends it to the Arrow copy. DuckDB keeps
                 # insertion order, so the rows keep the order in which they were sent. (One INSERT per batch
-                # measured 4.7–5.0 s for 10 M signature rows, one for the stream 4.2–4.5 s.) The INSERT runs in
+                # measured 4.4–4.5 s for 10 M signature rows, one for the stream 4.0–4.1 s.) The INSERT runs in
                 # this (the main) thread: DuckDB 2.0 leaves a connection unusable when Ctrl-C arrives while
                 # another thread runs its query. Python handles the signal only when this thread runs Python,
                 # which it may not while DuckDB works, so ``_on_ctrl_c`` stops the stream from a helper thread:
@@ -284,12 +281,12 @@ class ExtractCache:
                     con.execute("CREATE TABLE data AS SELECT * FROM incoming")
                     copy.open(con.sql("SELECT * FROM data").to_arrow_table().schema)  # the types ``read`` returns
                     con.register("incoming", pyarrow.RecordBatchReader.from_batches(conv.schema, feed()))
-                    ctrl_c = threading.Event()
+                    ctrl_c = None
                     try:
-                        with _on_ctrl_c(ctrl_c, pipe.stop):
+                        with _on_ctrl_c(pipe.stop) as ctrl_c:
                             con.execute("INSERT INTO data SELECT * FROM incoming")
                     except BaseException:
-                        if ctrl_c.is_set():  # whichever error the stopped stream made DuckDB raise
+                        if ctrl_c is not None and ctrl_c.is_set():  # whatever DuckDB made of the stop
                             raise KeyboardInterrupt from None
                         if failed:
                             raise failed[0] from None
@@ -355,11 +352,7 @@ class ExtractCache:
             return []
         removed: builtins.list[tuple[Path, int]] = []
         with WriterLock(self.root / ".write.lock", self.lock_timeout, what="prune the extract cache"):
-            newest: dict[str, ExtractRef] = {}
-            for ref in self.list():  # oldest first, so the last one of a request wins
-                request = canonical_json([ref.name, ref.params, ref.meta.get("split"),
-                                          (ref.meta.get("source") or {}).get("name")])
-                newest[request] = ref
+            newest = {_request(ref): ref for ref in self.list()}  # oldest first: the last of a request wins
             keep = {Path(r.path).name for r in newest.values()}
             short = {(k, d[:16]) for k, d in pinned}
             for data in sorted(self.root.glob("*.duckdb")):
@@ -461,6 +454,12 @@ class ExtractCache:
                        f"{now[:16]} (recorded {ref.digest[:16]}){note}")
 
 
+def _request(ref: ExtractRef) -> tuple[str, str, str | None, str | None]:
+    """What a cached extract answers: its name, parameter values, split and source name (not the source's
+    state, which gives the same request a new key when embedded tables change)."""
+    return (ref.name, canonical_json(ref.params), ref.meta.get("split"), (ref.meta.get("source") or {}).get("name"))
+
+
 def _check(ref: ExtractRef, record: dict[str, Any], table: pa.Table, verify: bool) -> None:
     """Raise ``IntegrityError`` unless ``record`` and ``table`` are what ``ref`` describes."""
     from cache.digest import table_digest
@@ -494,9 +493,9 @@ def _read_copy(path: Path) -> tuple[dict[str, Any], pa.Table]:
 
 
 @contextlib.contextmanager
-def _on_ctrl_c(seen: Any, action: Any) -> Iterator[None]:
-    """While the block runs, set the event ``seen`` and call ``action`` from a helper thread as soon as Ctrl-C
-    arrives.
+def _on_ctrl_c(action: Any) -> Iterator[Any]:
+    """While the block runs, call ``action`` from a helper thread as soon as Ctrl-C arrives; yields an event
+    that tells afterwards whether it did.
 
     The main thread may be inside a long C call (a DuckDB query) where Python's own SIGINT handler cannot run
     until it returns; Python's signal wake-up descriptor is written the moment the signal arrives, whatever the
@@ -508,8 +507,9 @@ def _on_ctrl_c(seen: Any, action: Any) -> Iterator[None]:
     import socket
     import threading
 
+    seen = threading.Event()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield seen
         return
     reader, writer = socket.socketpair()
     writer.setblocking(False)
@@ -518,7 +518,7 @@ def _on_ctrl_c(seen: Any, action: Any) -> Iterator[None]:
     except (ValueError, OSError):
         reader.close()
         writer.close()
-        yield
+        yield seen
         return
     done = threading.Event()
 
@@ -531,7 +531,7 @@ def _on_ctrl_c(seen: Any, action: Any) -> Iterator[None]:
     watcher = threading.Thread(target=watch, name="extract-ctrl-c", daemon=True)
     watcher.start()
     try:
-        yield
+        yield seen
     finally:
         done.set()
         watcher.join()
@@ -593,7 +593,7 @@ class _ArrowCopy:
         if pending is not None:
             try:
                 pending.result()
-            except Exception as exc:  # e.g. a cast DuckDB's renamed columns refuse
+            except Exception as exc:  # a full disk, a cast Arrow refuses
                 self._drop(exc)
         return not self.failed
 

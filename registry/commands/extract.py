@@ -87,10 +87,10 @@ def run_extract(app: App, args: argparse.Namespace, out: Output) -> int:
         out.emit({"name": spec.name, "key": ref.key, "unchanged": same, "message": message},
                  f"{spec.name} ({ref.key[:12]}): {message}")
         return int(ExitCode.OK if same else ExitCode.REFUSED)
-    key = cache.key_for(spec, params, source=source, split=args.split)
-    cached = not args.refresh and cache.by_key(key) is not None
+    known = {r.key for r in cache.list()}  # not key_for: the embedded state would be read twice (a scan for some)
     ref = cache.materialise(spec, params, source=source, refresh=args.refresh, split=args.split,
                             progress=not args.no_progress)
+    cached = not args.refresh and ref.key in known
     filled = ref.meta.get("filled") or {}
     extra = f"; fill values → NULL: {', '.join(f'{k} {v:,}' for k, v in filled.items())}" if filled else ""
     out.emit({**_summary(ref), "cache": "hit" if cached else "miss"},
