@@ -30,7 +30,9 @@ class App:
 
     @classmethod
     def from_args(cls, args: Any) -> App:
-        return cls(getattr(args, "home", None))
+        """The ``App`` a command runs in: ``args.app`` when a caller (the web server) passes its own, else a new one."""
+        given = getattr(args, "app", None)
+        return given if isinstance(given, App) else cls(getattr(args, "home", None))
 
     @cached_property
     def plugins(self) -> Plugins:

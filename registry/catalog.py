@@ -13,7 +13,7 @@ from registry.locking import catalog_lock
 if TYPE_CHECKING:
     import duckdb
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: tokens
 
 # Mutable tables (aliases, meta) carry no index: DuckDB's index checks on UPDATE are eager, and
 # uniqueness is guaranteed by the exclusive lock every writer holds.
@@ -36,6 +36,10 @@ SCHEMA = [
         verdict_digest VARCHAR NOT NULL, evidence_id VARCHAR, who VARCHAR NOT NULL, moved_at VARCHAR NOT NULL,
         prev_hash VARCHAR NOT NULL, entry_hash VARCHAR NOT NULL)""",
     "CREATE TABLE IF NOT EXISTS meta (key VARCHAR NOT NULL, value VARCHAR NOT NULL)",
+    # web API tokens (registry.web.tokens): only the sha256 of each secret, its scopes as JSON lists
+    """CREATE TABLE IF NOT EXISTS tokens (
+        name VARCHAR NOT NULL, token_sha256 VARCHAR NOT NULL, families VARCHAR NOT NULL, aliases VARCHAR NOT NULL,
+        created_at VARCHAR NOT NULL, created_by VARCHAR NOT NULL, revoked_at VARCHAR)""",
 ]
 
 
@@ -125,12 +129,12 @@ class Catalog:
         import duckdb
 
         try:  # the common case, and cheaper than asking duckdb_tables()
-            if con.execute("SELECT 1 FROM meta WHERE key = 'schema_version'").fetchall():
+            if con.execute("SELECT 1 FROM meta WHERE key = 'schema_version' AND value = ?",
+                           [SCHEMA_VERSION]).fetchall():
                 return
         except duckdb.CatalogException:
             pass
         for stmt in SCHEMA:
             con.execute(stmt)
-        row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if row is None:
-            con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+        con.execute("DELETE FROM meta WHERE key = 'schema_version'")
+        con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import datetime as _dt
 import getpass
 import json
@@ -28,8 +29,15 @@ def now_utc(*, precise: bool = False) -> str:
     return now.isoformat(timespec="microseconds") if precise else now.replace(microsecond=0).isoformat()
 
 
+ACTOR: contextvars.ContextVar[str | None] = contextvars.ContextVar("registry_actor", default=None)
+"""Who acts in this context instead of the process's user (the web server sets a token's name per request)."""
+
+
 def current_user() -> str:
-    """Who is acting: ``$REGISTRY_USER`` or the login name."""
+    """Who is acting: the context's ``ACTOR`` if set, else ``$REGISTRY_USER`` or the login name."""
+    actor = ACTOR.get()
+    if actor:
+        return actor
     try:
         return os.environ.get("REGISTRY_USER") or getpass.getuser()
     except Exception:
