@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from registry.errors import CatalogBusy
 from registry.locking import catalog_lock
 
 if TYPE_CHECKING:
     import duckdb
 
-SCHEMA_VERSION = "2"  # 2: tokens
 
 # Mutable tables (aliases, meta) carry no index: DuckDB's index checks on UPDATE are eager, and
 # uniqueness is guaranteed by the exclusive lock every writer holds.
@@ -36,11 +38,22 @@ SCHEMA = [
         verdict_digest VARCHAR NOT NULL, evidence_id VARCHAR, who VARCHAR NOT NULL, moved_at VARCHAR NOT NULL,
         prev_hash VARCHAR NOT NULL, entry_hash VARCHAR NOT NULL)""",
     "CREATE TABLE IF NOT EXISTS meta (key VARCHAR NOT NULL, value VARCHAR NOT NULL)",
+    # promotion policy: which suites an alias accepts (a JSON list), set by the ledger entry ``ledger_seq``
+    """CREATE TABLE IF NOT EXISTS policies (
+        family VARCHAR NOT NULL, alias VARCHAR NOT NULL, body VARCHAR NOT NULL, ledger_seq BIGINT NOT NULL)""",
+    # the ledger head right after the decision a stored evidence was part of (a witness shown on its scorecard)
+    """CREATE TABLE IF NOT EXISTS decision_heads (
+        evidence_id VARCHAR NOT NULL, ledger_seq BIGINT NOT NULL, entry_hash VARCHAR NOT NULL)""",
     # web API tokens (registry.web.tokens): only the sha256 of each secret, its scopes as JSON lists
     """CREATE TABLE IF NOT EXISTS tokens (
         name VARCHAR NOT NULL, token_sha256 VARCHAR NOT NULL, families VARCHAR NOT NULL, aliases VARCHAR NOT NULL,
         created_at VARCHAR NOT NULL, created_by VARCHAR NOT NULL, revoked_at VARCHAR)""",
 ]
+
+# Any change to the statements above changes the version, so an older catalog gains the new tables the next
+# time it is opened for writing (every statement is CREATE … IF NOT EXISTS). Readers of a table that an older
+# catalog lacks treat it as empty (see ``has_table``).
+SCHEMA_VERSION = hashlib.sha256("\n".join(SCHEMA).encode()).hexdigest()[:16]
 
 
 class Catalog:
@@ -66,7 +79,6 @@ class Catalog:
     @contextlib.contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection | None]:
         """A read-only connection, or None when no catalog exists yet."""
-        import duckdb
 
         if self._depth():  # nested: the same connection (or the same absence of a catalog)
             with self._entered():
@@ -77,7 +89,7 @@ class Catalog:
                 yield None
             return
         with catalog_lock(self.lock_path, exclusive=False), self._entered():
-            con = duckdb.connect(str(self.path), read_only=True)
+            con = self._connect(read_only=True)
             self._local.con = con
             try:
                 yield con
@@ -99,7 +111,6 @@ class Catalog:
     @contextlib.contextmanager
     def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-write connection inside ``BEGIN … COMMIT``; an exception rolls everything back."""
-        import duckdb
 
         if self._depth():
             if not getattr(self._local, "writing", False):
@@ -109,7 +120,7 @@ class Catalog:
             return
         with catalog_lock(self.lock_path, exclusive=True), self._entered():
             self.home.mkdir(parents=True, exist_ok=True)
-            con = duckdb.connect(str(self.path))
+            con = self._connect(read_only=False)
             self._local.con, self._local.writing = con, True
             try:
                 self._ensure_schema(con)
@@ -123,6 +134,21 @@ class Catalog:
             finally:
                 self._local.con, self._local.writing = None, False
                 con.close()
+
+    def _connect(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+        """Open the file; another program holding it (a notebook's ``duckdb.connect``) is ``CatalogBusy``."""
+        import duckdb
+
+        try:
+            return duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.IOException as exc:
+            text = str(exc)
+            if "lock" not in text.lower():
+                raise
+            held = re.search(r"held in (.+?) \(PID (\d+)\)", text)
+            who = f" by {held.group(1)} (pid {held.group(2)})" if held else ""
+            raise CatalogBusy(f"the catalog {self.path} is open in another program{who}, outside the registry's "
+                              f"lock; close that connection and try again (nothing was changed)") from None
 
     @staticmethod
     def _ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -138,3 +164,8 @@ class Catalog:
             con.execute(stmt)
         con.execute("DELETE FROM meta WHERE key = 'schema_version'")
         con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
+
+
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the catalog has table ``name`` (an older catalog opened read-only may lack a newer table)."""
+    return bool(con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall())

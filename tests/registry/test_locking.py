@@ -14,7 +14,7 @@ from registry.locking import catalog_lock
 def test_second_writer_times_out_with_clear_message(tmp_path):
     lock = tmp_path / "catalog.lock"
     with catalog_lock(lock, exclusive=True):
-        with pytest.raises(CatalogBusy, match=r"stayed locked by another registry process \(pid \d+\) for 0.2s"):
+        with pytest.raises(CatalogBusy, match=r"stayed locked by another registry process \(pid \d+[^)]*\) for 0.2s"):
             with catalog_lock(lock, exclusive=True, timeout=0.2):
                 pass
 
@@ -96,3 +96,69 @@ def test_reading_an_empty_home_creates_nothing_and_writes_inside_reads_are_refus
             with cat.write():
                 pass
     assert not (tmp_path / "nothere").exists()
+
+
+_LOOPING_READER = """
+import sys, time
+from pathlib import Path
+from registry.locking import catalog_lock
+lock, stop = Path(sys.argv[1]), time.monotonic() + float(sys.argv[2])
+print("reading", flush=True)
+while time.monotonic() < stop:
+    with catalog_lock(lock, exclusive=False, timeout=60):
+        time.sleep(0.02)  # one read's hold time
+"""
+
+
+def test_readers_in_a_tight_loop_never_starve_a_writer(tmp_path):
+    """Four processes re-taking the shared lock back to back: a queued writer gets in within about one
+    reader's hold time (it used to wait out its whole timeout)."""
+    import subprocess
+    import sys
+
+    lock = tmp_path / "catalog.lock"
+    readers = [subprocess.Popen([sys.executable, "-c", _LOOPING_READER, str(lock), "20"], stdout=subprocess.PIPE,
+                                text=True) for _ in range(4)]
+    try:
+        for r in readers:
+            assert r.stdout.readline().strip() == "reading"
+        time.sleep(0.5)
+        waits = []
+        for _ in range(5):
+            t0 = time.monotonic()
+            with catalog_lock(lock, exclusive=True, timeout=5):
+                waits.append(time.monotonic() - t0)
+            time.sleep(0.05)
+        assert max(waits) < 1.0, waits
+    finally:
+        for r in readers:
+            r.kill()
+            r.wait()
+
+
+def test_busy_message_names_the_real_holder_not_a_stale_pid(tmp_path):
+    import subprocess
+    import sys
+
+    lock = tmp_path / "catalog.lock"
+    lock.write_text("999999")  # what a writer killed long ago left behind
+    holding = ("import sys; from pathlib import Path; from registry.locking import catalog_lock\n"
+               "with catalog_lock(Path(sys.argv[1]), exclusive=False):\n"
+               "    print('held', flush=True); sys.stdin.readline()")
+    reader = subprocess.Popen([sys.executable, "-c", holding, str(lock)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout.readline().strip() == "held"
+        with pytest.raises(CatalogBusy) as err:
+            with catalog_lock(lock, exclusive=True, timeout=0.2):
+                pass
+    finally:
+        reader.communicate("done\n", timeout=10)
+    assert f"pid {reader.pid}" in str(err.value) and "999999" not in str(err.value)
+
+
+def test_a_writer_leaves_no_pid_behind(tmp_path):
+    lock = tmp_path / "catalog.lock"
+    with catalog_lock(lock, exclusive=True):
+        assert lock.read_text() == str(__import__("os").getpid())
+    assert lock.read_text() == ""
