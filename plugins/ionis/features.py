@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from plugins.ionis.geo import haversine_km, initial_bearing_deg, solar_elevation_deg
 from registry.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from plugins.ionis.atlas import IriAtlas
 
 _RANGES: dict[str, tuple[float, float, str]] = {
     "tx_lat": (-90.0, 90.0, "−90–90°"),
@@ -121,15 +125,43 @@ SPEC_FEATURES_BY_DNN: dict[int, tuple[str, ...]] = {
 """Feature lists of the released versions by trunk width (V20, V21-α, V21-β, V22-γ), for files without config."""
 
 
-def build_features(names: Sequence[str], batch: PathBatch) -> np.ndarray:
-    """The ``(N, len(names))`` float32 input matrix of a version, columns in ``names`` order."""
-    unknown = [n for n in names if n not in FEATURES]
+ATLAS_FEATURES: dict[str, Callable[[PathBatch, dict[str, np.ndarray]], np.ndarray]] = {
+    "foF2_freq_ratio": lambda b, iri: iri["foF2"] / b.freq_mhz,
+    "foE_mid": lambda b, iri: iri["foE"] / 10.0,
+    "hmF2_mid": lambda b, iri: iri["hmF2"] / 500.0,
+}
+"""V23/AUDIT-03 features read from the IRI atlas at the path's midpoint grid, hour, month and SFI bucket."""
+
+
+def build_features(names: Sequence[str], batch: PathBatch, *, atlas: IriAtlas | None = None) -> np.ndarray:
+    """The ``(N, len(names))`` float32 input matrix of a version, columns in ``names`` order; IRI features
+    need ``atlas`` (``InvalidInput`` without it)."""
+    unknown = [n for n in names if n not in FEATURES and n not in ATLAS_FEATURES]
     if unknown:
         raise InvalidInput(f"unknown feature(s) {', '.join(unknown)} (known: {', '.join(sorted(FEATURES))})")
+    iri: dict[str, np.ndarray] | None = None
+    if any(n in ATLAS_FEATURES for n in names):
+        if atlas is None:
+            raise InvalidInput("this version reads IRI features; it needs its IRI atlas")
+        from plugins.ionis.atlas import midpoint_grid
+
+        grids = midpoint_grid(batch.tx_lat, batch.tx_lon, batch.rx_lat, batch.rx_lon)
+        iri = atlas.lookup(grids, batch.hour_utc, batch.month, batch.sfi)
     out = np.empty((len(batch), len(names)), dtype=np.float32)
     for col, name in enumerate(names):
-        out[:, col] = FEATURES[name](batch)
+        out[:, col] = FEATURES[name](batch) if name in FEATURES else ATLAS_FEATURES[name](batch, iri or {})
     return out
+
+
+def _band_head(freq_mhz: np.ndarray) -> np.ndarray:
+    from plugins.ionis.architectures import SPEC_BAND_HEADS
+    from plugins.ionis.bands import SPEC_DIAL_HZ
+
+    ids = np.array(sorted(SPEC_DIAL_HZ))
+    dial = np.log(np.array([SPEC_DIAL_HZ[i] for i in ids], dtype=np.float64) / 1e6)
+    nearest = ids[np.abs(np.log(freq_mhz)[:, None] - dial[None, :]).argmin(axis=1)]
+    heads = dict(SPEC_BAND_HEADS)
+    return np.array([heads[int(b)] for b in nearest], dtype=np.float64)
 
 
 def _darkness(hour: np.ndarray, lon: np.ndarray) -> np.ndarray:
@@ -162,3 +194,4 @@ feature("freq_x_tx_dark")(lambda b: _freq_centred(b.freq_mhz) * b.tx_elevation_d
 feature("freq_x_rx_dark")(lambda b: _freq_centred(b.freq_mhz) * b.rx_elevation_deg / 90.0)
 feature("sfi")(lambda b: b.sfi / 300.0)
 feature("kp_penalty")(lambda b: 1.0 - b.kp / 9.0)
+feature("band_idx")(lambda b: _band_head(b.freq_mhz))  # V26-α: head of the nearest WSPR band (not a trunk input)

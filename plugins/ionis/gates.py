@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -69,7 +70,17 @@ class SidecarEffectGate:
     def evaluate(self, ctx: GateContext) -> Outcome:
         bundle = bundle_of(ctx)
         module = bundle.module
-        value = module.sfi_benefit() if self.effect == "sfi_benefit" else module.storm_cost()
+        sun = bundle.arch.sidecar("sun")
+        if self.effect == "sfi_benefit" and sun is None:
+            raise GateError(f"{self.name} does not apply to {bundle.arch.name}: it has no sun sidecar")
+        per_band: list[dict[str, Any]] = []
+        if self.effect == "sfi_benefit" and sun is not None and len(sun.inputs) > 1:
+            for band in sorted(bundle.bands.dial_hz):  # the sidecar also reads log frequency: every band
+                fl = math.log10(bundle.bands.dial_hz[band]) / 8.0
+                per_band.append({"band": band, "freq_log": round(fl, 6), "sfi_benefit": module.sfi_benefit(fl)})
+            value = min(r["sfi_benefit"] for r in per_band)
+        else:
+            value = module.sfi_benefit() if self.effect == "sfi_benefit" else module.storm_cost()
         reported = _meta_value(bundle.meta, (self.effect, f"{self.effect}_normalized"))
         details: dict[str, Any] = {"measured_from_weights": round(value, 6), "meta_reported": reported,
                                    "definition": ("sun_sidecar(200/300) − sun_sidecar(70/300)"
@@ -78,7 +89,13 @@ class SidecarEffectGate:
         if reported is not None and abs(reported - value) > 1e-4:
             details["warning"] = f"meta reports {reported:.4f}, the weights give {value:.4f}"
         message = ""
-        if self.effect == "sfi_benefit":
+        if per_band:
+            details["table"] = table(per_band, ("band", "freq_log", "sfi_benefit"),
+                                     f"{sun.describe() if sun else ''}: benefit per band (the gate holds the least)")
+            least = min(per_band, key=lambda r: r["sfi_benefit"])["band"]
+            verb = "meets" if self.threshold.check(value) else "misses"
+            message = f"least per-band SFI benefit {value:.4f}σ (band {least}) {verb} {self.threshold}"
+        elif self.effect == "sfi_benefit":
             details["note"] = SUN_CLAMP_FLOOR_NOTE
             passed = self.threshold.check(value)
             message = f"{value:.4f}σ {'meets' if passed else 'misses'} {self.threshold} ({SUN_CLAMP_FLOOR_NOTE})"

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from plugins.ionis.checkpoint import IonisBundle
-from plugins.ionis.features import PathBatch, build_features
+from plugins.ionis.features import PathBatch
 from plugins.ionis.geo import grid_centroid
 from plugins.ionis.override import override_batch
 from registry.errors import InvalidInput
@@ -32,13 +32,13 @@ def predict_sigma(bundle: IonisBundle, batch: PathBatch, *, device: str | None =
     with torch.inference_mode():
         for start in range(0, len(batch), chunk_rows):
             part = _slice(batch, start, start + chunk_rows)
-            x = torch.from_numpy(build_features(bundle.features, part)).to(dev)
+            x = torch.from_numpy(bundle.inputs(part)).to(dev)
             out[start : start + len(part)] = module(x)[:, 0].double().cpu().numpy()
     return out
 
 
 def predict_matrix(bundle: IonisBundle, x: np.ndarray, *, device: str | None = None) -> np.ndarray:
-    """σ for an already-built ``(N, dnn_dim + 2)`` feature matrix."""
+    """σ for an already-built ``(N, input_dim)`` feature matrix."""
     import torch
 
     with torch.inference_mode():

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from plugins.ionis.architectures import DEFAULT_ARCHITECTURE, Architecture, identify
 from plugins.ionis.bands import BandPlan
 from plugins.ionis.checkpoint import resolve_features
 from plugins.ionis.features import PathBatch, build_features
@@ -44,7 +45,7 @@ def _column(table: Any, name: str) -> np.ndarray:
 def rows_from_table(table: Any, config: Mapping[str, Any]) -> TrainingRows:
     """Signature columns → model inputs; rows outside the physical ranges (or with SFI ≤ 0) are dropped."""
     bands = BandPlan.from_config(config)
-    features, _ = resolve_features(int(config["model"]["dnn_dim"]), config)
+    features, _ = resolve_features(int(config["model"]["dnn_dim"]), config, trainable_architecture(config))
     band = _column(table, "band").astype(np.int64)
     sfi, kp = _column(table, "avg_sfi").astype(np.float64), _column(table, "avg_kp").astype(np.float64)
     month = _column(table, "month").astype(np.int64)
@@ -107,6 +108,14 @@ def _sources(table: Any, n: int) -> np.ndarray:
 
 def _decode(grid: Any) -> str:
     return grid.decode("ascii") if isinstance(grid, bytes) else str(grid)
+
+
+def trainable_architecture(config: Mapping[str, Any]) -> Architecture:
+    """The config's architecture if this recipe trains it (V22's ``IonisGate``); otherwise ``InvalidInput``."""
+    arch = identify(config)
+    if arch is not DEFAULT_ARCHITECTURE:
+        raise InvalidInput(f"training {arch.name} is not supported; the recipe here trains {DEFAULT_ARCHITECTURE.name}")
+    return arch
 
 
 def defibrillate(module: IonisGate) -> None:
@@ -180,7 +189,7 @@ def train(table: Any, config: Mapping[str, Any], *, epochs: int | None = None, s
         raise ValueError("the extract holds a single path; a held-out set needs rows of at least two paths")
     n_val = len(val)
     torch.manual_seed(seed)
-    module = IonisGate(int(config["model"]["dnn_dim"]))
+    module = IonisGate(int(config["model"]["dnn_dim"]), trainable_architecture(config))
     defibrillate(module)
     module.to(device).train()
     epochs = int(epochs if epochs is not None else training.get("epochs", 100))
@@ -198,6 +207,7 @@ def train(table: Any, config: Mapping[str, Any], *, epochs: int | None = None, s
         for start in range(0, len(fit), batch_size):
             pick = perm[start : start + batch_size]
             parts = module.decompose(x[pick])
+            assert parts.g_sun is not None  # trainable_architecture: V22's, with both sidecars
             loss = (huber(parts.total[:, 0], z[pick]) * w[pick]).mean() - lam * (
                 parts.g_sun.var(unbiased=False) + parts.g_storm.var(unbiased=False))
             opt.zero_grad(set_to_none=True)
@@ -216,7 +226,8 @@ def train(table: Any, config: Mapping[str, Any], *, epochs: int | None = None, s
                "rows_train": len(fit), "rows_val": n_val,
                "split": f"whole undirected paths by sha256(seed {seed}:path), "
                         f"{len(np.unique(rows.paths[val]))} of {len(np.unique(rows.paths))} paths held out",
-               "config_version": config.get("version"), "features": list(resolve_features(module.dnn_dim, config)[0])}
+               "config_version": config.get("version"),
+               "features": list(resolve_features(module.dnn_dim, config, module.arch)[0])}
     return TrainResult(module.cpu(), metrics, lineage)
 
 

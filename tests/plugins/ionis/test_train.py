@@ -13,7 +13,8 @@ from plugins.ionis.train import defibrillate, path_split, rows_from_table, train
 from registry.errors import InvalidInput
 
 GRIDS = ["DN46", "FN20", "JN48", "JO51", "PM95", "CN87", "FM19", "IO91", "KP20", "QF56"]
-CONFIG = {"version": "v22", "model": {"dnn_dim": 15}, "features": list(SPEC_FEATURES_BY_DNN[15]),
+CONFIG = {"version": "v22", "model": {"architecture": "IonisGate", "dnn_dim": 15},
+          "features": list(SPEC_FEATURES_BY_DNN[15]),
           "training": {"batch_size": 512, "val_split": 0.2, "epochs": 2}}
 
 

@@ -1,0 +1,130 @@
+"""Building the IRI atlas offline with PyIRI, cached by request: ``python -m plugins.ionis.atlas_build``."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from plugins.ionis.atlas import FAILED, HOURS, MONTHS, AtlasRule, IriAtlas
+from registry.errors import InvalidInput
+
+YEAR, DAY = 2025, 15
+"""Upstream's atlas: year 2025, day 15 of each month."""
+
+
+def pyiri_version() -> str:
+    """The installed PyIRI's version; ``InvalidInput`` saying how to install it when it is absent."""
+    try:
+        import PyIRI
+    except ImportError:
+        raise InvalidInput("building the IRI atlas needs PyIRI: pip install pyiri") from None
+    return str(getattr(PyIRI, "__version__", "unknown"))
+
+
+def build(grids: Sequence[str], rule: AtlasRule, *, year: int = YEAR, day: int = DAY) -> IriAtlas:
+    """Run PyIRI (IRI-2020 ``IRI_density_1day``, CCIR foF2) at each grid centroid, UT 0–23, on ``day`` of every
+    month of ``year`` with F10.7 at each bucket's value; foF2, foE clamped ≥ 0, hmF2 ≥ 100; a failed call or a
+    non-finite value keeps upstream's failure values."""
+    version = pyiri_version()
+    import PyIRI
+    import PyIRI.main_library as iri
+
+    from plugins.ionis.geo import grid_centroid
+
+    names = tuple(sorted({str(g).strip().upper() for g in grids}))
+    if not names:
+        raise InvalidInput("the atlas needs at least one grid")
+    lat, lon = grid_centroid(list(names), column="grid")
+    shape = (len(names), HOURS, MONTHS, rule.buckets)
+    out = {k: np.full(shape, v, dtype=np.float32) for k, v in FAILED.items()}
+    failures = 0
+    for m in range(MONTHS):
+        for b, f107 in enumerate(rule.sfi_values):
+            try:
+                f2, _, e, *_ = iri.IRI_density_1day(year, m + 1, day, np.arange(float(HOURS)), lon, lat,
+                                                    np.array([300.0]), float(f107), PyIRI.coeff_dir, 0)
+            except Exception:  # upstream's rule: the points of a failed call keep the failure values
+                failures += 1
+                continue
+            for key, arr, floor in (("foF2", f2["fo"], 0.0), ("foE", e["fo"], 0.0), ("hmF2", f2["hm"], 100.0)):
+                arr = np.asarray(arr, dtype=np.float64)
+                out[key][:, :, m, b] = np.where(np.isfinite(arr), np.maximum(arr, floor), FAILED[key]).T
+    provenance = {"source": "rebuilt offline with PyIRI, not upstream's unpublished data/iri_lookup.npz",
+                  "pyiri": version, "year": year, "day": day, "failed_calls": failures}
+    atlas = IriAtlas(names, out["foF2"], out["foE"], out["hmF2"], rule, provenance)
+    return IriAtlas.from_bytes(atlas.to_bytes())
+
+
+def request_key(grids: Sequence[str], rule: AtlasRule, year: int = YEAR, day: int = DAY) -> str:
+    """Cache key of an atlas request: grids, rule, date and the PyIRI version."""
+    text = json.dumps({"grids": sorted({g.upper() for g in grids}), "rule": rule.as_dict(), "year": year,
+                       "day": day, "pyiri": pyiri_version()}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def cached_atlas(home: Path, grids: Sequence[str], rule: AtlasRule) -> tuple[Path, bool]:
+    """The atlas file for this request under ``home/ionis-atlas``, built once; returns (path, built now)."""
+    folder = Path(home) / "ionis-atlas"
+    path = folder / f"{request_key(grids, rule)[:24]}.npz"
+    if path.is_file():
+        IriAtlas.read(path)  # a damaged cache file is refused, not used
+        return path, False
+    folder.mkdir(parents=True, exist_ok=True)
+    data = build(grids, rule).to_bytes()
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return path, True
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m plugins.ionis.atlas_build",
+                                     description="Build the IRI atlas V23/AUDIT-03 read, offline with PyIRI.")
+    parser.add_argument("--config", type=Path, help="version config: its iri_atlas block gives the bucket rule")
+    parser.add_argument("--grids", help="comma-separated 4-character grids (the midpoint grids a request needs)")
+    parser.add_argument("--paths", type=Path, help="a predict CSV (tx_grid, rx_grid): its midpoint grids")
+    parser.add_argument("--home", type=Path, default=Path(os.environ.get("REGISTRY_HOME", ".registry")))
+    parser.add_argument("--out", type=Path, help="also copy the atlas here")
+    args = parser.parse_args(argv)
+    try:
+        config = json.loads(args.config.read_text()) if args.config else None
+        grids = [g for g in (args.grids or "").split(",") if g.strip()] + paths_grids(args.paths)
+        path, built = cached_atlas(args.home, grids, AtlasRule.from_config(config))
+        if args.out:
+            args.out.write_bytes(path.read_bytes())
+        atlas = IriAtlas.read(path)
+        print(f"{'built' if built else 'cached'} {path} ({len(atlas.grids)} grids, {atlas.rule.describe()}, "
+              f"PyIRI {atlas.provenance.get('pyiri')}, sha256 {atlas.digest})")
+        return 0
+    except (InvalidInput, OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def paths_grids(csv_path: Path | None) -> list[str]:
+    """Midpoint grids of every row of a predict CSV (columns tx_grid, rx_grid)."""
+    if csv_path is None:
+        return []
+    import csv
+
+    from plugins.ionis.atlas import midpoint_grid
+    from plugins.ionis.geo import grid_centroid
+
+    with open(csv_path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows:
+        return []
+    tlat, tlon = grid_centroid([r["tx_grid"] for r in rows], column="tx_grid")
+    rlat, rlon = grid_centroid([r["rx_grid"] for r in rows], column="rx_grid")
+    return [str(g) for g in midpoint_grid(tlat, tlon, rlat, rlon)]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
