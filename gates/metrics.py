@@ -12,7 +12,11 @@ from typing import Any
 
 import numpy as np
 
+from gates.ensemble import crps_ensemble, rank_histogram, rank_histogram_chi2, spread_skill_ratio
 from registry.errors import GateError
+
+__all__ = ["brier_score", "crps_ensemble", "finite_array", "mae", "pearson", "rank_histogram", "rank_histogram_chi2",
+           "rmse", "skill_score", "spread_skill_ratio"]  # the ensemble scores live in gates.ensemble
 
 
 def finite_array(name: str, values: Any, ndim: int | None = None) -> np.ndarray:
@@ -72,63 +76,3 @@ def brier_score(prob: Any, event: Any) -> float:
     if not np.isin(e, (0.0, 1.0)).all():
         raise GateError("outcomes must be 0 or 1")
     return float(np.mean((p - e) ** 2))
-
-
-def _ensemble(members: Any, obs: Any) -> tuple[np.ndarray, np.ndarray]:
-    """``members`` of shape (m, n) for n cases, ``obs`` of shape (n,)."""
-    x = finite_array("ensemble", members, ndim=2)
-    y = finite_array("observations", obs, ndim=1)
-    if x.shape[1] != y.shape[0]:
-        raise GateError(f"ensemble has {x.shape[1]} cases, observations {y.shape[0]}")
-    return x, y
-
-
-def crps_ensemble(members: Any, obs: Any, *, fair: bool = False) -> np.ndarray:
-    """CRPS of an m-member ensemble for each case: E|X − y| − ½·E|X − X'|.
-
-    ``fair`` uses the unbiased estimator of the spread term (divides by m(m − 1), not m²), which does not
-    reward small ensembles. With one member the (plain) CRPS is the absolute error.
-    """
-    x, y = _ensemble(members, obs)
-    m = x.shape[0]
-    if fair and m < 2:
-        raise GateError("the fair CRPS needs at least two members")
-    skill = np.mean(np.abs(x - y[None, :]), axis=0)
-    s = np.sort(x, axis=0)
-    weights = (2 * np.arange(1, m + 1) - m - 1)[:, None]
-    pair_sum = 2.0 * np.sum(weights * s, axis=0)  # Σ_i Σ_j |x_i − x_j|
-    spread = pair_sum / (m * (m - 1) if fair else m * m)
-    return np.asarray(skill - 0.5 * spread)
-
-
-def rank_histogram(members: Any, obs: Any, rng: np.random.Generator) -> np.ndarray:
-    """Counts of the observation's rank among the members (m + 1 bins); ties are broken at random with
-    ``rng`` so that a discrete field (e.g. zero reflectivity) does not pile up in the lowest bin."""
-    x, y = _ensemble(members, obs)
-    below = np.sum(x < y[None, :], axis=0)
-    ties = np.sum(x == y[None, :], axis=0)
-    rank = below + np.floor(rng.random(len(y)) * (ties + 1)).astype(np.int64)
-    return np.bincount(rank, minlength=x.shape[0] + 1)
-
-
-def rank_histogram_chi2(counts: Any) -> float:
-    """χ² of the counts against a flat histogram (0 for perfectly flat; compare with m degrees of freedom)."""
-    c = finite_array("rank histogram", counts, ndim=1)
-    expected = c.sum() / len(c)
-    if expected <= 0:
-        raise GateError("rank histogram has no cases")
-    return float(np.sum((c - expected) ** 2) / expected)
-
-
-def spread_skill_ratio(members: Any, obs: Any) -> float:
-    """√(mean ensemble variance) / RMSE of the ensemble mean, with the (m + 1)/m finite-ensemble factor,
-    so that a statistically consistent ensemble scores 1; below 1 is under-dispersive."""
-    x, y = _ensemble(members, obs)
-    m = x.shape[0]
-    if m < 2:
-        raise GateError("spread needs at least two members")
-    error = rmse(x.mean(axis=0), y)
-    if error == 0:
-        raise GateError("the ensemble mean is exact on every case: spread/skill is undefined")
-    spread = np.sqrt(np.mean(x.var(axis=0, ddof=1)) * (m + 1) / m)
-    return float(spread / error)

@@ -1,0 +1,233 @@
+"""Ensemble scores: closed forms, the peers on random inputs, identities for any input, NaN policies, bad input."""
+
+from __future__ import annotations
+
+import math
+import tracemalloc
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from gates.crps_kernel import sorting_network
+from gates.ensemble import (
+    crps_ensemble,
+    crps_gaussian,
+    crps_point,
+    rank_histogram,
+    rank_histogram_test,
+    ranks,
+    spread_skill_ratio,
+    twcrps_ensemble,
+)
+from registry.errors import GateError
+
+values = st.floats(-1e3, 1e3, allow_nan=False, width=64)
+
+
+def brute_crps(x: np.ndarray, y: np.ndarray, fair: bool = False) -> np.ndarray:
+    """The definition over all member pairs, members on axis 0."""
+    m = x.shape[0]
+    pairs = np.abs(x[:, None] - x[None, :]).sum(axis=(0, 1))
+    return np.abs(x - y).mean(axis=0) - 0.5 * pairs / (m * (m - 1) if fair else m * m)
+
+
+def test_closed_forms():
+    assert crps_gaussian(0.0, 1.0, 0.0) == pytest.approx(0.233695, abs=1e-6)  # (√2 − 1)/√π
+    assert crps_gaussian(0.0, 1.0, 0.0) == pytest.approx((math.sqrt(2) - 1) / math.sqrt(math.pi), rel=1e-12)
+    members = np.array([1.0, 2.0, 3.0, 4.0])
+    assert crps_ensemble(members, 2.5) == pytest.approx(0.375, abs=1e-15)
+    assert crps_ensemble(members, 2.5, fair=True) == pytest.approx(1 / 6, abs=1e-15)
+    assert crps_ensemble(np.array([3.0]), -1.5) == 4.5  # one member: the absolute error
+    # the two estimators differ by E|X − X'| / (2m), with the unbiased E|X − X'| = 20 / 12 here
+    assert crps_ensemble(members, 2.5) - crps_ensemble(members, 2.5, fair=True) == pytest.approx(20 / 12 / 8, abs=1e-15)
+    assert crps_point([1.0, -2.0], [0.5, 1.0]).tolist() == [0.5, 3.0]
+    assert crps_gaussian([1.0, 1.0], 0.0, [3.0, -1.0]).tolist() == [2.0, 2.0]  # σ = 0: the point forecast
+
+
+@pytest.mark.parametrize("m", [1, 2, 3, 7, 8, 9, 31, 32, 33, 50, 64, 65, 130])
+def test_the_sorting_network_sorts(m):
+    lo, hi = sorting_network(m)
+    assert (lo < hi).all() and (hi < m).all()
+    rows = np.random.default_rng(m).integers(0, 4, size=(300, m)).astype(float)  # many ties
+    for i, j in zip(lo, hi, strict=True):
+        rows[:, i], rows[:, j] = np.minimum(rows[:, i], rows[:, j]), np.maximum(rows[:, i], rows[:, j])
+    assert (np.diff(rows, axis=1) >= 0).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(("shape", "axis"), [((50, 130), 0), ((130, 50), -1), ((3, 9, 7, 5), 1), ((4, 65), 0),
+                                             ((1, 3), 0), ((65, 1), -1)])
+def test_crps_matches_the_definition_for_any_shape_and_member_axis(dtype, shape, axis):
+    rng = np.random.default_rng(len(shape) * 100 + shape[0])
+    x = rng.normal(size=shape).astype(dtype)
+    xm = np.moveaxis(x.astype(np.float64), axis, 0)
+    y = rng.normal(size=xm.shape[1:])
+    got = crps_ensemble(x, y, member_axis=axis)
+    assert got.shape == y.shape and got.dtype == np.float64
+    np.testing.assert_allclose(got, brute_crps(xm, y), rtol=1e-12, atol=1e-12)
+    if xm.shape[0] > 1:
+        np.testing.assert_allclose(crps_ensemble(x, y, member_axis=axis, fair=True), brute_crps(xm, y, True),
+                                   rtol=1e-12, atol=1e-12)
+
+
+def test_crps_agrees_with_the_peers():
+    import properscoring
+    import scores.probability
+    import scoringrules
+    import xarray as xr
+    import xskillscore
+
+    rng = np.random.default_rng(7)
+    x, y = rng.gamma(2.0, size=(300, 20)), rng.gamma(2.0, size=300)  # members last, as the peers default to
+    ours = crps_ensemble(x, y, member_axis=-1)
+    fair = crps_ensemble(x, y, member_axis=-1, fair=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        np.testing.assert_allclose(ours, properscoring.crps_ensemble(y, x), atol=1e-6)
+        np.testing.assert_allclose(ours, scoringrules.crps_ensemble(y, x, estimator="nrg", backend="numpy"), atol=1e-6)
+        np.testing.assert_allclose(fair, scoringrules.crps_ensemble(y, x, estimator="fair", backend="numpy"),
+                                   atol=1e-6)
+        fx, oy = xr.DataArray(x, dims=("p", "member")), xr.DataArray(y, dims=("p",))
+        np.testing.assert_allclose(ours.mean(), float(xskillscore.crps_ensemble(oy, fx)), atol=1e-6)
+        np.testing.assert_allclose(ours, scores.probability.crps_for_ensemble(fx, oy, "member", preserve_dims="p"),
+                                   atol=1e-6)
+        np.testing.assert_allclose(fair, scores.probability.crps_for_ensemble(
+            fx, oy, "member", method="fair", preserve_dims="p"), atol=1e-6)
+        tw = twcrps_ensemble(x, y, 2.5, member_axis=-1)
+        np.testing.assert_allclose(tw, scoringrules.twcrps_ensemble(y, x, 2.5, estimator="nrg", backend="numpy"),
+                                   atol=1e-6)
+        np.testing.assert_allclose(tw, scores.probability.tw_crps_for_ensemble(
+            fx, oy, "member", lambda v: np.maximum(v, 2.5), preserve_dims="p"), atol=1e-6)
+        mu, sigma = rng.normal(size=50), rng.gamma(1.0, size=50)
+        np.testing.assert_allclose(crps_gaussian(mu, sigma, y[:50]), properscoring.crps_gaussian(y[:50], mu, sigma),
+                                   atol=1e-6)
+
+
+def test_threshold_weighting_counts_only_the_upper_tail():
+    x = np.array([[0.0, 1.0, 5.0], [0.5, 2.0, 6.0]])  # 2 members, 3 points
+    y = np.array([0.2, 1.5, 5.5])
+    tw = twcrps_ensemble(x, y, 3.0)
+    assert tw[0] == 0.0 and tw[1] == 0.0  # members and obs all below the threshold: nothing counts
+    assert tw[2] == crps_ensemble(x, y)[2]  # all above it: the plain CRPS
+    with pytest.raises(GateError, match="threshold must be finite"):
+        twcrps_ensemble(x, y, float("inf"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 12), st.integers(1, 9), st.integers(0, 2**32 - 1), st.floats(-1e3, 1e3))
+def test_crps_is_non_negative_and_invariant_to_member_order_and_translation(m, n, seed, shift):
+    rng = np.random.default_rng(seed)
+    x, y = rng.normal(size=(m, n)) * rng.uniform(0.01, 10), rng.normal(size=n)
+    got = crps_ensemble(x, y)
+    assert (got >= 0).all()
+    np.testing.assert_allclose(crps_ensemble(rng.permutation(x, axis=0), y), got, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(crps_ensemble(x + shift, y + shift), got, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(crps_ensemble(x * 3.0, y * 3.0), 3.0 * got, rtol=1e-12, atol=1e-12)  # scale
+    if m > 1:
+        fair = crps_ensemble(x, y, fair=True)
+        # the estimators differ by E|X − X'| / (2m), the plain CRPS penalising the finite ensemble
+        spread = np.abs(x[:, None] - x[None, :]).sum(axis=(0, 1)) / (m * (m - 1))
+        np.testing.assert_allclose(got - fair, spread / (2 * m), rtol=1e-9, atol=1e-12)
+
+
+@given(hnp.arrays(np.float64, st.integers(1, 30), elements=values), st.data())
+@settings(deadline=None)
+def test_one_member_crps_is_the_absolute_error(obs, data):
+    member = data.draw(hnp.arrays(np.float64, obs.shape, elements=values))
+    assert (crps_ensemble(member[None, :], obs) == np.abs(member - obs)).all()
+
+
+def test_nan_policies():
+    x = np.array([[1.0, np.nan, 1.0, np.nan], [2.0, 2.0, np.nan, np.nan], [3.0, 3.0, 3.0, np.nan]])
+    y = np.array([2.0, 2.0, 2.0, 2.0])
+    with pytest.raises(GateError, match="non-finite values at 3 of 4 point"):
+        crps_ensemble(x, y)
+    with pytest.raises(GateError, match="non-finite values at 1 of 2"):
+        crps_ensemble(np.array([[1.0, np.inf]]), [0.0, 0.0])  # infinities too
+    prop = crps_ensemble(x, y, nan_policy="propagate")
+    assert prop[0] == crps_ensemble(x[:, :1], y[:1])[0] and np.isnan(prop[1:]).all()
+    omit = crps_ensemble(x, y, nan_policy="omit")
+    assert omit[0] == prop[0]
+    assert omit[1] == crps_ensemble(np.array([2.0, 3.0]), 2.0)  # NaN member dropped: 2 members left
+    assert omit[2] == crps_ensemble(np.array([1.0, 3.0]), 2.0)
+    assert np.isnan(omit[3])  # no member left
+    assert np.isnan(crps_ensemble(np.array([[1.0], [np.nan]]), [1.0], nan_policy="omit", fair=True))  # 1 left
+    assert np.isnan(crps_ensemble(np.ones((2, 2)), [np.nan, 1.0], nan_policy="omit"))[0]
+    with pytest.raises(GateError, match="obs holds 1 non-finite"):
+        crps_ensemble(np.ones((2, 2)), [np.nan, 1.0])
+    with pytest.raises(GateError, match="nan_policy must be one of"):
+        crps_ensemble(np.ones((2, 2)), [1.0, 1.0], nan_policy="ignore")
+
+
+def test_float32_members_are_not_copied_to_float64():
+    x = np.random.default_rng(0).normal(size=(50, 20_000)).astype(np.float32)
+    y = np.zeros(20_000)
+    crps_ensemble(x, y)
+    tracemalloc.start()
+    got = crps_ensemble(x, y)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < x.nbytes / 4  # the float64 result (8 bytes a point) and small blocks, not (m × N) of anything
+    np.testing.assert_allclose(got[:50], brute_crps(x[:, :50].astype(np.float64), y[:50]), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: crps_ensemble(np.ones((3, 4)), np.ones(5)), r"obs shape \(5,\) does not match members shape \(3, 4\)"),
+    (lambda: crps_ensemble(np.ones((3, 4)), np.ones((4, 1))), r"obs shape \(4, 1\)"),  # no broadcasting
+    (lambda: crps_ensemble(np.ones((0, 4)), np.ones(4)), "empty ensemble"),
+    (lambda: crps_ensemble(np.ones((3, 0)), np.ones(0)), "obs is empty"),
+    (lambda: crps_ensemble(np.ones((3, 4)), np.ones(3), member_axis=2), "member_axis 2 is out of range"),
+    (lambda: crps_ensemble(np.ones((3, 4)), np.ones(3), member_axis=-3), "member_axis -3 is out of range"),
+    (lambda: crps_ensemble(np.ones((3, 4)), np.ones(3), member_axis=1.0), "member_axis must be an int"),
+    (lambda: crps_ensemble(np.float64(1.0), 1.0), "member axis"),
+    (lambda: crps_ensemble(np.array(["a", "b"]), 1.0), "members must be numeric"),
+    (lambda: crps_ensemble(np.ones((1, 3)), np.ones(3), fair=True), "two members"),
+    (lambda: crps_gaussian(0.0, -1.0, 0.0), "sigma must be ≥ 0"),
+    (lambda: crps_gaussian(np.zeros(2), 1.0, np.zeros(3)), "do not broadcast"),
+    (lambda: crps_point([1.0], [1.0, 2.0]), r"pred shape \(1,\)"),
+    (lambda: spread_skill_ratio(np.ones((1, 4)), np.zeros(4)), "two members"),
+    (lambda: spread_skill_ratio(np.ones((3, 4)), np.ones(4)), "exact on every case"),
+    (lambda: spread_skill_ratio(np.array([[1.0, np.nan]] * 2), np.ones(2)), "non-finite"),
+    (lambda: ranks(np.ones((3, 4)), [1.0, 1.0, np.inf, 1.0], np.random.default_rng()), "non-finite"),
+    (lambda: rank_histogram_test([5]), "at least two bins"),
+    (lambda: rank_histogram_test([[1, 2]]), "one-dimensional"),
+    (lambda: rank_histogram_test([0, 0]), "no cases"),
+    (lambda: rank_histogram_test([3, -1]), "≥ 0"),
+    (lambda: rank_histogram_test([3, np.nan]), "finite"),
+])
+def test_bad_input_is_one_clear_error(call, message):
+    with pytest.raises(GateError, match=message):
+        call()
+
+
+def test_rank_histogram_any_axis_and_its_p_value():
+    x = np.array([[0.0, 1.0, 2.0], [10.0, 11.0, 12.0]]).T  # 3 points, 2 members on the last axis
+    got = ranks(x, np.array([-1.0, 10.5, 99.0]), np.random.default_rng(0), member_axis=-1)
+    assert got.tolist() == [0, 1, 2]
+    counts = rank_histogram(x, np.array([-1.0, 10.5, 99.0]), np.random.default_rng(0), member_axis=1)
+    assert counts.tolist() == [1, 1, 1]
+    stat, p = rank_histogram_test([10, 10, 10])
+    assert stat == 0.0 and p == 1.0
+    stat, p = rank_histogram_test([20, 10, 0])  # χ² = (100 + 0 + 100)/10 with 2 degrees of freedom
+    assert stat == 20.0 and p == pytest.approx(math.exp(-10.0), rel=1e-9)  # χ²(2) survival is e^(−x/2)
+
+
+def test_spread_skill_by_variable_and_lead():
+    rng = np.random.default_rng(2)
+    centre = rng.normal(size=(2, 3, 4000))  # (variable, lead, point)
+    scale = np.array([0.5, 1.0, 2.0])[None, :, None]  # spread grows with lead; the truth stays at scale 1
+    members = centre + scale * rng.normal(size=(16, 2, 3, 4000))
+    truth = centre + rng.normal(size=(2, 3, 4000))
+    per_lead = spread_skill_ratio(members, truth, by=1)
+    assert per_lead.shape == (3,)
+    assert per_lead[0] < 0.75 and 0.9 < per_lead[1] < 1.1 and per_lead[2] > 1.3
+    both = spread_skill_ratio(members, truth, by=(0, 1))
+    assert both.shape == (2, 3) and np.allclose(both.mean(axis=0), per_lead, rtol=0.1)
+    whole = spread_skill_ratio(members, truth)
+    assert isinstance(whole, float) and per_lead.min() < whole < per_lead.max()
+    with pytest.raises(GateError, match=r"by axis \(3,\) is out of range"):
+        spread_skill_ratio(members, truth, by=3)
