@@ -8,5 +8,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "registry.commands.extract",
     "registry.commands.train",
     "registry.commands.demo",
+    "registry.commands.serve",
 )
 """Modules whose ``add_parsers`` build the ``registry`` sub-commands; a module that does not exist is skipped."""

@@ -1,0 +1,140 @@
+"""What the pages show, read through the CLI's own handlers and the store (never written to)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from registry.errors import UnknownName
+from registry.web.cli_calls import run_command
+
+PAGE_SIZE = 100
+SORTS = {"number": lambda r: r["number"], "created": lambda r: (r["created_at"], r["number"]),
+         "name": lambda r: (r["name"], r["number"]), "created_by": lambda r: (r["created_by"], r["number"])}
+
+
+def scorecard_html(store: Any, ref: str, evidence: str | None = None) -> str:
+    """The scorecard `registry scorecard REF [--evidence E]` writes, as text (the latest run, or ``evidence``)."""
+    from registry.reports import scorecard_page
+
+    version = store.resolve(ref)
+    runs = store.evidence_for(version.version_id)
+    if evidence:
+        runs = [e for e in runs if e.evidence_id.startswith(evidence.lower())]
+    if not runs:
+        raise UnknownName(f"no stored evidence for {version.ref}" + (f" matching {evidence}" if evidence else ""))
+    return str(scorecard_page(store, runs[-1])[1])
+
+
+def families(app: Any) -> list[dict[str, Any]]:
+    """Every family installed or in use: its plugin version, suites, version count and alias holders."""
+    info = run_command(app, "plugins").body
+    store = app.store
+    counts: dict[str, int] = {}
+    with store.catalog.read() as con:
+        if con is not None:
+            counts = dict(con.execute("SELECT family, count(*) FROM versions GROUP BY family").fetchall())
+        holders = store.aliases()
+        labels = {v.version_id: v.ref for v in store.versions()} if holders else {}
+    names = sorted(set(info["families"]) | set(counts))
+    return [{"name": n, "plugin": info["families"].get(n, {}), "versions": counts.get(n, 0),
+             "suites": [s for s in info["suites"] if s["family"] == n],
+             "aliases": [(a, labels.get(v or "", "-")) for (f, a), v in holders.items() if f == n]}
+            for n in names]
+
+
+def latest_verdicts(store: Any, family: str) -> dict[str, dict[str, dict[str, Any]]]:
+    """version id → suite → its latest stored run (passed, when, evidence id), from one query."""
+    with store.catalog.read() as con:
+        if con is None:
+            return {}
+        rows = con.execute(
+            "SELECT version_id, suite, arg_max(passed, created_at || evidence_id), max(created_at), "
+            "arg_max(evidence_id, created_at || evidence_id) FROM evidence WHERE family = ? GROUP BY ALL",
+            [family]).fetchall()
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for vid, suite, passed, at, eid in rows:
+        out.setdefault(vid, {})[suite] = {"passed": bool(passed), "at": at, "evidence_id": eid}
+    return out
+
+
+def version_rows(app: Any, family: str, *, q: str = "", alias: str = "", verdict: str = "", sort: str = "number",
+                 descending: bool = False, page: int = 1) -> dict[str, Any]:
+    """One page of a family's versions (the rows of `registry list FAMILY --json`), filtered and sorted."""
+    rows = run_command(app, "list", positionals=(family,)).body["versions"]
+    verdicts = latest_verdicts(app.store, family)
+    suites = sorted({s for v in verdicts.values() for s in v})
+    needle = q.strip().lower()
+    out = []
+    for r in rows:
+        r = {**r, "number": int(r["version"].rpartition("@")[2]), "verdicts": verdicts.get(r["version_id"], {})}
+        states = {("pass" if v["passed"] else "fail") for v in r["verdicts"].values()} or {"none"}
+        if needle and not any(needle in str(r[k]).lower() for k in ("version", "version_id", "name", "created_by")):
+            continue
+        if alias and alias not in r["aliases"]:
+            continue
+        if verdict and verdict not in states:
+            continue
+        out.append(r)
+    out.sort(key=SORTS.get(sort, SORTS["number"]), reverse=descending)
+    pages = max(1, -(-len(out) // PAGE_SIZE))
+    page = min(max(1, page), pages)
+    return {"rows": out[(page - 1) * PAGE_SIZE:page * PAGE_SIZE], "total": len(rows), "matching": len(out),
+            "page": page, "pages": pages, "suites": suites}
+
+
+def version_detail(app: Any, ref: str) -> dict[str, Any]:
+    """`registry show REF --json` plus every stored run's gate rows."""
+    shown = run_command(app, "show", positionals=(ref,)).body
+    runs = app.store.evidence_for(shown["version_id"])
+    gates = {e.evidence_id: [r.to_dict() for r in e.results] for e in runs}
+    return {**shown, "runs": [{**e, "gates": gates.get(e["evidence_id"], [])} for e in shown["evidence"]]}
+
+
+def alias_history(app: Any, family: str, alias: str) -> dict[str, Any]:
+    """`registry history FAMILY ALIAS --json`, the chain's verification and the alias's stored policy (if any)."""
+    history = run_command(app, "history", positionals=(family, alias)).body
+    check = run_command(app, "verify-ledger").body
+    return {**history, "ledger": check, "policy": stored_policy(app.store, family, alias)}
+
+
+def stored_policy(store: Any, family: str, alias: str) -> Any:
+    """The promotion policy stored for ``family@alias`` in the catalog's ``policies`` table, or None."""
+    with store.catalog.read() as con:
+        if con is None or not con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'policies'").fetchall():
+            return None
+        row = con.execute("SELECT body FROM policies WHERE family = ? AND alias = ? ORDER BY ledger_seq DESC "
+                          "LIMIT 1", [family, alias]).fetchone()
+    return json.loads(row[0]) if row else None
+
+
+def extract_pins(app: Any) -> dict[tuple[str, str], list[dict[str, str]]]:
+    """(key, digest) → the stored runs and version lineages that pin those rows."""
+    pins: dict[tuple[str, str], list[dict[str, str]]] = {}
+    store = app.store
+    with store.catalog.read() as con:
+        if con is None:
+            return pins
+        labels = {vid: f"{f}@{n}" for f, n, vid in con.execute("SELECT family, number, version_id FROM versions")
+                  .fetchall()}
+        for eid, vid, body in con.execute("SELECT evidence_id, version_id, body FROM evidence ORDER BY created_at")\
+                .fetchall():
+            data = json.loads(body)
+            keys, digests = data.get("extract_keys") or {}, data.get("extract_digests") or {}
+            for label, key in keys.items():
+                if label in digests:
+                    pins.setdefault((key, digests[label]), []).append(
+                        {"kind": "run", "evidence_id": eid, "version": labels.get(vid, vid[:12])})
+        for vid, lineage in con.execute("SELECT version_id, lineage FROM versions").fetchall():
+            for item in json.loads(lineage).get("extracts") or []:
+                if isinstance(item, dict) and "key" in item and "digest" in item:
+                    pins.setdefault((item["key"], item["digest"]), []).append(
+                        {"kind": "lineage", "evidence_id": "", "version": labels.get(vid, vid[:12])})
+    return pins
+
+
+def extracts(app: Any) -> dict[str, Any]:
+    """`registry extracts --json` with, per cached extract, what pins it."""
+    body = run_command(app, "extracts").body
+    pins = extract_pins(app)
+    return {**body, "cached": [{**c, "pinned_by": pins.get((c["key"], c["digest"]), [])} for c in body["cached"]]}
