@@ -51,8 +51,11 @@ class AtlasRule:
 
     def bucket(self, sfi: np.ndarray) -> np.ndarray:
         """Bucket index of each SFI value."""
-        scaled = (np.asarray(sfi, dtype=np.float64) - self.start) / self.step
-        index = np.round(scaled) if self.method == "round" else np.floor(scaled)  # round: half to even, as numpy
+        value = np.asarray(sfi, dtype=np.float64)
+        if self.method == "round":  # round(SFI/step) − start/step, half to even as Python's and numpy's round
+            index = np.round(value / self.step) - round(self.start / self.step)
+        else:
+            index = np.floor((value - self.start) / self.step)
         return np.clip(index, 0, self.buckets - 1).astype(np.int64)
 
     def describe(self) -> str:

@@ -12,7 +12,11 @@ from registry.family import ArtifactRole, DemoPlan
 
 
 class IonisFamily:
-    """IonisGate HF propagation models (V20, V21-α, V21-β, V22-γ and retrains).
+    """IonisGate HF propagation models (V20, V21-α, V21-β, V22-γ, the later V23 … V27 and AUDIT-03).
+
+    The architecture is read from the config (``model.architecture`` and its flags; see ``architectures.py``),
+    never guessed from tensor shapes; an unknown one is refused. Versions after V22 keep V22's suite as the
+    family default; each one's own battery is the suite named in its lineage as ``own_suite``.
 
     Files: ``weights`` (required; ``.safetensors``, or ``.pt``/``.pth`` read only through
     ``torch.load(weights_only=True)``), ``config`` (the version's config JSON) and ``meta`` (training-reported
@@ -30,6 +34,8 @@ class IonisFamily:
         ArtifactRole("config", False, "version config JSON (features, band_to_hz, norm constants, validation); "
                                       "optional only for the released trunk widths 11/12/13/15"),
         ArtifactRole("meta", False, "training-reported metrics JSON (val_pearson, sfi_benefit, storm_cost)"),
+        ArtifactRole("atlas", False, "IRI atlas (.npz from python -m plugins.ionis.atlas_build); required by "
+                                     "versions with IRI features (V23, AUDIT-03), refused by the others"),
     )
     default_suite: str = V22_RELEASE
     extracts: tuple[str, ...] = (WSPR_SIGNATURES,)
@@ -37,8 +43,10 @@ class IonisFamily:
     def validate(self, files: Mapping[str, Path]) -> dict[str, Any]:
         """Load every file safely and check keys, shapes, parameter count, finiteness and the feature list."""
         from plugins.ionis.checkpoint import inspect_files
+        from plugins.ionis.release_suites import own_suite
 
-        return inspect_files(files)[1]
+        facts = inspect_files(files)[1]
+        return facts | {"own_suite": own_suite(facts["architecture"], "atlas" in facts)}
 
     def load(self, files: Mapping[str, Path], device: str = "cpu") -> Any:
         """An ``IonisBundle`` (module in eval mode on ``device``, features, band plan, config, meta)."""
@@ -83,9 +91,11 @@ class IonisFamily:
             "not observations)",))
 
     def release_files(self, directory: Path) -> list[tuple[str, dict[str, Path]]]:
-        """Released upstream versions in ``directory``: ``ionis_<v>.safetensors`` with its meta and config."""
+        """Released upstream versions in ``directory`` or its sub-folders (upstream keeps ``versions/<tag>/``):
+        ``ionis_<tag>.safetensors`` with ``ionis_<tag>_meta.json``, ``config_<tag>.json`` and, for versions
+        reading IRI features, ``iri_atlas_<tag>.npz`` (or ``iri_atlas.npz``) beside it."""
         found = []
-        for weights in sorted(Path(directory).glob("ionis_v*.safetensors")):
+        for weights in sorted(Path(directory).rglob("ionis_*.safetensors")):
             stem = weights.name.removesuffix(".safetensors")
             tag = stem.removeprefix("ionis_")
             files = {"weights": weights}
@@ -93,5 +103,22 @@ class IonisFamily:
                 files["meta"] = meta
             if (config := weights.with_name(f"config_{tag}.json")).is_file():
                 files["config"] = config
-            found.append((tag, files))
+                if _reads_atlas(config):
+                    for name in (f"iri_atlas_{tag}.npz", "iri_atlas.npz"):
+                        if (atlas := weights.with_name(name)).is_file():
+                            files["atlas"] = atlas
+                            break
+            found.append((tag.replace("_", "-"), files))
         return found
+
+
+def _reads_atlas(config: Path) -> bool:
+    import json
+
+    from plugins.ionis.features import ATLAS_FEATURES
+
+    try:
+        names = json.loads(config.read_text(encoding="utf-8")).get("features") or []
+    except (OSError, ValueError, AttributeError):
+        return False  # validation reports the unreadable config
+    return any(n in ATLAS_FEATURES for n in names)

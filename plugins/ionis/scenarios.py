@@ -208,3 +208,16 @@ TST900_V22: tuple[Scenario, ...] = _v22_battery()
 """The V22 release battery (spec "Gate suites" 3): 11 scenarios, pass count held to ``tst900_min``."""
 TST900_V21: tuple[Scenario, ...] = _v21_battery()
 """The V21-era battery: 10 scenarios, all June (upstream: V20 passed 905, 910; V21-β 905, 908, 909, 910)."""
+
+
+def _v24_battery() -> tuple[Scenario, ...]:
+    winter_910 = Scenario("TST-910w", "40m grey line, winter (V24's variant)", "dB(00 UTC) − dB(14) ≥ 0", "dB",
+                          _scans(["40m"], 120, "winter"),
+                          _threshold(_day_night_db("40m", 120, "winter", 0, 14), lambda x: x >= 0))
+    return tuple(s for s in TST900_V22 if s.id != "TST-910") + (winter_910,)
+
+
+TST900_V24: tuple[Scenario, ...] = _v24_battery()
+"""V24's battery: V22's with TST-910 replaced by its winter variant (doy 355, dB(00) − dB(14) ≥ 0)."""
+TST_V26_NINE: tuple[Scenario, ...] = tuple(s for s in TST900_V22 if s.id not in ("TST-901b", "TST-902"))
+"""The nine TST scenarios of V26-α's own battery (V22's without 901b and 902), counted with its acid test."""

@@ -1,4 +1,4 @@
-"""The IONIS gate suites: the V22 release suite (default), the V20/V21-era release criteria, the V21-era battery."""
+"""The IONIS gate suites: the V22 release suite (default), the V20/V21-era criteria and battery, later releases'."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def metric_gates(op: str, pearson: float, sfi: float, storm: float) -> tuple[Gat
 def ionis_suites() -> list[GateSuite]:
     """Every suite the IONIS plugin contributes."""
     v22 = GateSuite(
-        name=V22_RELEASE, version="2", family="ionis",
+        name=V22_RELEASE, version="3", family="ionis",
         description="V22-γ release gates (config_v22 validation: Pearson ≥ 0.46, SFI ≥ 0.4, storm ≥ 1.0, "
                     "TST-900 ≥ 8/11; KI7MT raw 16/17, override 17/17, no regressions, acid test)",
         gates=metric_gates(">=", 0.46, 0.4, 1.0) + physics_gates() + (
@@ -56,7 +56,7 @@ def ionis_suites() -> list[GateSuite]:
         ),
     )
     v20 = GateSuite(
-        name=V20_RELEASE, version="2", family="ionis",
+        name=V20_RELEASE, version="3", family="ionis",
         description="V20/V21-era release criteria (config_v20/v21 validation, strict '>': Pearson > 0.48, "
                     "SFI > 0.4, storm > 3.0) plus the structural physics properties",
         gates=metric_gates(">", 0.48, 0.4, 3.0) + physics_gates(),
@@ -67,4 +67,6 @@ def ionis_suites() -> list[GateSuite]:
         gates=(BatteryGate("tst900-v21", TST900_V21, Threshold(">=", 10),
                            description="V21-era band×time battery, 10 June scenarios on W3 → G"),),
     )
-    return [v22, v20, v21_battery]
+    from plugins.ionis.release_suites import release_suites
+
+    return [v22, v20, v21_battery, *release_suites()]

@@ -17,7 +17,8 @@ def add_parsers(sub: Any) -> None:
                        "a small model on CPU, registers it and runs its release gates for `production`.")
     p.add_argument("--family", default="ionis", help="family whose demo to run (default ionis)")
     p.add_argument("--release", "--ionis-release", dest="release", type=Path, metavar="DIR",
-                   help="also register and gate the real released checkpoints in DIR (e.g. ../shared/data/ionis)")
+                   help="also register and gate every released checkpoint in DIR and its sub-folders (e.g. "
+                        "../shared/data/ionis), one line per version: architecture, parameters, verdict, failing gates")
     p.add_argument("--epochs", type=int, default=None, help="training epochs (default: the demo's)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     add_common(p)
@@ -90,17 +91,28 @@ def _gate_table(d: Any) -> list[str]:
 
 def _release(app: Any, family: Any, directory: Path, device: str, out: Output) -> list[dict[str, Any]]:
     from registry.commands.versions import register_validated
+    from registry.errors import UsageError
     from registry.promotion import promote
 
     results = []
     for tag, files in family.release_files(directory):
-        version, _ = register_validated(app, family, files, name=f"{family.name}-{tag}",
-                                        lineage={"released": tag, "source_dir": directory.name})
+        try:
+            version, _ = register_validated(app, family, files, name=f"{family.name}-{tag}",
+                                            lineage={"released": tag, "source_dir": directory.name})
+        except UsageError as exc:  # refused at registration (unknown architecture, missing data): say so, go on
+            _say(out, f"release {tag}: NOT REGISTERED — {exc}")
+            results.append({"release": tag, "verdict": "not registered", "error": str(exc)})
+            continue
         d = promote(app, version.ref, "production", device=device)
         failing = [r.name for r in d.evidence.results if not r.passed]
-        _say(out, f"release {tag}: {version.ref} {d.verdict.upper()}"
+        facts = version.lineage.get("validated", {})
+        shape = ", ".join(str(x) for x in (facts.get("architecture"),
+                                           f"{facts['parameters']:,} parameters" if "parameters" in facts else None)
+                          if x)
+        _say(out, f"release {tag}: {version.ref}" + (f" ({shape})" if shape else "") + f" {d.verdict.upper()}"
                   + (f" — failing: {', '.join(failing)}" if failing else "") + f"; scorecard {d.scorecard}")
-        results.append(_summary(d))
+        results.append({"release": tag, **_summary(d), **{k: facts[k] for k in ("architecture", "parameters")
+                                                          if k in facts}})
     if not results:
         _say(out, f"no released checkpoints found in {directory}")
     return results

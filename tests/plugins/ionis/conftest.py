@@ -126,3 +126,90 @@ def random_bundle() -> Any:
 @pytest.fixture(scope="session")
 def make_random_bundle() -> Callable[..., Any]:
     return random_ionis_bundle
+
+
+V22_TRUNK = ("distance", "freq_log", "hour_sin", "hour_cos", "az_sin", "az_cos", "lat_diff", "midpoint_lat",
+             "season_sin", "season_cos", "vertex_lat", "tx_solar_dep", "rx_solar_dep", "freq_x_tx_dark",
+             "freq_x_rx_dark")
+IRI = ("foF2_freq_ratio", "foE_mid", "hmF2_mid")
+V22_VALIDATION = {"pearson_min": 0.46, "kp_storm_min": 1.0, "sfi_benefit_min": 0.4, "tst900_min": 8}
+LATER: dict[str, dict[str, Any]] = {
+    # tag: (version, variant, model keys, features, validation, extra top-level keys) — restated from ionis.md
+    "v23": {"version": "v23", "model": {"architecture": "IonisGate"}, "features": V22_TRUNK + IRI,
+            "iri_atlas": {"sfi_bucket": "round", "buckets": 18, "sfi_start": 70, "sfi_step": 10}},
+    "audit-03": {"version": "audit-03", "model": {"architecture": "IonisGate"}, "features": V22_TRUNK + IRI,
+                 "iri_atlas": {"sfi_bucket": "floor", "buckets": 35, "sfi_start": 70, "sfi_step": 5}},
+    "v24": {"version": "v24", "model": {"architecture": "IonisGateV24", "sun_sidecar": False},
+            "features": V22_TRUNK, "validation": {"pearson_min": 0.46, "kp_storm_min": 1.0, "tst900_min": 10}},
+    "v25-alpha": {"version": "v25", "variant": "alpha",
+                  "model": {"architecture": "IonisGateV25", "sun_sidecar_input_dim": 2}, "features": V22_TRUNK},
+    "v25-beta": {"version": "v25", "variant": "beta", "model": {"architecture": "IonisGateV25Beta"},
+                 "features": V22_TRUNK},
+    "v26-alpha": {"version": "v26", "variant": "alpha", "model": {"architecture": "IonisGateV26", "band_idx": 17},
+                  "features": V22_TRUNK, "side": ("sfi", "kp_penalty", "band_idx"),
+                  "band_to_idx": {"102": 0, "103": 1, "104": 2, "105": 2, "106": 3, "107": 4, "108": 5, "109": 6,
+                                  "110": 7, "111": 8}},
+    "v27": {"version": "v27", "model": {"architecture": "IonisGate"}, "features": V22_TRUNK},
+}
+"""The later releases as their configs describe them (ionis.md "Releases after V22"); weights are SYNTHETIC."""
+
+
+def later_config(tag: str) -> dict[str, Any]:
+    """A config for release ``tag`` written from the spec on the V22 demo config's bands and constants."""
+    from plugins.ionis.demo import demo_config
+
+    spec = LATER[tag]
+    side = spec.get("side", ("sfi", "kp_penalty"))
+    features = list(spec["features"]) + list(side)
+    config = demo_config()
+    dnn = len(features) - len(side)
+    config |= {"version": spec["version"], "variant": spec.get("variant", "synthetic"), "features": features,
+               "validation": dict(spec.get("validation", V22_VALIDATION))}
+    config["model"] = {**spec["model"], "dnn_dim": dnn, "input_dim": len(features), "sfi_idx": dnn,
+                       "kp_penalty_idx": dnn + 1}
+    for key in ("iri_atlas", "band_to_idx"):
+        if key in spec:
+            config[key] = spec[key]
+    if config["variant"] == "synthetic":
+        config.pop("variant")
+    return config
+
+
+def synthetic_release(directory: Path, tag: str, seed: int = 0) -> dict[str, Path]:
+    """SYNTHETIC weights (random init, sidecar weights in the [0.5, 2] clamp) of release ``tag`` with its spec
+    config, written as ``ionis_<tag>.safetensors`` + ``config_<tag>.json`` (upstream's names)."""
+    import json
+
+    import torch
+    from safetensors.torch import save_file
+
+    from plugins.ionis.architectures import identify
+    from plugins.ionis.model import IonisGate
+
+    config = later_config(tag)
+    torch.manual_seed(seed)
+    module = IonisGate(config["model"]["dnn_dim"], identify(config), config["features"])
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            if "_sidecar." in name and name.endswith("weight"):
+                p.uniform_(0.5, 2.0)
+    stem = tag.replace("-", "_")
+    directory.mkdir(parents=True, exist_ok=True)
+    files = {"weights": directory / f"ionis_{stem}.safetensors", "config": directory / f"config_{stem}.json"}
+    save_file({k: v.contiguous() for k, v in module.state_dict().items()}, str(files["weights"]),
+              metadata={"note": "SYNTHETIC test weights, not an upstream release"})
+    files["config"].write_text(json.dumps(config, indent=2))
+    return files
+
+
+@pytest.fixture(scope="session")
+def later_release(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], dict[str, Path]]:
+    """``tag`` → the files of a SYNTHETIC later release (written once per session)."""
+    root = tmp_path_factory.mktemp("later-releases")
+    cache: dict[str, dict[str, Path]] = {}
+
+    def get(tag: str) -> dict[str, Path]:
+        if tag not in cache:
+            cache[tag] = synthetic_release(root / tag, tag)
+        return cache[tag]
+    return get
