@@ -71,12 +71,12 @@ def compare(app: Any, refs: list[str], suite: str | None = None) -> dict[str, An
                           "direction": direction(comparator, r.value, base.value) if r and base else "n/a"})
         slices = sorted({k for res in by_version if name in res for k, v in _flat(res[name].details).items()
                          if _num(v) is not None})
-        slice_rows = [{"name": k, "values": [_flat(res[name].details).get(k) if name in res else None
+        slice_rows = [{"name": k, "per_version": [_flat(res[name].details).get(k) if name in res else None
                                              for res in by_version]} for k in slices]
         rows.append({"name": name, "cells": cells, "slices": slice_rows})
     lineages = [_flat(v.lineage) for v in versions]
     keys = sorted(set().union(*lineages))
-    lineage = [{"key": k, "values": [lin.get(k) for lin in lineages]} for k in keys
+    lineage = [{"key": k, "per_version": [lin.get(k) for lin in lineages]} for k in keys
                if len({repr(lin.get(k)) for lin in lineages}) > 1]
     return {"versions": [{"ref": v.ref, "name": v.name, "short": v.short, "run": ev.evidence_id if ev else None,
                           "suite": f"{ev.suite} v{ev.suite_version}" if ev else "no run"}
