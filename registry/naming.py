@@ -7,9 +7,13 @@ from dataclasses import dataclass
 
 from registry.errors import InvalidInput
 
-_FAMILY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
-_ALIAS = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
-_HEX = re.compile(r"^[0-9a-f]{4,64}$")
+# ``\Z``, not ``$``: ``$`` also matches before a trailing newline, which let "production\n" through
+_FAMILY = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
+_ALIAS = re.compile(r"[a-z][a-z0-9_-]{0,63}\Z")
+_HEX = re.compile(r"[0-9a-f]{4,64}\Z")
+# C0 and C1 controls, DEL, zero-width and bidirectional formatting characters, line and paragraph separators:
+# each can forge or hide what a terminal or a page shows (a newline in a name printed a fake `list` row)
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,15 @@ def parse_ref(text: str) -> VersionRef:
     if not ((selector.isascii() and selector.isdigit()) or _ALIAS.match(selector) or _HEX.match(selector)):
         raise InvalidInput(f"{selector!r} is neither a version number, an alias nor a hash prefix")
     return VersionRef(family, selector)
+
+
+def check_text(value: str, what: str) -> str:
+    """Return ``value`` unless it holds a control character (newline, terminal escape, bidi override…)."""
+    bad = _CONTROL.search(value)
+    if bad:
+        raise InvalidInput(f"{what} contains the control character {bad.group()!r} at position {bad.start()}: "
+                           "names, reasons, users and code versions must be printable text")
+    return value
 
 
 def check_family(name: str) -> str:

@@ -8,11 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 from registry.errors import AliasMoved, ExitCode, InvalidInput, UnknownName, UsageError
 from registry.hashing import digest_json
-from registry.ledger import verdict_digest
-from registry.naming import check_alias, parse_ref
+from registry.ledger import MOVES, verdict_digest
+from registry.ledger import head as ledger_head
+from registry.naming import check_alias, check_text, parse_ref
+from registry.policy import check_declared, check_suite, policy_for
 from registry.records import Evidence, LedgerEntry, ModelVersion
 from registry.reports import scorecard_page, write_scorecard_for
+from registry.store import current_user
 from registry.suite_run import DEFAULT_SEED, run_suite
+from registry.witness import format_head
 
 if TYPE_CHECKING:
     from registry.app import App
@@ -35,6 +39,7 @@ class Decision:
     message: str = ""
     scorecard: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    ledger_head: str = ""  # SEQ:HASH of the newest ledger entry right after the decision (a witness to keep)
 
     @property
     def exit_code(self) -> ExitCode:
@@ -47,6 +52,7 @@ class Decision:
             "previous": self.previous, "suite": self.evidence.suite, "suite_version": self.evidence.suite_version,
             "evidence_id": self.evidence.evidence_id, "ledger_seq": self.entry.seq if self.entry else None,
             "message": self.message, "scorecard": str(self.scorecard) if self.scorecard else None,
+            "ledger_head": self.ledger_head,
             "gates": [{k: r.to_dict()[k] for k in ("name", "status", "passed", "value", "threshold", "comparator",
                                                    "message", "seconds")} for r in self.evidence.results],
         }
@@ -83,18 +89,35 @@ def _expected(app: App, family: str, expect_current: str | None) -> str | None:
 
 def promote(app: App, ref: str, alias: str, *, expect_current: str | None = None, dry_run: bool = False,
             force: bool = False, reason: str = "", suite: str | None = None, seed: int = DEFAULT_SEED,
-            device: str = "cpu", report: Path | None = None, progress: bool = False) -> Decision:
-    """Run the suite on ``ref`` and move ``alias`` to it if every gate passes (or ``force`` with a reason)."""
+            device: str = "cpu", report: Path | None = None, progress: bool = False,
+            create_alias: bool = False) -> Decision:
+    """Run the suite on ``ref`` and move ``alias`` to it if every gate passes (or ``force`` with a reason).
+
+    The suite is the alias's policy's (``suite`` must be one it accepts, except in a dry run); an alias that
+    does not exist yet needs ``create_alias``.
+    """
     check_alias(alias)
+    check_text(reason, "--reason")
+    current_user()  # a user name that cannot be recorded is refused before any gate runs
     if force and not reason.strip():
         raise InvalidInput("--force needs --reason TEXT saying why the gates are overridden")
     if report is not None and not Path(report).parent.resolve().is_dir():
-        raise InvalidInput(f"--report {report}: folder {Path(report).parent} does not exist")
+        raise InvalidInput(f"--report {report.resolve()}: folder {Path(report).parent.resolve()} does not exist")
     store = app.store
-    with store.catalog.read():  # one snapshot for every lookup; released before the gates run
+    if not store.catalog.exists():
+        store.resolve(ref)  # an empty home: "no version", and nothing is created
+    # One snapshot for every lookup, taken as a writer: a catalog that cannot be written (another program
+    # holds the file) is refused here, before any gate runs. Released before the gates run.
+    with store.catalog.write() as con:
         version = store.resolve(ref)
         family = app.plugins.family(version.family)
-        gate_suite = app.plugins.suite(version.family, suite)
+        policy = policy_for(con, version.family, alias, family.default_suite)
+        if not dry_run:
+            if not create_alias:
+                check_declared(con, version.family, alias)
+            if suite is not None:
+                check_suite(policy, suite)
+        gate_suite = app.plugins.suite(version.family, suite or policy.suites[0])
         observed = store.holder(version.family, alias)
         if expect_current is not None and _expected(app, version.family, expect_current) != observed:
             raise AliasMoved(f"alias {version.family}@{alias} is not at {expect_current!r} any more; "
@@ -109,8 +132,13 @@ def promote(app: App, ref: str, alias: str, *, expect_current: str | None = None
     forced = force and verdict != "promoted"
     entry = None
     page: tuple[Path, str] | None = None
-    with store.catalog.write():  # the record of the decision and the page showing it come from one transaction
-        if dry_run or not (verdict == "promoted" or force):
+    with store.catalog.write() as con:  # the decision and the page showing it come from one transaction
+        now = policy_for(con, version.family, alias, family.default_suite)
+        if not dry_run and (verdict == "promoted" or force) and gate_suite.name not in now.suites:
+            store.save_evidence(evidence)  # the policy changed while the gates ran: decide again
+            verdict, message = "refused", (f"the policy of {version.family}@{alias} changed while the gates ran: "
+                                           f"it now requires {' or '.join(now.suites)}; decide again")
+        elif dry_run or not (verdict == "promoted" or force):
             store.save_evidence(evidence)
             if dry_run:
                 message = f"{version.ref} would {'' if verdict == 'promoted' else 'not '}be promoted to {alias}"
@@ -136,8 +164,9 @@ def promote(app: App, ref: str, alias: str, *, expect_current: str | None = None
             page = scorecard_page(store, evidence)
         except Exception as exc:  # a report problem never undoes the decision
             message += f" (scorecard not rendered: {type(exc).__name__}: {exc})"
+        head = format_head(*ledger_head(con))
     decision = Decision(verdict, version, alias, evidence, observed, forced=forced and entry is not None,
-                        reason=reason, dry_run=dry_run, entry=entry, message=message)
+                        reason=reason, dry_run=dry_run, entry=entry, message=message, ledger_head=head)
     if page is None:
         return decision
     try:
@@ -151,12 +180,14 @@ def rollback(app: App, family: str, alias: str, *, reason: str = "",
              allow_unset: bool = False) -> tuple[LedgerEntry, str | None]:
     """Move ``alias`` back to the holder it had before the promotion that installed its current holder."""
     check_alias(alias)
+    check_text(reason, "--reason")
+    current_user()
     app.plugins.family(family)
     store = app.store
     current = store.holder(family, alias)
     if current is None:
         raise UnknownName(f"alias {family}@{alias} is not set; nothing to roll back")
-    entries = store.ledger(family, alias)
+    entries = [e for e in store.ledger(family, alias) if e.action in MOVES]
     installing = next((e for e in reversed(entries) if e.action == "promote" and e.to_version == current), None)
     if installing is None:
         raise UnknownName(f"the ledger has no promotion of {family}@{alias} to roll back")

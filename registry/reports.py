@@ -30,9 +30,11 @@ def decision_for(store: Store, evidence: Evidence) -> dict[str, Any]:
         verdict = gate_verdict if gate_verdict != "promoted" else "passed"
         where = f"{evidence.family}@{alias}" if alias else "no alias"
         summary = "all gates passed" if evidence.passed else f"{where} was not moved: every gate must pass"
+    head = store.head_after(evidence.evidence_id)
     return {"verdict": verdict, "alias": moved.alias if moved else alias, "forced": bool(moved and moved.forced),
             "reason": moved.reason if moved else evidence.purpose.get("force_reason", ""),
-            "ledger_seq": moved.seq if moved else None, "summary": summary}
+            "ledger_seq": moved.seq if moved else None, "summary": summary,
+            "ledger_head": f"{head[0]}:{head[1]}" if head else ""}
 
 
 def render_for(store: Store, evidence: Evidence) -> str:
@@ -50,7 +52,7 @@ def render_for(store: Store, evidence: Evidence) -> str:
     if decision["alias"]:  # the alias's moves up to this decision, as recorded when the suite ran
         seq = decision["ledger_seq"] if decision["ledger_seq"] is not None else int(
             evidence.purpose.get("ledger_seq", "0"))
-        history = [e for e in store.ledger(evidence.family, decision["alias"]) if e.seq <= seq]
+        history = [e for e in store.ledger(evidence.family, decision["alias"]) if e.seq <= seq]  # moves and policy
     return render_scorecard(version=version, evidence=evidence, decision=decision, champion=champion,
                             champion_evidence=champion_ev, history=history)
 

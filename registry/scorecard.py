@@ -189,7 +189,8 @@ def render_scorecard(
 
     :param version: the candidate version the evidence is about.
     :param evidence: the stored gate-suite run for the candidate.
-    :param decision: ``verdict``, ``alias``, ``forced``, ``reason``, ``ledger_seq`` and ``summary``.
+    :param decision: ``verdict``, ``alias``, ``forced``, ``reason``, ``ledger_seq``, ``summary`` and
+        ``ledger_head`` (``SEQ:HASH`` right after the decision, shown as a witness to keep).
     :param champion: the alias's current holder, if any.
     :param champion_evidence: the champion's stored evidence, for the gate-by-gate comparison.
     :param history: ledger entries to list, shown in ``seq`` order.
@@ -203,6 +204,7 @@ def render_scorecard(
         "v": version, "ev": evidence, "verdict": verdict, "cls": cls, "symbol": symbol, "headline": headline,
         "alias": decision.get("alias"), "forced": bool(decision.get("forced")),
         "reason": str(decision.get("reason") or ""), "ledger_seq": decision.get("ledger_seq"),
+        "ledger_head": str(decision.get("ledger_head") or ""),
         "summary": str(decision.get("summary") or ""), "gates": gates, "counts": counts,
         "failing": [g["name"] for g in gates if g["status"] == "fail"],
         "erroring": [g["name"] for g in gates if g["status"] == "error"],

@@ -9,7 +9,7 @@ import getpass
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from registry.catalog import Catalog
 from registry.errors import AliasMoved, IntegrityError, UnknownName
 from registry.faults import crash_point
 from registry.hashing import canonical_json, digest_json
-from registry.naming import VersionRef, check_alias, parse_ref
+from registry.naming import VersionRef, check_alias, check_text, parse_ref
 from registry.objects import ObjectStore
 from registry.records import Evidence, FileRef, LedgerEntry, ModelVersion
 
@@ -39,9 +39,10 @@ def current_user() -> str:
     if actor:
         return actor
     try:
-        return os.environ.get("REGISTRY_USER") or getpass.getuser()
+        user = os.environ.get("REGISTRY_USER") or getpass.getuser()
     except Exception:
         return "unknown"
+    return check_text(user, "the user name ($REGISTRY_USER or the login name)")
 
 
 def version_id_for(family: str, hashes: Mapping[str, str]) -> str:
@@ -68,6 +69,9 @@ class Store:
 
         Registering the same bytes again returns the existing version unchanged.
         """
+        check_text(name, "the version name")
+        for path in files.values():
+            check_text(Path(path).name, "a file name")
         with self._writing() as con:
             refs: list[FileRef] = []
             for role, path in sorted(files.items()):
@@ -147,6 +151,10 @@ class Store:
                 if len(found) > 1:
                     raise UnknownName(f"{ref} is ambiguous: {len(found)} versions start with {ref.selector!r}")
             if not found:
+                from registry.policy import known_aliases
+
+                if ref.number is None and ref.selector in known_aliases(con, ref.family):
+                    raise UnknownName(f"alias {ref} is not set: no version of {ref.family} holds it yet")
                 raise UnknownName(f"no version {ref} (not a version number, alias or hash prefix of {ref.family})")
             return found[0]
 
@@ -209,6 +217,8 @@ class Store:
             con.execute("DELETE FROM aliases WHERE family = ? AND alias = ?", [family, alias])
             if to is not None:
                 con.execute("INSERT INTO aliases VALUES (?, ?, ?, ?)", [family, alias, to, entry.seq])
+            if evidence is not None:
+                self.note_head(con, evidence.evidence_id)
             crash_point("promote:alias-written")
             return entry
 
@@ -220,13 +230,32 @@ class Store:
         return f"{row[0]}@{row[1]}" if row else version_id[:12]
 
     # ---------------------------------------------------------------- evidence
-    @staticmethod
-    def _insert_evidence(con: Any, ev: Evidence) -> None:
+    @classmethod
+    def _insert_evidence(cls, con: Any, ev: Evidence) -> None:
         if con.execute("SELECT 1 FROM evidence WHERE evidence_id = ?", [ev.evidence_id]).fetchall():
             return
         con.execute("INSERT INTO evidence VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [ev.evidence_id, ev.family, ev.version_id, ev.suite, ev.suite_version, ev.passed,
                      ev.created_at, canonical_json(ev.content())])
+        cls.note_head(con, ev.evidence_id)
+
+    @staticmethod
+    def note_head(con: Any, evidence_id: str) -> None:
+        """Record the ledger head as it stands now as the head after ``evidence_id``'s decision."""
+        seq, head = ledger.head(con)
+        con.execute("DELETE FROM decision_heads WHERE evidence_id = ?", [evidence_id])
+        con.execute("INSERT INTO decision_heads VALUES (?, ?, ?)", [evidence_id, seq, head])
+
+    def head_after(self, evidence_id: str) -> tuple[int, str] | None:
+        """The ledger head recorded right after the decision ``evidence_id`` was part of."""
+        from registry.catalog import has_table
+
+        with self.catalog.read() as con:
+            if con is None or not has_table(con, "decision_heads"):
+                return None
+            row = con.execute("SELECT ledger_seq, entry_hash FROM decision_heads WHERE evidence_id = ?",
+                              [evidence_id]).fetchone()
+        return (int(row[0]), str(row[1])) if row else None
 
     def save_evidence(self, ev: Evidence) -> None:
         with self._writing() as con:
@@ -255,6 +284,18 @@ class Store:
         with self.catalog.read() as con:
             return ledger.entries(con, family, alias) if con is not None else []
 
-    def verify_ledger(self) -> list[str]:
+    def ledger_head(self) -> tuple[int, str]:
+        """``(seq, entry_hash)`` of the newest ledger entry (``(0, GENESIS)`` for an empty ledger)."""
         with self.catalog.read() as con:
-            return ledger.verify(con) if con is not None else []
+            return ledger.head(con) if con is not None else (0, ledger.GENESIS)
+
+    def verify_ledger(self, *, defaults: Mapping[str, str] | None = None,
+                      witnesses: Iterable[tuple[int | None, str]] = ()) -> list[str]:
+        """Every problem in the ledger, the policies, the versions and their objects (see ``registry.fsck``)."""
+        from registry.fsck import check_versions
+
+        with self.catalog.read() as con:
+            if con is None:
+                return ledger.check_witnesses([], witnesses)
+            return (ledger.verify(con, defaults=defaults, witnesses=witnesses)
+                    + check_versions(con, self.objects))

@@ -5,6 +5,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "registry.commands.versions",
     "registry.commands.promote",
     "registry.commands.ledger_cmd",
+    "registry.commands.policy_cmd",
     "registry.commands.extract",
     "registry.commands.train",
     "registry.commands.demo",

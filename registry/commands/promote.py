@@ -20,7 +20,10 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--dry-run", action="store_true", help="run the gates and report, move nothing")
     p.add_argument("--force", action="store_true", help="move even if gates fail (needs --reason; recorded)")
     p.add_argument("--reason", default="", help="why --force was needed")
-    p.add_argument("--suite", help="gate suite to run (default: the family's)")
+    p.add_argument("--suite", help="gate suite to run (default: the first the alias's policy accepts; only a "
+                   "suite the policy accepts can move the alias, a --dry-run may use any)")
+    p.add_argument("--create-alias", action="store_true",
+                   help="create ALIAS if it does not exist yet (production and staging always exist)")
     p.add_argument("--seed", type=seed_value, default=None, help="seed for randomised gates (a non-negative integer)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--report", type=Path, help="also write the HTML scorecard here")
@@ -76,13 +79,14 @@ def run_promote(args: argparse.Namespace, out: Output) -> int:
     d = promote(App.from_args(args), args.ref, args.to, expect_current=args.expect_current, dry_run=args.dry_run,
                 force=args.force, reason=args.reason, suite=args.suite,
                 seed=DEFAULT_SEED if args.seed is None else args.seed, device=args.device, report=args.report,
-                progress=not out.json_mode)
+                progress=not out.json_mode, create_alias=args.create_alias)
     head = {"promoted": "PROMOTED", "refused": "REFUSED", "error": "REFUSED (a gate could not be evaluated)"}
     title = ("DRY RUN: " if d.dry_run else "") + head[d.verdict] + (" — FORCED" if d.forced else "")
     lines = [f"{title}: {d.message}", f"suite {d.evidence.suite} v{d.evidence.suite_version}, "
              f"evidence {d.evidence.evidence_id[:12]}"]
     lines += _gate_lines(d.evidence.results)
     lines.append(f"scorecard: {d.scorecard}")
+    lines.append(f"ledger head: {d.ledger_head} (keep it elsewhere: `registry verify-ledger --witness HEAD`)")
     out.emit(d.to_json(), "\n".join(lines))
     return int(d.exit_code)
 
@@ -90,12 +94,15 @@ def run_promote(args: argparse.Namespace, out: Output) -> int:
 def run_rollback(args: argparse.Namespace, out: Output) -> int:
     from registry.app import App
     from registry.promotion import rollback
+    from registry.witness import format_head
 
     app = App.from_args(args)
     entry, target = rollback(app, args.family, args.alias, reason=args.reason, allow_unset=args.allow_unset)
     label = app.store.by_id(target).ref if target else "nothing (alias removed)"
-    out.emit({"alias": args.alias, "family": args.family, "to": target, "ledger_seq": entry.seq},
-             f"{args.family}@{args.alias} rolled back to {label} (ledger entry {entry.seq})")
+    head = format_head(entry.seq, entry.entry_hash)
+    out.emit({"alias": args.alias, "family": args.family, "to": target, "ledger_seq": entry.seq,
+              "ledger_head": head},
+             f"{args.family}@{args.alias} rolled back to {label} (ledger entry {entry.seq})\nledger head: {head}")
     return 0
 
 

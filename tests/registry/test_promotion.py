@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from registry.errors import AliasMoved, InvalidInput, UnknownName, UsageError
+from registry.policy import set_policy
 from registry.promotion import promote, rollback, verify
 
 
@@ -40,6 +41,7 @@ def test_constant_model_is_refused_even_with_small_rmse_claims(app, ckpts):
 
 def test_missing_extract_fails_closed(app, ckpts):
     v = _register(app, ckpts["good"])
+    set_policy(app, "toy", "production", ["with-data"])
     d = promote(app, v.ref, "production", suite="with-data")
     assert d.verdict == "error"
     row = next(r for r in d.evidence.results if r.name == "obs_rmse")
@@ -130,6 +132,7 @@ def test_two_processes_promoting_at_once_exactly_one_wins(home, ckpts, tmp_path)
 
     run_cli("register", "toy", str(ckpts["good"]))
     run_cli("register", "toy", str(ckpts["good2"]))
+    assert run_cli("policy", "set", "toy", "production", "--suite", "concurrent").returncode == 0
     barrier = tmp_path / "barrier"
     barrier.mkdir()
     env = child_env(TOY_BARRIER_DIR=str(barrier), TOY_BARRIER_N="2")
@@ -143,7 +146,8 @@ def test_two_processes_promoting_at_once_exactly_one_wins(home, ckpts, tmp_path)
     body = json.loads(loser[1])
     assert body["verdict"] == "refused" and "moved while deciding" in body["message"]
     s = Store(home)
-    assert len(s.ledger()) == 1 and s.verify_ledger() == []
+    moves = [e for e in s.ledger() if e.action == "promote"]  # the first entry is the policy change
+    assert len(moves) == 1 and s.verify_ledger() == []
     assert body["evidence_id"] in {e.evidence_id for v in s.versions() for e in s.evidence_for(v.version_id)}
 
 
