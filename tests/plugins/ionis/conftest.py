@@ -169,7 +169,7 @@ def later_config(tag: str) -> dict[str, Any]:
                        "kp_penalty_idx": dnn + 1}
     for key in ("iri_atlas", "band_to_idx"):
         if key in spec:
-            config[key] = spec[key]
+            config[key] = dict(spec[key])
     if config["variant"] == "synthetic":
         config.pop("variant")
     return config
@@ -213,3 +213,9 @@ def later_release(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], d
             cache[tag] = synthetic_release(root / tag, tag)
         return cache[tag]
     return get
+
+
+@pytest.fixture(scope="session")
+def spec_config() -> Callable[[str], dict[str, Any]]:
+    """``tag`` → a fresh config of that later release, written from the spec."""
+    return later_config
