@@ -20,7 +20,8 @@ def bundles(later_release):
 
 
 def _storm_gate() -> ValidationGate:
-    return ValidationGate("storm-cost", "kp_storm_min", ">=", lambda t: SidecarEffectGate("storm-cost", "storm_cost", t))
+    return ValidationGate("storm-cost", "kp_storm_min", ">=",
+                          lambda t: SidecarEffectGate("storm-cost", "storm_cost", t))
 
 
 def test_threshold_is_the_candidate_configs(bundles, make_context):
