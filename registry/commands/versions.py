@@ -77,6 +77,10 @@ def run_register(args: argparse.Namespace, out: Output) -> int:
     from registry import __version__
     from registry.app import App
 
+    from registry.naming import check_text
+
+    check_text(args.code_version, "--code-version")
+    check_text(args.name, "--name")
     app = App.from_args(args)
     family = app.plugins.family(args.family)
     files = collect_files(family, args.checkpoint, args.config, args.meta)
