@@ -36,7 +36,7 @@ def sorting_network(m: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @numba.njit(inline="always", cache=True, nogil=True)
-def _crps_block(x, y, lo, hi, floor, fair, mode, out, b, buf, cnt, bad, yb, s_abs, s_w):
+def _crps_block(x, y, lo, hi, floor, fair, mode, out, b, buf, cnt, yb, s_abs, s_w):
     na, m, nc = x.shape
     n = na * nc
     inf = np.inf
@@ -45,27 +45,29 @@ def _crps_block(x, y, lo, hi, floor, fair, mode, out, b, buf, cnt, bad, yb, s_ab
     a0 = start // nc
     c0 = start - a0 * nc
     cnt[:] = m
-    bad[:] = False
     yb[:] = 0.0
     s_abs[:] = 0.0
     s_w[:] = 0.0
+    # NaN and ±inf need no check here: the network only permutes, and any non-finite member or obs makes the
+    # sums below NaN (inf − inf), which the caller counts (mode 0) or leaves (mode 1)
     if c0 + width <= nc:  # the block lies in one row of points: copy member rows, contiguous when C is
         for i in range(m):
             for p in range(width):
-                v = x[a0, i, c0 + p]
-                buf[i, p] = v
-                bad[p] |= (v != v) | ((mode == 0) & ((v == inf) | (v == -inf)))
+                buf[i, p] = x[a0, i, c0 + p]
         for p in range(width):
             yb[p] = y[a0, c0 + p]
+    elif nc == 1:  # members last: transpose a (width × m) tile
+        for p in range(width):
+            for i in range(m):
+                buf[i, p] = x[start + p, i, 0]
+            yb[p] = y[start + p, 0]
     else:
         for p in range(width):
             a = (start + p) // nc
             c = start + p - a * nc
             yb[p] = y[a, c]
             for i in range(m):
-                v = x[a, i, c]
-                buf[i, p] = v
-                bad[p] |= (v != v) | ((mode == 0) & ((v == inf) | (v == -inf)))
+                buf[i, p] = x[a, i, c]
     for p in range(width, BLOCK):
         for i in range(m):
             buf[i, p] = 0.0
@@ -80,7 +82,6 @@ def _crps_block(x, y, lo, hi, floor, fair, mode, out, b, buf, cnt, bad, yb, s_ab
             for i in range(k, m):
                 buf[i, p] = inf
             cnt[p] = k
-            bad[p] = False
     if floor > -inf:
         for i in range(m):
             for p in range(BLOCK):
@@ -113,12 +114,12 @@ def _crps_block(x, y, lo, hi, floor, fair, mode, out, b, buf, cnt, bad, yb, s_ab
                 s_w[p] += w * d
     for p in range(width):
         k = cnt[p]
-        a = (start + p) // nc
-        c = start + p - a * nc
-        if bad[p] or yb[p] != yb[p] or k == 0 or (fair and k < 2):
-            out[a, c] = np.nan
+        v = np.nan if k == 0 or (fair and k < 2) else s_abs[p] / k - s_w[p] / (k * (k - 1) if fair else k * k)
+        if c0 + width <= nc:
+            out[a0, c0 + p] = v
         else:
-            out[a, c] = s_abs[p] / k - s_w[p] / (k * (k - 1) if fair else k * k)
+            a = (start + p) // nc
+            out[a, start + p - a * nc] = v
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
@@ -132,12 +133,11 @@ def _crps_blocks(x, y, lo, hi, floor, fair, mode, out, nchunks):
     for chunk in numba.prange(nchunks):
         buf = np.empty((m, BLOCK), dtype=x.dtype)
         cnt = np.empty(BLOCK, dtype=np.int64)
-        bad = np.empty(BLOCK, dtype=np.bool_)
         yb = np.empty(BLOCK, dtype=np.float64)
         s_abs = np.empty(BLOCK, dtype=np.float64)
         s_w = np.empty(BLOCK, dtype=np.float64)
         for b in range(chunk * nblocks // nchunks, (chunk + 1) * nblocks // nchunks):
-            _crps_block(x, y, lo, hi, floor, fair, mode, out, b, buf, cnt, bad, yb, s_abs, s_w)
+            _crps_block(x, y, lo, hi, floor, fair, mode, out, b, buf, cnt, yb, s_abs, s_w)
 
 
 def crps_sorted_blocks(x: np.ndarray, y: np.ndarray, *, fair: bool, mode: str, floor: float = -np.inf) -> np.ndarray:
