@@ -147,3 +147,27 @@ def test_usage_errors_are_json_under_json(home):
     body = json.loads(r.stdout)
     assert body["error"] == "UsageError" and "--to" in body["message"]
     assert r.stderr.count("\n") == 1 and r.stderr.startswith("registry: error:")
+
+
+def test_control_characters_in_names_reasons_users_and_code_versions_are_refused(home, ckpts, capsys, monkeypatch):
+    """A name with a newline used to make `registry list` print a forged `toy@99 … production` row."""
+    from registry.cli import main
+
+    forged = "x\ntoy@99            abcdef123456  production"
+    cases = [["register", "toy", str(ckpts["good"]), "--name", forged],
+             ["register", "toy", str(ckpts["good"]), "--code-version", "abc\x1b[31m"]]
+    for args in cases:
+        assert main(args) == 2, args
+    assert not (home / "catalog.duckdb").exists()
+    assert main(["register", "toy", str(ckpts["good"])]) == 0
+    capsys.readouterr()
+    for args in (["promote", "toy@1", "--to", "production", "--force", "--reason", "ok\nFORCED: nothing"],
+                 ["rollback", "toy", "production", "--reason", "\x1b]0;title\x07"]):
+        assert main(args) == 2, args
+        assert "control character" in capsys.readouterr().err
+    monkeypatch.setenv("REGISTRY_USER", "eve\nadmin")
+    assert main(["promote", "toy@1", "--to", "production"]) == 2
+    assert "the user name" in capsys.readouterr().err
+    from registry.store import Store
+
+    assert Store(home).ledger() == [] and Store(home).evidence_for(Store(home).versions()[0].version_id) == []
