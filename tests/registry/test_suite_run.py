@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pytest
 
@@ -51,8 +49,12 @@ def test_a_gate_that_raises_is_an_error_row_with_one_line(app, ckpts, exc):
 
 def test_an_empty_suite_never_passes(app, ckpts):
     v = app.store.register("toy", {"weights": ckpts["good"]})[0]
-    assert not run_suite(app.store, app.plugins.family("toy"), GateSuite("t", "1", "toy", ()), v).passed
-    assert sys.modules.get("registry.suite_run") is not None
+    empty = run_suite(app.store, app.plugins.family("toy"), GateSuite("t", "1", "toy", ()), v)
+    assert empty.results == () and not empty.passed and empty.verdict == "error"
+    # the same run with one passing gate passes: it is the emptiness that refuses, not the run
+    one = run_suite(app.store, app.plugins.family("toy"),
+                    GateSuite("t", "1", "toy", (Fixed("g", Outcome(value=1.0, passed=True)),)), v)
+    assert one.passed and one.verdict == "promoted"
 
 
 def test_evidence_records_the_device_and_library_versions(app, ckpts):

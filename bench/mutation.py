@@ -1,0 +1,225 @@
+"""Mutation testing (mutmut) of the modules that carry the registry's promises, each against its mirrored tests.
+
+Run: ``.venv/bin/python bench/mutation.py [MODULE …] [--all] [--max-children 1] [--survivors]``.
+
+Each module (``registry/store.py``) is mutated in a workspace of its own under ``.mutation/`` (git-ignored, copied
+from the working tree, so nobody else's files are touched and a shared tree stays usable) and only its mirrored
+test file (``tests/registry/test_store.py``) is run against each mutant; mutmut runs, per mutant, just the tests
+of that file which reached the mutated function. Without MODULE it runs the default set (``DEFAULT``), with
+``--all`` every module in scope (``registry/``, ``gates/``, ``cache/digest.py``, ``plugins/*/gates.py``).
+
+The score is killed / (mutants − equivalent): a mutant no test reached ("no tests") counts as survived. A mutant
+that cannot change behaviour is listed in ``bench/mutation_equivalent.toml`` with its original and mutated line
+and the reason; surviving mutants are printed with their diffs so each is either killed by a new test or
+argued there. It measures; it never fails (exit 0), except for a module name outside the scope (exit 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+WORKSPACE = REPO / ".mutation"
+EQUIVALENT_FILE = REPO / "bench" / "mutation_equivalent.toml"
+COPIED = ("registry", "gates", "cache", "plugins", "tests", "pyproject.toml")
+DEFAULT = ("cache/digest.py", "registry/gate_context.py", "registry/ledger.py", "registry/store.py",
+           "registry/promotion.py", "registry/suite_run.py", "gates/base.py", "gates/metrics.py",
+           "gates/baselines.py")
+KILLED = {"killed", "timeout", "caught by type check", "segfault"}
+
+
+def in_scope() -> list[str]:
+    """Every module mutation testing covers, as paths relative to the repository."""
+    found = [*REPO.glob("registry/**/*.py"), *REPO.glob("gates/*.py"), REPO / "cache" / "digest.py",
+             *REPO.glob("plugins/*/gates.py")]
+    return sorted(str(p.relative_to(REPO)) for p in found if p.name != "__init__.py")
+
+
+def default_modules() -> list[str]:
+    """The default run: the core's promise-carrying modules and every family's gate module."""
+    return [*DEFAULT, *sorted(str(p.relative_to(REPO)) for p in REPO.glob("plugins/*/gates.py"))]
+
+
+def mirrored_test(module: str) -> Path:
+    """``registry/store.py`` → ``tests/registry/test_store.py``."""
+    path = Path(module)
+    return Path("tests") / path.parent / f"test_{path.name}"
+
+
+@dataclass
+class Equivalent:
+    module: str
+    removed: str
+    added: str
+    reason: str
+
+
+def load_equivalents() -> list[Equivalent]:
+    if not EQUIVALENT_FILE.exists():
+        return []
+    data = tomllib.loads(EQUIVALENT_FILE.read_text())
+    return [Equivalent(e["module"], e["removed"].strip(), e["added"].strip(), e["reason"])
+            for e in data.get("equivalent", [])]
+
+
+@dataclass
+class ModuleScore:
+    module: str
+    statuses: dict[str, str] = field(default_factory=dict)
+    diffs: dict[str, str] = field(default_factory=dict)
+    equivalent: dict[str, str] = field(default_factory=dict)  # mutant → reason
+    seconds: float = 0.0
+    note: str = ""
+
+    @property
+    def killed(self) -> int:
+        return sum(s in KILLED for m, s in self.statuses.items() if m not in self.equivalent)
+
+    @property
+    def counted(self) -> int:
+        return len(self.statuses) - len(self.equivalent)
+
+    @property
+    def score(self) -> float:
+        return self.killed / self.counted if self.counted else float("nan")
+
+    def survivors(self) -> list[str]:
+        return [m for m, s in sorted(self.statuses.items()) if s not in KILLED and m not in self.equivalent]
+
+
+def _prepare(module: str, test: Path) -> Path:
+    ws = WORKSPACE / module.replace("/", "__").removesuffix(".py")
+    if ws.exists():
+        shutil.rmtree(ws)
+    ws.mkdir(parents=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis")
+    for name in COPIED:
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, ws / name, ignore=ignore)
+        else:
+            shutil.copy2(src, ws / name)
+    config = {
+        "source_paths": ["registry", "gates", "cache", "plugins"],
+        "only_mutate": [module],
+        "pytest_add_cli_args_test_selection": [str(test)],
+        "pytest_add_cli_args": ["-q", "-p", "no:cacheprovider"],
+        "process_isolation": "forkserver",  # torch and the embedded ClickHouse engine are not fork-safe after use
+        "use_git_change_detection": False,
+    }
+    # created before mutmut starts: Python caches "no such folder" for a sys.path entry, and these are on PYTHONPATH
+    (ws / "mutants" / "tests" / "support").mkdir(parents=True)
+    lines = ["", "[tool.mutmut]", *(f"{k} = {json.dumps(v)}" for k, v in config.items())]
+    with open(ws / "pyproject.toml", "a") as f:
+        f.write("\n".join(lines) + "\n")
+    return ws
+
+
+def _environment(ws: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    shared = REPO.parent / "shared" / "data"
+    if "REGISTRY_SHARED_DATA" not in env and shared.is_dir():
+        env["REGISTRY_SHARED_DATA"] = str(shared)  # tests resolve it from the repository, which moved
+    # child processes a test starts (the CLI under test) import the mutated copy, not the editable install
+    env["PYTHONPATH"] = os.pathsep.join([str(ws / "mutants"), str(ws / "mutants" / "tests" / "support")])
+    return env
+
+
+def _collect(ws: Path, module: str, equivalents: list[Equivalent]) -> ModuleScore:
+    """Read mutmut's results and each mutant's diff (mutmut reads its config from the working directory)."""
+    script = (
+        "import json, sys\n"
+        "from mutmut.mutation.data import SourceFileMutationData\n"
+        "from mutmut.mutation.diff_apply import get_diff_for_mutant\n"
+        "from mutmut.stats import status_by_exit_code\n"
+        "m = SourceFileMutationData(path=sys.argv[1]); m.load()\n"
+        "out = {k: [status_by_exit_code[v], get_diff_for_mutant(k, path=sys.argv[1])]\n"
+        "       for k, v in m.exit_code_by_key.items()}\n"
+        "print(json.dumps(out))\n")
+    done = subprocess.run([sys.executable, "-c", script, module], cwd=ws, capture_output=True, text=True)
+    result = ModuleScore(module)
+    if done.returncode != 0:
+        result.note = f"results unreadable: {done.stderr.strip().splitlines()[-1:]}"
+        return result
+    for name, (status, diff) in json.loads(done.stdout).items():
+        result.statuses[name] = status
+        result.diffs[name] = diff
+        removed = [ln[1:].strip() for ln in diff.splitlines() if ln.startswith("-") and not ln.startswith("---")]
+        added = [ln[1:].strip() for ln in diff.splitlines() if ln.startswith("+") and not ln.startswith("+++")]
+        for e in equivalents:
+            if e.module == module and e.removed in removed and e.added in added:
+                result.equivalent[name] = e.reason
+    return result
+
+
+def run_module(module: str, max_children: int, equivalents: list[Equivalent], verbose: bool) -> ModuleScore:
+    """Mutate ``module`` in its own workspace and run its mirrored tests against every mutant."""
+    test = mirrored_test(module)
+    if not (REPO / test).exists():
+        return ModuleScore(module, note=f"no mirrored test file {test}")
+    ws = _prepare(module, test)
+    t0 = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children)], cwd=ws,
+                          env=_environment(ws), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    (ws / "mutmut-run.log").write_text(done.stdout)
+    if verbose:
+        print(done.stdout[-3000:])
+    result = _collect(ws, module, equivalents)
+    result.seconds = time.perf_counter() - t0
+    if done.returncode != 0 and not result.statuses:
+        result.note = f"mutmut failed (exit {done.returncode}); see {ws / 'mutmut-run.log'}"
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("modules", nargs="*", help="paths such as registry/store.py (default: the promise modules)")
+    ap.add_argument("--all", action="store_true", help="every module in scope")
+    ap.add_argument("--max-children", type=int, default=1, help="parallel mutant workers (default 1)")
+    ap.add_argument("--survivors", action="store_true", help="print the diff of every surviving mutant")
+    ap.add_argument("--verbose", action="store_true", help="print the tail of mutmut's own output")
+    ap.add_argument("--json", type=Path, help="also write the per-module figures to this file")
+    args = ap.parse_args(argv)
+    scope = in_scope()
+    modules = scope if args.all else [m.removeprefix("./") for m in args.modules] or default_modules()
+    unknown = [m for m in modules if m not in scope]
+    if unknown:
+        print(f"not in the mutation scope: {', '.join(unknown)} (see --all for the list)", file=sys.stderr)
+        return 2
+    equivalents = load_equivalents()
+    results = []
+    t0 = time.perf_counter()
+    for module in modules:
+        r = run_module(module, args.max_children, equivalents, args.verbose)
+        results.append(r)
+        line = (f"{module:32s} {r.killed:4d}/{r.counted:<4d} killed  {100 * r.score:5.1f} %  "
+                f"({len(r.equivalent)} equivalent, {r.seconds:.0f} s)") if r.statuses else f"{module:32s} {r.note}"
+        print(line, flush=True)
+        if args.survivors:
+            for name in r.survivors():
+                print(f"  -- {name} ({r.statuses[name]})\n" + "\n".join("     " + ln for ln in
+                                                                         r.diffs[name].splitlines()[2:]))
+    killed = sum(r.killed for r in results)
+    counted = sum(r.counted for r in results)
+    if counted:
+        print(f"{'total':32s} {killed:4d}/{counted:<4d} killed  {100 * killed / counted:5.1f} %  "
+              f"({time.perf_counter() - t0:.0f} s)")
+    if args.json:
+        args.json.write_text(json.dumps({r.module: {"killed": r.killed, "counted": r.counted,
+                                                    "equivalent": len(r.equivalent), "seconds": round(r.seconds),
+                                                    "survivors": r.survivors(), "note": r.note}
+                                         for r in results}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
