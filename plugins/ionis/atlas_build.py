@@ -7,8 +7,10 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -28,10 +30,11 @@ def pyiri_version() -> str:
     return str(getattr(PyIRI, "__version__", "unknown"))
 
 
-def build(grids: Sequence[str], rule: AtlasRule, *, year: int = YEAR, day: int = DAY) -> IriAtlas:
+def build(grids: Sequence[str], rule: AtlasRule, *, year: int = YEAR, day: int = DAY,
+          ccir_or_ursi: int = 0) -> IriAtlas:
     """Run PyIRI (IRI-2020 ``IRI_density_1day``, CCIR foF2) at each grid centroid, UT 0–23, on ``day`` of every
     month of ``year`` with F10.7 at each bucket's value; foF2, foE clamped ≥ 0, hmF2 ≥ 100; a failed call or a
-    non-finite value keeps upstream's failure values."""
+    non-finite value keeps upstream's failure values. ``ccir_or_ursi=1`` takes URSI foF2 coefficients instead."""
     version = pyiri_version()
     import PyIRI
     import PyIRI.main_library as iri
@@ -45,21 +48,50 @@ def build(grids: Sequence[str], rule: AtlasRule, *, year: int = YEAR, day: int =
     shape = (len(names), HOURS, MONTHS, rule.buckets)
     out = {k: np.full(shape, v, dtype=np.float32) for k, v in FAILED.items()}
     failures = 0
+    with _coefficients_read_once(iri):
+        failures = _fill(iri, PyIRI.coeff_dir, out, lat, lon, rule, year, day, ccir_or_ursi)
+    provenance = {"source": "rebuilt offline with PyIRI, not upstream's unpublished data/iri_lookup.npz",
+                  "pyiri": version, "year": year, "day": day, "failed_calls": failures,
+                  "foF2_coefficients": "URSI" if ccir_or_ursi else "CCIR"}
+    atlas = IriAtlas(names, out["foF2"], out["foE"], out["hmF2"], rule, provenance)
+    return IriAtlas.from_bytes(atlas.to_bytes())
+
+
+@contextmanager
+def _coefficients_read_once(iri: Any) -> Iterator[None]:
+    """PyIRI parses the month's CCIR/URSI coefficient files on every call (80 % of a call's time); during one
+    build each month's parse is kept and handed out as fresh copies."""
+    original = iri.read_ccir_ursi_coeff
+    seen: dict[tuple[Any, ...], Any] = {}
+
+    def once(*args: Any, **kwargs: Any) -> Any:
+        key = (*args, *sorted(kwargs.items()))
+        if key not in seen:
+            seen[key] = original(*args, **kwargs)
+        return tuple(np.array(a, copy=True) for a in seen[key])
+
+    iri.read_ccir_ursi_coeff = once
+    try:
+        yield
+    finally:
+        iri.read_ccir_ursi_coeff = original
+
+
+def _fill(iri: Any, coeff_dir: str, out: dict[str, np.ndarray], lat: np.ndarray, lon: np.ndarray,
+          rule: AtlasRule, year: int, day: int, ccir_or_ursi: int) -> int:
+    failures = 0
     for m in range(MONTHS):
         for b, f107 in enumerate(rule.sfi_values):
             try:
                 f2, _, e, *_ = iri.IRI_density_1day(year, m + 1, day, np.arange(float(HOURS)), lon, lat,
-                                                    np.array([300.0]), float(f107), PyIRI.coeff_dir, 0)
+                                                    np.array([300.0]), float(f107), coeff_dir, ccir_or_ursi)
             except Exception:  # upstream's rule: the points of a failed call keep the failure values
                 failures += 1
                 continue
             for key, arr, floor in (("foF2", f2["fo"], 0.0), ("foE", e["fo"], 0.0), ("hmF2", f2["hm"], 100.0)):
                 arr = np.asarray(arr, dtype=np.float64)
                 out[key][:, :, m, b] = np.where(np.isfinite(arr), np.maximum(arr, floor), FAILED[key]).T
-    provenance = {"source": "rebuilt offline with PyIRI, not upstream's unpublished data/iri_lookup.npz",
-                  "pyiri": version, "year": year, "day": day, "failed_calls": failures}
-    atlas = IriAtlas(names, out["foF2"], out["foE"], out["hmF2"], rule, provenance)
-    return IriAtlas.from_bytes(atlas.to_bytes())
+    return failures
 
 
 def request_key(grids: Sequence[str], rule: AtlasRule, year: int = YEAR, day: int = DAY) -> str:
@@ -84,18 +116,40 @@ def cached_atlas(home: Path, grids: Sequence[str], rule: AtlasRule) -> tuple[Pat
     return path, True
 
 
+def gate_grids() -> list[str]:
+    """Midpoint grids the release gates read at fixed places: the TST path W3 → G, and the KI7MT paths where
+    their file is present (the physics gates draw their paths around the atlas's own grids)."""
+    from plugins.ionis.atlas import midpoint_grid
+    from plugins.ionis.geo import grid_centroid
+    from plugins.ionis.ki7mt import load_paths
+    from plugins.ionis.scenarios import W3, G
+    from registry.errors import DataMissing
+
+    grids = [str(midpoint_grid(np.array([W3[0]]), np.array([W3[1]]), np.array([G[0]]), np.array([G[1]]))[0])]
+    try:
+        paths = load_paths()
+    except DataMissing:
+        return grids
+    tlat, tlon = grid_centroid([p["tx_grid"] for p in paths], column="tx_grid")
+    rlat, rlon = grid_centroid([p["rx_grid"] for p in paths], column="rx_grid")
+    return grids + [str(g) for g in midpoint_grid(tlat, tlon, rlat, rlon)]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m plugins.ionis.atlas_build",
                                      description="Build the IRI atlas V23/AUDIT-03 read, offline with PyIRI.")
     parser.add_argument("--config", type=Path, help="version config: its iri_atlas block gives the bucket rule")
     parser.add_argument("--grids", help="comma-separated 4-character grids (the midpoint grids a request needs)")
     parser.add_argument("--paths", type=Path, help="a predict CSV (tx_grid, rx_grid): its midpoint grids")
+    parser.add_argument("--for-gates", action="store_true",
+                        help="add the midpoint grids the release gates read (TST path, KI7MT paths)")
     parser.add_argument("--home", type=Path, default=Path(os.environ.get("REGISTRY_HOME", ".registry")))
     parser.add_argument("--out", type=Path, help="also copy the atlas here")
     args = parser.parse_args(argv)
     try:
         config = json.loads(args.config.read_text()) if args.config else None
         grids = [g for g in (args.grids or "").split(",") if g.strip()] + paths_grids(args.paths)
+        grids += gate_grids() if args.for_gates else []
         path, built = cached_atlas(args.home, grids, AtlasRule.from_config(config))
         if args.out:
             args.out.write_bytes(path.read_bytes())

@@ -232,7 +232,7 @@ def check_atlas(features: tuple[str, ...], config: Mapping[str, Any] | None,
     if atlas_path is None:
         raise InvalidCheckpoint(
             f"features {', '.join(iri)} need the IRI atlas ({rule.describe()}), which upstream never published: "
-            "build it offline with `python -m plugins.ionis.atlas_build --config CONFIG --grids G1,G2,… "
+            "build it offline with `python -m plugins.ionis.atlas_build --config CONFIG --for-gates [--grids G1,G2,…] "
             "--out iri_atlas.npz` (needs pyiri) and register it with the version as atlas=iri_atlas.npz")
     atlas = IriAtlas.read(Path(atlas_path))
     atlas.check_rule(rule)

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
+
 from gates.base import Gate, GateContext, Outcome, Threshold, table
 from plugins.ionis.features import PathBatch
 from plugins.ionis.gates import SCENARIO_COLUMNS, battery_figures, bundle_of
@@ -103,9 +105,10 @@ class AcidBatteryGate:
     def evaluate(self, ctx: GateContext) -> Outcome:
         bundle = bundle_of(ctx)
         (tx_lat, tx_lon), (rx_lat, rx_lon) = ACID_PATH
-        freq = bundle.bands.freq_mhz([ACID["freq_band"]])
-        batch = PathBatch(tx_lat, tx_lon, rx_lat, rx_lon, freq, ACID["hour_utc"], ACID["month"],
-                          ACID["day_of_year"], ACID["sfi"], ACID["kp"])
+        one = np.ones(1)
+        batch = PathBatch(tx_lat * one, tx_lon * one, rx_lat * one, rx_lon * one,
+                          bundle.bands.freq_mhz([int(ACID["freq_band"])]),
+                          *(ACID[k] * one for k in ("hour_utc", "month", "day_of_year", "sfi", "kp")))
         acid = float(predict_sigma(bundle, batch)[0])
         results = run_battery(bundle, self.battery)
         rows: list[dict[str, Any]] = [{"id": "ACID", "scenario": "10m night closure DN13 → JN48, Feb, 02 UTC",

@@ -219,3 +219,22 @@ def later_release(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], d
 def spec_config() -> Callable[[str], dict[str, Any]]:
     """``tag`` → a fresh config of that later release, written from the spec."""
     return later_config
+
+
+@pytest.fixture(scope="session")
+def v23_atlas(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An IRI atlas for V23's rule at the gates' midpoint grids plus two more, built once with PyIRI (~10 s);
+    skipped with a reason where PyIRI is not installed."""
+    pytest.importorskip("PyIRI", reason="building the IRI atlas needs pyiri (a test extra)")
+    from plugins.ionis.atlas import AtlasRule
+    from plugins.ionis.atlas_build import build, gate_grids
+
+    path = tmp_path_factory.mktemp("atlas") / "iri_atlas_v23.npz"
+    path.write_bytes(build(gate_grids() + ["JO01", "PM95"], AtlasRule.from_config(later_config("v23"))).to_bytes())
+    return path
+
+
+@pytest.fixture(scope="session")
+def v23_files(later_release: Callable[[str], dict[str, Path]], v23_atlas: Path) -> dict[str, Path]:
+    """SYNTHETIC V23 weights, its spec config and the atlas."""
+    return {**later_release("v23"), "atlas": v23_atlas}

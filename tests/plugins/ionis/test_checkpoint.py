@@ -149,3 +149,48 @@ def test_corrupt_meta_json(tmp_path, release_files):
 def test_load_bundle_is_ready_in_eval_mode(release_files):
     bundle = load_bundle(release_files("v21-beta"))
     assert not bundle.module.training and bundle.dnn_dim == 13 and bundle.meta["version"] == "v21"
+
+
+def test_v23_without_its_atlas_is_refused_naming_the_atlas_and_how_to_build_it(later_release):
+    with pytest.raises(InvalidCheckpoint) as err:
+        inspect_files(later_release("v23"))
+    message = str(err.value)
+    assert ("foF2_freq_ratio, foE_mid, hmF2_mid need the IRI atlas (18 SFI buckets 70 … 240 by 10, round rule)"
+            in message)
+    assert "python -m plugins.ionis.atlas_build --config CONFIG" in message and "atlas=" in message
+
+
+def test_v23_with_its_atlas_registers_and_records_the_atlas_digest(v23_files):
+    from plugins.ionis.atlas import IriAtlas
+
+    facts = inspect_files(v23_files)[1]
+    assert facts["parameters"] == 207_157 and facts["dnn_dim"] == 18 and facts["architecture"] == "IonisGate"
+    assert facts["atlas"]["digest"] == IriAtlas.read(v23_files["atlas"]).digest
+    assert facts["atlas"]["rule"]["sfi_bucket"] == "round" and "PyIRI" in facts["atlas"]["source"]
+
+
+def test_v23_features_are_read_from_the_atlas(v23_files):
+    import numpy as np
+
+    from plugins.ionis.features import PathBatch
+
+    bundle = load_bundle(v23_files)
+    batch = PathBatch(39.14, -77.01, 51.5, -0.12, np.array([14.0971, 28.1246]), 14.0, 12, 355, 150.0, 2.0)
+    x = bundle.inputs(batch)
+    i = bundle.atlas.grids.index("HN05")
+    fo_f2, fo_e, hm_f2 = (float(a[i, 14, 11, 8]) for a in (bundle.atlas.foF2, bundle.atlas.foE, bundle.atlas.hmF2))
+    assert x[:, 15].tolist() == pytest.approx([fo_f2 / 14.0971, fo_f2 / 28.1246], rel=1e-6)
+    assert x[0, 16] == pytest.approx(fo_e / 10) and x[0, 17] == pytest.approx(hm_f2 / 500)
+
+
+def test_an_atlas_of_the_wrong_rule_or_for_a_version_without_iri_features_is_refused(v23_files, later_release,
+                                                                                     tmp_path, spec_config):
+    import json
+
+    audit = spec_config("audit-03")
+    (tmp_path / "config_audit_03.json").write_text(json.dumps(audit))
+    files = {**v23_files, "config": tmp_path / "config_audit_03.json"}
+    with pytest.raises(InvalidCheckpoint, match="built for 18 SFI buckets .* asks for 35 SFI buckets"):
+        inspect_files(files)
+    with pytest.raises(InvalidCheckpoint, match="reads no IRI feature"):
+        inspect_files({**later_release("v27"), "atlas": v23_files["atlas"]})

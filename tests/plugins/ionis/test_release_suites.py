@@ -66,3 +66,22 @@ def test_decomposition_reference_covers_every_architecture(tag, later_release, m
     original = car.forward
     car.forward = lambda u: original(u) + 1e-3  # the module no longer computes what its weights say
     assert DecompositionGate(paths=64).evaluate(make_context(drifted)).passed is False
+
+
+def test_v23_suite_runs_on_paths_its_atlas_covers(v23_files, make_context):
+    bundle = load_bundle(v23_files)
+    ctx = make_context(bundle)
+    for gate in SUITES[V23_SUITE].gates:
+        if gate.name == "val-pearson":
+            continue
+        assert gate.evaluate(ctx).message
+
+
+def test_family_names_each_versions_own_suite(v23_files, later_release):
+    from plugins.ionis.family import IonisFamily
+
+    family = IonisFamily()
+    assert family.validate(v23_files)["own_suite"] == V23_SUITE
+    assert family.validate(later_release("v25-beta"))["own_suite"] == V25_SUITE
+    assert family.validate(later_release("v27"))["own_suite"] is None
+    assert family.default_suite == V22_RELEASE
