@@ -31,44 +31,54 @@ def _json(body: Any, status: int = 200) -> JSONResponse:
     return JSONResponse(body, status)
 
 
+def _read(request: Request, command: str, *positionals: str) -> Response:
+    """``registry COMMAND POSITIONALS --json`` as a JSON response, reused while the catalog is unchanged."""
+    state = _state(request)
+
+    def build() -> bytes:
+        return bytes(JSONResponse(run_command(state.app, command, positionals=positionals).body).body)
+
+    return Response(state.cache.get(("json", command, positionals), build), media_type="application/json")
+
+
 # ------------------------------------------------------------------------------------------------ reads
 @router.get("/plugins", summary="= registry plugins --json")
-def plugins(request: Request) -> JSONResponse:
-    return _json(run_command(_state(request).app, "plugins").body)
+def plugins(request: Request) -> Response:
+    return _read(request, "plugins")
 
 
 @router.get("/versions", summary="= registry list --json")
-def all_versions(request: Request) -> JSONResponse:
-    return _json(run_command(_state(request).app, "list").body)
+def all_versions(request: Request) -> Response:
+    return _read(request, "list")
 
 
 @router.get("/families/{family}/versions", summary="= registry list FAMILY --json")
-def versions(request: Request, family: str) -> JSONResponse:
-    return _json(run_command(_state(request).app, "list", positionals=(family,)).body)
+def versions(request: Request, family: str) -> Response:
+    return _read(request, "list", family)
 
 
 @router.get("/versions/{ref}", summary="= registry show REF --json")
-def show(request: Request, ref: str) -> JSONResponse:
-    return _json(run_command(_state(request).app, "show", positionals=(ref,)).body)
+def show(request: Request, ref: str) -> Response:
+    return _read(request, "show", ref)
 
 
 @router.get("/families/{family}/history", summary="= registry history FAMILY --json")
-def family_history(request: Request, family: str) -> JSONResponse:
-    return _json(run_command(_state(request).app, "history", positionals=(family,)).body)
+def family_history(request: Request, family: str) -> Response:
+    return _read(request, "history", family)
 
 
 @router.get("/families/{family}/aliases/{alias}/history", summary="= registry history FAMILY ALIAS --json")
-def alias_history(request: Request, family: str, alias: str) -> JSONResponse:
-    return _json(run_command(_state(request).app, "history", positionals=(family, alias)).body)
+def alias_history(request: Request, family: str, alias: str) -> Response:
+    return _read(request, "history", family, alias)
 
 
 @router.get("/ledger/verify", summary="= registry verify-ledger --json")
-def verify_ledger(request: Request) -> JSONResponse:
-    return _json(run_command(_state(request).app, "verify-ledger").body)
+def verify_ledger(request: Request) -> Response:
+    return _read(request, "verify-ledger")
 
 
 @router.get("/extracts", summary="= registry extracts --json")
-def extracts(request: Request) -> JSONResponse:
+def extracts(request: Request) -> JSONResponse:  # not cached: the extract cache lives outside the catalog
     return _json(run_command(_state(request).app, "extracts").body)
 
 

@@ -19,6 +19,7 @@ from registry.app import App
 from registry.errors import RegistryError
 from registry.web.cli_calls import error_body, http_status
 from registry.web.jobs import Jobs
+from registry.web.read_cache import ReadCache
 from registry.web.uploads import TooLarge, Uploads
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ class ServerState:
     writes: bool
     uploads: Uploads
     jobs: Jobs
+    cache: ReadCache
 
 
 def state_of(request: Request) -> ServerState:
@@ -101,7 +103,8 @@ def create_app(home: str | os.PathLike[str] | None = None, *, plugins: Plugins |
     from registry.web import api, pages
 
     reg = App(home, plugins=plugins)
-    state = ServerState(reg, writes, Uploads(Path(reg.home) / "uploads", max_upload), Jobs(workers))
+    state = ServerState(reg, writes, Uploads(Path(reg.home) / "uploads", max_upload), Jobs(workers),
+                        ReadCache(reg.home))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -68,8 +68,10 @@ def versions_page(request: Request, family: str, q: str = Query("", max_length=2
                   sort: str = Query("number", pattern="^(number|created|name|created_by)$"),
                   order: str = Query("asc", pattern="^(asc|desc)$"), page: int = Query(1, ge=1)) -> HTMLResponse:
     check_family(family)
+    from registry.web.app import state_of
+
     listing = views.version_rows(_app(request), family, q=q, alias=alias, verdict=verdict, sort=sort,
-                                 descending=order == "desc", page=page)
+                                 descending=order == "desc", page=page, cache=state_of(request).cache)
     query = {"q": q, "alias": alias, "verdict": verdict, "sort": sort, "order": order}
 
     def link(**change: Any) -> str:

@@ -7,6 +7,7 @@ from typing import Any
 
 from registry.errors import UnknownName
 from registry.web.cli_calls import run_command
+from registry.web.read_cache import ReadCache
 
 PAGE_SIZE = 100
 SORTS = {"number": lambda r: r["number"], "created": lambda r: (r["created_at"], r["number"]),
@@ -59,10 +60,12 @@ def latest_verdicts(store: Any, family: str) -> dict[str, dict[str, dict[str, An
 
 
 def version_rows(app: Any, family: str, *, q: str = "", alias: str = "", verdict: str = "", sort: str = "number",
-                 descending: bool = False, page: int = 1) -> dict[str, Any]:
+                 descending: bool = False, page: int = 1, cache: ReadCache | None = None) -> dict[str, Any]:
     """One page of a family's versions (the rows of `registry list FAMILY --json`), filtered and sorted."""
-    rows = run_command(app, "list", positionals=(family,)).body["versions"]
-    verdicts = latest_verdicts(app.store, family)
+    def build() -> tuple[list[dict[str, Any]], dict[str, dict[str, dict[str, Any]]]]:
+        return run_command(app, "list", positionals=(family,)).body["versions"], latest_verdicts(app.store, family)
+
+    rows, verdicts = cache.get(("version_rows", family), build) if cache else build()
     suites = sorted({s for v in verdicts.values() for s in v})
     needle = q.strip().lower()
     out = []
