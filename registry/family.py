@@ -7,14 +7,36 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+DEFAULT_MAX_BYTES = 8 * 2**30  # a role that declares no limit: large enough for any checkpoint of these families
+
 
 @dataclass(frozen=True)
 class ArtifactRole:
-    """One file a version is made of. A version may need several (DeepECH: ``classifier`` + ``regressor``)."""
+    """One file a version is made of. A version may need several (DeepECH: ``classifier`` + ``regressor``).
+
+    ``max_bytes`` bounds the file's size (a config or metadata file of 200 MB is refused before it is copied).
+    """
 
     name: str
     required: bool = True
     description: str = ""
+    max_bytes: int = DEFAULT_MAX_BYTES
+
+
+@dataclass(frozen=True)
+class InputColumn:
+    """One column of a family's prediction input, as ``registry plugins`` and ``predict --help`` list it."""
+
+    name: str
+    unit: str
+    description: str = ""
+
+
+@runtime_checkable
+class DescribedInputs(Protocol):
+    """A family that lists the columns its ``predict`` input must have (name, unit, meaning)."""
+
+    input_columns: tuple[InputColumn, ...]
 
 
 @runtime_checkable

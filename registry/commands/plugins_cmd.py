@@ -14,6 +14,13 @@ def add_parsers(sub: Any) -> None:
     p.set_defaults(handler=run_plugins)
 
 
+def input_columns(family: Any) -> tuple[Any, ...]:
+    """The columns a family's ``predict`` input needs, if the family lists them."""
+    from registry.family import DescribedInputs
+
+    return tuple(family.input_columns) if isinstance(family, DescribedInputs) else ()
+
+
 def run_plugins(args: argparse.Namespace, out: Output) -> int:
     from registry.app import App
 
@@ -25,7 +32,8 @@ def run_plugins(args: argparse.Namespace, out: Output) -> int:
     data = {
         "plugins": [i.__dict__ for i in infos],
         "families": {n: {"summary": f.summary, "version": f.version, "default_suite": f.default_suite,
-                         "roles": [r.name for r in f.roles], "extracts": list(f.extracts)}
+                         "roles": [r.name for r in f.roles], "extracts": list(f.extracts),
+                         "input_columns": [c.__dict__ for c in input_columns(f)]}
                      for n, f in sorted(families.items())},
         "suites": [{"family": f, "name": n, "version": s.version, "gates": [g.name for g in s.gates]}
                    for (f, n), s in sorted(suites.items())],
@@ -43,6 +51,9 @@ def run_plugins(args: argparse.Namespace, out: Output) -> int:
         lines.append(f"family {name}: {f.summary}")
         lines.append(f"  files: {', '.join(r.name + ('' if r.required else '?') for r in f.roles)}; "
                      f"suites: {', '.join(fam_suites) or 'none'}; default: {f.default_suite}")
+        cols = input_columns(f)
+        if cols:
+            lines.append("  predict input columns: " + ", ".join(f"{c.name} [{c.unit}]" for c in cols))
     for p in plugins.problems:
         lines.append(f"problem: {p}")
     out.emit(data, "\n".join(lines))

@@ -35,12 +35,32 @@ def add_parsers(sub: Any) -> None:
     add_common(p)
     p.set_defaults(handler=run_show)
 
-    p = sub.add_parser("predict", help="run a registered version on the family's input format")
+    p = sub.add_parser("predict", help="run a registered version on the family's input format",
+                       description="Each family's input columns and units are listed below.")
+    p.__class__ = type("PredictParser", (type(p),), {"format_help": _help_with_input_columns})
     p.add_argument("ref", metavar="FAMILY@VERSION")
     p.add_argument("--input", required=True, type=Path, help="input file in the family's format")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     add_common(p)
     p.set_defaults(handler=run_predict)
+
+
+def _help_with_input_columns(parser: Any) -> str:
+    """``predict --help``: argparse's text, then each installed family's input columns (plugins load only here)."""
+    from registry.app import App
+    from registry.commands.plugins_cmd import input_columns
+
+    text = super(type(parser), parser).format_help()
+    try:
+        families = App().plugins.families()
+    except Exception as exc:  # help must print even when a plugin is broken
+        return text + f"\n(input columns unavailable: {type(exc).__name__}: {exc})\n"
+    lines = ["", "input columns by family:"]
+    for name, fam in sorted(families.items()):
+        cols = input_columns(fam)
+        lines.append(f"  {name}: " + (", ".join(f"{c.name} [{c.unit}]" for c in cols) if cols else "(not listed)"))
+        lines += [f"      {c.name:<18} {c.unit:<10} {c.description}" for c in cols]
+    return text + "\n".join(lines) + "\n"
 
 
 def collect_files(family: Any, positional: list[str], config: Path | None, meta: Path | None) -> dict[str, Path]:
@@ -76,7 +96,6 @@ def collect_files(family: Any, positional: list[str], config: Path | None, meta:
 def run_register(args: argparse.Namespace, out: Output) -> int:
     from registry import __version__
     from registry.app import App
-
     from registry.naming import check_text
 
     check_text(args.code_version, "--code-version")
@@ -101,6 +120,14 @@ def register_validated(app: Any, family: Any, files: dict[str, Path], *, name: s
     import shutil
     import tempfile
 
+    from registry.errors import InvalidInput
+
+    limits = {r.name: r.max_bytes for r in family.roles}
+    for role, path in files.items():
+        size = Path(path).stat().st_size
+        if role in limits and size > limits[role]:
+            raise InvalidInput(f"{role} file {Path(path).name} is {size:,} bytes; family {family.name!r} accepts at "
+                               f"most {limits[role]:,} bytes for {role}")
     with tempfile.TemporaryDirectory(prefix="registry-register-") as tmp:
         copies: dict[str, Path] = {}
         for role, path in files.items():

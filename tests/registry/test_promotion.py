@@ -218,3 +218,27 @@ def test_scorecard_failure_after_the_move_keeps_the_decision(app, ckpts, tmp_pat
     d = promote(app, v.ref, "production", report=tmp_path / "dir.html")
     assert d.verdict == "promoted" and d.scorecard is None and "scorecard not written" in d.message
     assert app.store.holder("toy", "production") == v.version_id
+
+
+def test_a_catalog_held_open_by_another_program_refuses_before_any_gate_runs(home, ckpts):
+    """A notebook's read-write DuckDB connection: promote says so at once instead of failing after its gates."""
+    import subprocess
+    import sys
+
+    from clirun import run_cli
+
+    assert run_cli("register", "toy", str(ckpts["good"])).returncode == 0
+    notebook = subprocess.Popen([sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
+                                 "print('open', flush=True); sys.stdin.readline()", str(home / "catalog.duckdb")],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert notebook.stdout.readline().strip() == "open"
+        r = run_cli("promote", "toy@1", "--to", "production")
+    finally:
+        notebook.communicate("done\n", timeout=10)
+    assert r.returncode == 3, r.stderr
+    line = r.stderr.strip()
+    assert line.startswith("registry: error: the catalog ") and f"(pid {notebook.pid})" in line
+    assert "open in another program" in line and "Traceback" not in line and "IOException" not in line
+    assert "PASS" not in r.stdout and "FAIL" not in r.stdout  # no gate ran
+    assert run_cli("promote", "toy@1", "--to", "production").returncode == 0

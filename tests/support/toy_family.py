@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Mapping
@@ -14,8 +13,9 @@ import numpy as np
 from gates.base import Outcome, Threshold
 from gates.suite import GateSuite
 from registry.errors import DataMissing, InvalidCheckpoint, InvalidInput
-from registry.family import ArtifactRole
+from registry.family import ArtifactRole, InputColumn
 from registry.hookspecs import hookimpl
+from registry.json_input import read_json_object
 
 __version__ = "0.0.1"
 N_IN = 4
@@ -60,30 +60,25 @@ class ToyFamily:
     name = "toy"
     version = __version__
     summary = "tiny MLP for the registry's own tests"
-    roles = (ArtifactRole("weights", True, "safetensors or .pt state_dict"), ArtifactRole("config", False, "JSON"))
+    roles = (ArtifactRole("weights", True, "safetensors or .pt state_dict"),
+             ArtifactRole("config", False, "JSON", max_bytes=64 * 1024))
+    input_columns = tuple(InputColumn(f"x{i}", "1", f"feature {i} of the toy regression") for i in range(N_IN))
     default_suite = "release"
     extracts = ("toy-obs",)
 
     def _state(self, path: Path) -> dict[str, Any]:
-        import torch
+        from registry.checkpoints import read_tensors
 
-        try:
-            if path.read_bytes()[:2] == b"PK" or path.suffix in (".pt", ".pth"):
-                return torch.load(path, map_location="cpu", weights_only=True)
-            from safetensors.torch import load_file
-
-            return load_file(str(path))
-        except Exception as exc:
-            raise InvalidCheckpoint(f"{path.name} is not a loadable checkpoint: {type(exc).__name__}: "
-                                    f"{str(exc).splitlines()[0][:200]}") from None
+        return read_tensors(path)
 
     def _hidden(self, files: Mapping[str, Path]) -> int:
         if "config" not in files:
             return 8
-        try:
-            return int(json.loads(Path(files["config"]).read_text())["hidden"])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise InvalidCheckpoint(f"config {Path(files['config']).name} is not valid: {exc}") from None
+        config = read_json_object(Path(files["config"]), "config", error=InvalidCheckpoint)
+        hidden = config.get("hidden")
+        if not isinstance(hidden, int) or isinstance(hidden, bool) or not 1 <= hidden <= 1024:
+            raise InvalidCheckpoint(f"config {Path(files['config']).name}: 'hidden' must be an integer in 1…1024")
+        return hidden
 
     def validate(self, files: Mapping[str, Path]) -> dict[str, Any]:
         state = self._state(Path(files["weights"]))
