@@ -1,4 +1,4 @@
-"""Promotion policy: only a suite the alias's policy accepts moves it; aliases are declared; every change is ledgered."""
+"""Promotion policy: only a suite the policy accepts moves an alias; aliases are declared; changes are ledgered."""
 
 from __future__ import annotations
 
