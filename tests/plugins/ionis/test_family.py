@@ -15,7 +15,7 @@ def test_satisfies_the_protocol():
     family = IonisFamily()
     assert isinstance(family, Family)
     assert family.name == "ionis" and family.roles[0].name == "weights" and family.roles[0].required
-    assert [r.name for r in family.roles if not r.required] == ["config", "meta"]
+    assert [r.name for r in family.roles if not r.required] == ["config", "meta", "atlas"]
     assert family.default_suite in {s.name for s in ionis_suites()}
 
 
@@ -38,3 +38,18 @@ def test_load_and_predict(release_files, tmp_path):
     csv.write_text("tx_grid,rx_grid,band,hour_utc,month,day_of_year,sfi,kp\nDN46,FM19,20m,19,12,355,150,2\n")
     rows = family.predict(model, csv)
     assert len(rows) == 1 and set(rows[0]) >= {"sigma", "db", "band"}
+
+
+def test_release_files_finds_later_versions_in_sub_folders(tmp_path, later_release, v23_atlas):
+    import shutil
+
+    for tag in ("v24", "v25-beta", "v23"):
+        folder = tmp_path / "versions" / tag.replace("-", "_")
+        folder.mkdir(parents=True)
+        for path in later_release(tag).values():
+            shutil.copy(path, folder / path.name)
+    shutil.copy(v23_atlas, tmp_path / "versions" / "v23" / "iri_atlas.npz")
+    found = dict(IonisFamily().release_files(tmp_path))
+    assert sorted(found) == ["v23", "v24", "v25-beta"]
+    assert found["v25-beta"]["config"].name == "config_v25_beta.json"
+    assert found["v23"]["atlas"].name == "iri_atlas.npz" and "atlas" not in found["v24"]

@@ -20,7 +20,8 @@ def _suite(name: str) -> GateSuite:
 
 def test_suite_names_and_family():
     suites = ionis_suites()
-    assert [s.name for s in suites] == [V22_RELEASE, V20_RELEASE, TST900_V21_SUITE]
+    assert [s.name for s in suites] == [V22_RELEASE, V20_RELEASE, TST900_V21_SUITE, "ionis-v23-release",
+                                        "ionis-v24-release", "ionis-v25-release", "ionis-v26-release"]
     assert all(s.family == "ionis" and s.version for s in suites)
     assert [g.name for g in _suite(V22_RELEASE).gates] == [
         "val-pearson", "sfi-benefit", "storm-cost", "physics-kp-monotone", "physics-sfi-monotone",
