@@ -39,3 +39,36 @@ def test_demo_trains_registers_and_gates_then_repeats_identically(tmp_path):
     assert body["lineage"]["extracts"][0]["digest"] == extract["digest"]  # the same cached rows
     bad = run_cli("--home", str(home), "train", "ionis", "--config", str(cfg), "--extract", "nope")
     assert bad.returncode == 2 and "unknown extract 'nope'" in bad.stderr
+
+
+def _synthetic_release(folder: Path, tag: str, architecture: str, extra_model: dict) -> None:
+    """SYNTHETIC weights of a V22-trunk release under a config naming ``architecture`` (not upstream files)."""
+    import torch
+    from safetensors.torch import save_file
+
+    from plugins.ionis.architectures import ARCHITECTURES
+    from plugins.ionis.demo import demo_config
+    from plugins.ionis.model import IonisGate
+
+    config = demo_config() | {"version": tag}
+    config["model"] = {**config["model"], "architecture": architecture, **extra_model}
+    torch.manual_seed(0)
+    module = IonisGate(15, ARCHITECTURES.get(architecture, ARCHITECTURES["IonisGate"]))
+    folder.mkdir(parents=True)
+    save_file({k: v.contiguous() for k, v in module.state_dict().items()}, str(folder / f"ionis_{tag}.safetensors"))
+    (folder / f"config_{tag}.json").write_text(json.dumps(config))
+
+
+def test_release_prints_one_line_per_version_and_goes_on_after_a_refusal(app, tmp_path, capsys):
+    from registry.commands.demo import _release
+    from registry.output import Output
+
+    _synthetic_release(tmp_path / "rel" / "v24", "v24", "IonisGateV24", {"sun_sidecar": False})
+    _synthetic_release(tmp_path / "rel" / "v28", "v28", "IonisGateV28", {})  # nobody described it
+    results = _release(app, app.plugins.family("ionis"), tmp_path / "rel", "cpu", Output())
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("release ")]
+    assert len(lines) == 2 and [r["release"] for r in results] == ["v24", "v28"]
+    assert lines[0].startswith("release v24: ionis@1 (IonisGateV24, 189,083 parameters) ")
+    assert results[0]["verdict"] != "promoted" and "sfi-benefit" in results[0]["failing"]
+    assert lines[1].startswith("release v28: NOT REGISTERED — ") and "unknown architecture 'IonisGateV28'" in lines[1]
+    assert results[1]["verdict"] == "not registered"
