@@ -59,27 +59,32 @@ def latest_verdicts(store: Any, family: str) -> dict[str, dict[str, dict[str, An
     return out
 
 
+def _enriched_rows(app: Any, family: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """The rows of `registry list FAMILY --json` with number, latest verdicts and search text added, and the suites."""
+    verdicts = latest_verdicts(app.store, family)
+    rows = []
+    for r in run_command(app, "list", positionals=(family,)).body["versions"]:
+        mine = verdicts.get(r["version_id"], {})
+        rows.append({**r, "number": int(r["version"].rpartition("@")[2]), "verdicts": mine,
+                     "states": {("pass" if v["passed"] else "fail") for v in mine.values()} or {"none"},
+                     "text": " ".join(str(r[k]) for k in ("version", "version_id", "name", "created_by")).lower()})
+    return rows, sorted({s for v in verdicts.values() for s in v})
+
+
 def version_rows(app: Any, family: str, *, q: str = "", alias: str = "", verdict: str = "", sort: str = "number",
                  descending: bool = False, page: int = 1, cache: ReadCache | None = None) -> dict[str, Any]:
     """One page of a family's versions (the rows of `registry list FAMILY --json`), filtered and sorted."""
-    def build() -> tuple[list[dict[str, Any]], dict[str, dict[str, dict[str, Any]]]]:
-        return run_command(app, "list", positionals=(family,)).body["versions"], latest_verdicts(app.store, family)
+    def build() -> tuple[list[dict[str, Any]], list[str]]:
+        return _enriched_rows(app, family)
 
-    rows, verdicts = cache.get(("version_rows", family), build) if cache else build()
-    suites = sorted({s for v in verdicts.values() for s in v})
+    rows, suites = cache.get(("version_rows", family), build) if cache else build()
     needle = q.strip().lower()
-    out = []
-    for r in rows:
-        r = {**r, "number": int(r["version"].rpartition("@")[2]), "verdicts": verdicts.get(r["version_id"], {})}
-        states = {("pass" if v["passed"] else "fail") for v in r["verdicts"].values()} or {"none"}
-        if needle and not any(needle in str(r[k]).lower() for k in ("version", "version_id", "name", "created_by")):
-            continue
-        if alias and alias not in r["aliases"]:
-            continue
-        if verdict and verdict not in states:
-            continue
-        out.append(r)
-    out.sort(key=SORTS.get(sort, SORTS["number"]), reverse=descending)
+    out = [r for r in rows if (not needle or needle in r["text"]) and (not alias or alias in r["aliases"])
+           and (not verdict or verdict in r["states"])]
+    if sort != "number":  # the list comes ordered by number
+        out = sorted(out, key=SORTS.get(sort, SORTS["number"]))
+    if descending:
+        out = out[::-1]
     pages = max(1, -(-len(out) // PAGE_SIZE))
     page = min(max(1, page), pages)
     return {"rows": out[(page - 1) * PAGE_SIZE:page * PAGE_SIZE], "total": len(rows), "matching": len(out),
