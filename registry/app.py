@@ -16,8 +16,9 @@ DEFAULT_HOME = ".registry"
 
 
 def resolve_home(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """``explicit`` if given, else ``$REGISTRY_HOME``, else ``./.registry``."""
-    return Path(explicit or os.environ.get(HOME_ENV) or DEFAULT_HOME)
+    """``explicit`` if given, else ``$REGISTRY_HOME``, else ``./.registry``; absolute, so that every message
+    names the home wherever it is read."""
+    return Path(explicit or os.environ.get(HOME_ENV) or DEFAULT_HOME).expanduser().absolute()
 
 
 class App:
