@@ -52,7 +52,7 @@ SCHEMA = [
 
 # Any change to the statements above changes the version, so an older catalog gains the new tables the next
 # time it is opened for writing (every statement is CREATE … IF NOT EXISTS). Readers of a table that an older
-# catalog lacks treat it as empty (see ``has_table``).
+# catalog lacks treat it as empty (see ``rows_if_table``).
 SCHEMA_VERSION = hashlib.sha256("\n".join(SCHEMA).encode()).hexdigest()[:16]
 
 
@@ -166,6 +166,12 @@ class Catalog:
         con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [SCHEMA_VERSION])
 
 
-def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """Whether the catalog has table ``name`` (an older catalog opened read-only may lack a newer table)."""
-    return bool(con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = ?", [name]).fetchall())
+def rows_if_table(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None) -> list[tuple]:
+    """``sql``'s rows, or none when its table is missing (an older catalog opened read-only lacks newer tables;
+    a writer's connection always has them, so no transaction is aborted by the failed statement)."""
+    import duckdb
+
+    try:
+        return con.execute(sql, params or []).fetchall()
+    except duckdb.CatalogException:
+        return []

@@ -118,15 +118,12 @@ def _check_aliases(con: duckdb.DuckDBPyConnection, by_seq: dict[int, LedgerEntry
 def _check_policies(con: duckdb.DuckDBPyConnection, by_seq: dict[int, LedgerEntry]) -> list[str]:
     """Every stored policy is exactly the body of the last policy entry of its alias, and no policy the ledger
     set was removed."""
-    from registry.catalog import has_table
+    from registry.catalog import rows_if_table
     from registry.policy import entry_digest
 
     problems = []
     last = {(e.family, e.alias): e for e in sorted(by_seq.values(), key=lambda e: e.seq) if e.action == "policy"}
-    rows = {}
-    if has_table(con, "policies"):
-        rows = {(f, a): (b, s) for f, a, b, s in con.execute(
-            "SELECT family, alias, body, ledger_seq FROM policies").fetchall()}
+    rows = {(f, a): (b, s) for f, a, b, s in rows_if_table(con, "SELECT family, alias, body, ledger_seq FROM policies")}
     for (family, alias), (body, seq) in sorted(rows.items()):
         e = last.get((family, alias))
         if e is None or e.seq != seq or e.reason != body or entry_digest(family, alias, json.loads(body)) != \

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from registry.catalog import has_table
+from registry.catalog import rows_if_table
 from registry.errors import InvalidInput, UnknownName, UsageError
 from registry.hashing import canonical_json, digest_json
 from registry.naming import check_alias, check_family, check_text
@@ -61,10 +61,10 @@ def suites_in(body: str) -> tuple[str, ...]:
 
 def stored(con: Any, family: str | None = None) -> dict[tuple[str, str], Policy]:
     """Policies set through the ledger, by (family, alias)."""
-    if con is None or not has_table(con, "policies"):
+    if con is None:
         return {}
-    rows = con.execute("SELECT family, alias, body, ledger_seq FROM policies WHERE ? IS NULL OR family = ? "
-                       "ORDER BY family, alias", [family, family]).fetchall()
+    rows = rows_if_table(con, "SELECT family, alias, body, ledger_seq FROM policies WHERE ? IS NULL OR family = ? "
+                         "ORDER BY family, alias", [family, family])
     return {(f, a): Policy(f, a, suites_in(b), int(s)) for f, a, b, s in rows}
 
 

@@ -248,14 +248,12 @@ class Store:
 
     def head_after(self, evidence_id: str) -> tuple[int, str] | None:
         """The ledger head recorded right after the decision ``evidence_id`` was part of."""
-        from registry.catalog import has_table
+        from registry.catalog import rows_if_table
 
         with self.catalog.read() as con:
-            if con is None or not has_table(con, "decision_heads"):
-                return None
-            row = con.execute("SELECT ledger_seq, entry_hash FROM decision_heads WHERE evidence_id = ?",
-                              [evidence_id]).fetchone()
-        return (int(row[0]), str(row[1])) if row else None
+            rows = rows_if_table(con, "SELECT ledger_seq, entry_hash FROM decision_heads WHERE evidence_id = ?",
+                                 [evidence_id]) if con is not None else []
+        return (int(rows[0][0]), str(rows[0][1])) if rows else None
 
     def save_evidence(self, ev: Evidence) -> None:
         with self._writing() as con:
