@@ -28,6 +28,11 @@ def bundle_of(ctx: GateContext) -> IonisBundle:
     return model
 
 
+def inputs_note(bundle: IonisBundle) -> dict[str, Any]:
+    """What a gate that ran the model read besides the weights: the IRI atlas's digest, where there is one."""
+    return {"iri_atlas_sha256": bundle.atlas.digest} if bundle.atlas is not None else {}
+
+
 def _meta_value(meta: dict[str, Any] | None, keys: Sequence[str]) -> float | None:
     for key in keys:
         if meta and isinstance(meta.get(key), int | float):
@@ -125,7 +130,7 @@ class BatteryGate:
                  "passed": r.passed} for r in results]
         message = (f"{len(passed)}/{len(results)} scenarios pass ({', '.join(passed) or 'none'}); "
                    f"needs {self.threshold}")
-        details = {"table": table(rows, SCENARIO_COLUMNS, "scenarios")}
+        details = {"table": table(rows, SCENARIO_COLUMNS, "scenarios"), **inputs_note(bundle_of(ctx))}
         return Outcome.held_to(len(passed), self.threshold, message, details=details,
                                figures=battery_figures(results))
 
@@ -147,7 +152,8 @@ class KI7MTGate:
         summary = summarise(verdicts)
         if summary.hard_total != self.hard_paths:
             raise GateError(f"the KI7MT file has {summary.hard_total} hard paths; this gate expects {self.hard_paths}")
-        details: dict[str, Any] = {"override": "V22 PhysicsOverrideLayer applied as the suite defines it"}
+        details: dict[str, Any] = {"override": "V22 PhysicsOverrideLayer applied as the suite defines it",
+                                   **inputs_note(bundle)}
         shown = verdicts  # every path under the raw count; the other checks list only the paths they are about
         if self.check == "raw":
             value: int = summary.raw_hard_passes

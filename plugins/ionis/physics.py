@@ -11,7 +11,7 @@ from gates.base import GateContext, Outcome, Threshold, table
 from plugins.ionis.architectures import Architecture
 from plugins.ionis.checkpoint import IonisBundle
 from plugins.ionis.features import PathBatch
-from plugins.ionis.gates import bundle_of
+from plugins.ionis.gates import bundle_of, inputs_note
 from plugins.ionis.predict import predict_matrix
 from registry.errors import GateError
 
@@ -84,7 +84,7 @@ class MonotoneGate:
         span = sigma[:, 0] - sigma[:, -1] if self.column == "kp" else sigma[:, -1] - sigma[:, 0]
         what = "Kp 0 → 9 storm cost" if self.column == "kp" else "SFI 50 → 400 benefit"
         against = int((wrong > self.tolerance).sum())
-        details = {"paths": self.paths, "levels": " → ".join(f"{v:g}" for v in levels),
+        details = {**inputs_note(bundle), "paths": self.paths, "levels": " → ".join(f"{v:g}" for v in levels),
                    "steps_against_physics": against, "largest_step_against_physics_sigma": worst,
                    f"{what} per path (σ)": {"mean": round(float(span.mean()), 4), "min": round(float(span.min()), 4),
                                             "max": round(float(span.max()), 4)}}
@@ -123,7 +123,7 @@ class GateRangeGate:
         outside = int(((gates < 0.5) | (gates > 2.0)).sum())
         stats = [{"gate": name, "min": round(float(gates[:, i].min()), 4), "max": round(float(gates[:, i].max()), 4),
                   "variance": round(float(gates[:, i].var()), 5)} for i, (name, _) in enumerate(named)]
-        details = {"inputs": f"{self.paths} random paths + {self.paths} N(0, 1) feature vectors",
+        details = {**inputs_note(bundle), "inputs": f"{self.paths} random paths + {self.paths} N(0, 1) feature vectors",
                    "table": table(stats, ("gate", "min", "max", "variance"), "gate values")}
         if not bundle.arch.has_sun:
             details["not_applicable"] = f"{bundle.arch.name} has no sun gate; only the storm gate is checked"
@@ -199,5 +199,6 @@ class DecompositionGate:
                            + [f"g_{c.name}·{c.name}_sidecar" for c in bundle.arch.sidecars])
         return Outcome.held_to(error, Threshold("<", self.tolerance),
                                f"max |forward − spec formula ({terms})| = {error:.2e}σ over {self.paths} paths",
-                               details={"paths": self.paths, "max_abs_error": error, "architecture": bundle.arch.name,
+                               details={**inputs_note(bundle), "paths": self.paths, "max_abs_error": error,
+                                        "architecture": bundle.arch.name,
                                         "reference": "float64 numpy from the state_dict, written from the spec"})

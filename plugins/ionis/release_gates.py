@@ -12,7 +12,7 @@ import numpy as np
 
 from gates.base import Gate, GateContext, Outcome, Threshold, table
 from plugins.ionis.features import PathBatch
-from plugins.ionis.gates import SCENARIO_COLUMNS, battery_figures, bundle_of
+from plugins.ionis.gates import SCENARIO_COLUMNS, battery_figures, bundle_of, inputs_note
 from plugins.ionis.physics import SFI_LEVELS, _sweep, not_applicable, random_paths
 from plugins.ionis.predict import predict_sigma
 from plugins.ionis.scenarios import Scenario, run_battery
@@ -64,7 +64,8 @@ class SfiIgnoredGate:
         spread = float((sigma.max(axis=1) - sigma.min(axis=1)).max())
         return Outcome.held_to(spread, Threshold("<=", self.tolerance),
                                f"largest σ change with SFI over {self.paths} paths: {spread:.2e}σ",
-                               details={"paths": self.paths, "levels": " → ".join(f"{v:g}" for v in SFI_LEVELS)})
+                               details={**inputs_note(bundle), "paths": self.paths,
+                                        "levels": " → ".join(f"{v:g}" for v in SFI_LEVELS)})
 
 
 @dataclass
@@ -120,6 +121,7 @@ class AcidBatteryGate:
         message = (f"{len(passed)}/{len(rows)} pass ({', '.join(passed) or 'none'}; acid test {acid:+.3f}σ); "
                    f"needs {self.threshold}")
         return Outcome.held_to(len(passed), self.threshold, message,
-                               details={"table": table(rows, SCENARIO_COLUMNS, "acid test + TST scenarios"),
+                               details={**inputs_note(bundle),
+                                        "table": table(rows, SCENARIO_COLUMNS, "acid test + TST scenarios"),
                                         "acid_sigma": acid}, figures=battery_figures(results))
 
