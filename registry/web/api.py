@@ -77,6 +77,21 @@ def verify_ledger(request: Request) -> Response:
     return _read(request, "verify-ledger")
 
 
+@router.get("/ledger/head", summary="= registry ledger head --json")
+def ledger_head(request: Request) -> Response:
+    return _read(request, "ledger head")
+
+
+@router.get("/policies", summary="= registry policy show --json")
+def policies(request: Request) -> Response:
+    return _read(request, "policy show")
+
+
+@router.get("/families/{family}/policies", summary="= registry policy show FAMILY --json")
+def family_policies(request: Request, family: str) -> Response:
+    return _read(request, "policy show", family)
+
+
 @router.get("/extracts", summary="= registry extracts --json")
 def extracts(request: Request) -> JSONResponse:  # not cached: the extract cache lives outside the catalog
     return _json(run_command(_state(request).app, "extracts").body)
@@ -188,6 +203,7 @@ class PromoteBody(BaseModel):
     reason: str = Field("", max_length=2000)
     suite: str | None = Field(None, max_length=64)
     seed: int | None = Field(None, ge=0, le=2**63 - 1)
+    create_alias: bool = False
 
 
 @router.post("/versions/{ref}/promote", summary="= registry promote REF --to ALIAS … --json, as a job")
@@ -202,7 +218,8 @@ async def promote(request: Request, ref: str, body: PromoteBody,
         result = run_command(state.app, "promote", f"--to={body.to}", *option("expect-current", body.expect_current),
                              *option("dry-run", body.dry_run), *option("force", body.force),
                              *option("reason", body.reason or None), *option("suite", body.suite),
-                             *option("seed", body.seed), positionals=(ref,))
+                             *option("seed", body.seed), *option("create-alias", body.create_alias),
+                             positionals=(ref,))
         return (200 if result.exit_code == 0 else 409), result.exit_code, result.body
 
     job = state.jobs.submit("promote", token.name, work)

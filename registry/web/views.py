@@ -103,17 +103,15 @@ def alias_history(app: Any, family: str, alias: str) -> dict[str, Any]:
     """`registry history FAMILY ALIAS --json`, the chain's verification and the alias's stored policy (if any)."""
     history = run_command(app, "history", positionals=(family, alias)).body
     check = run_command(app, "verify-ledger").body
-    return {**history, "ledger": check, "policy": stored_policy(app.store, family, alias)}
+    return {**history, "ledger": check, "policy": policy_in_force(app, family, alias)}
 
 
-def stored_policy(store: Any, family: str, alias: str) -> Any:
-    """The promotion policy stored for ``family@alias`` in the catalog's ``policies`` table, or None."""
-    with store.catalog.read() as con:
-        if con is None or not con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'policies'").fetchall():
-            return None
-        row = con.execute("SELECT body FROM policies WHERE family = ? AND alias = ? ORDER BY ledger_seq DESC "
-                          "LIMIT 1", [family, alias]).fetchone()
-    return json.loads(row[0]) if row else None
+def policy_in_force(app: Any, family: str, alias: str) -> dict[str, Any] | None:
+    """The row of `registry policy show FAMILY --json` for ``alias`` (None for a family no plugin provides)."""
+    if family not in app.plugins.families():
+        return None
+    rows = run_command(app, "policy show", positionals=(family,)).body["policies"]
+    return next((r for r in rows if r["alias"] == alias), None)
 
 
 def extract_pins(app: Any) -> dict[tuple[str, str], list[dict[str, str]]]:

@@ -35,6 +35,9 @@ def populated(serve, ckpts, tmp_path):  # type: ignore[no-untyped-def]
     ("/api/v1/families/toy/aliases/production/history", ["history", "toy", "production"]),
     ("/api/v1/ledger/verify", ["verify-ledger"]),
     ("/api/v1/extracts", ["extracts"]),
+    ("/api/v1/ledger/head", ["ledger", "head"]),
+    ("/api/v1/policies", ["policy", "show"]),
+    ("/api/v1/families/toy/policies", ["policy", "show", "toy"]),
 ])
 def test_read_endpoint_equals_cli_json(populated, capsys, path: str, argv: list[str]) -> None:  # type: ignore[no-untyped-def]
     server, _ = populated

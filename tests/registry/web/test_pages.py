@@ -113,6 +113,12 @@ def test_alias_page_shows_the_chain_verified_and_the_move(site) -> None:  # type
     html = httpx.get(server.url + "/families/toy/aliases/production").text
     assert "Ledger chain verified" in html
     assert rows(html, "data-seq") == ["1"]
+    assert "release v1" in html and "the family's default suite" in html
+    from registry.policy import set_policy
+
+    set_policy(server.app, "toy", "production", ["release", "with-data"], reason="both accepted")
+    html = httpx.get(server.url + "/families/toy/aliases/production").text
+    assert "with-data v1" in html and "set by ledger entry 2" in html
 
 
 def test_a_hostile_version_name_is_escaped_everywhere(serve, app, ckpts) -> None:  # type: ignore[no-untyped-def]
