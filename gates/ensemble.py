@@ -173,6 +173,22 @@ def rank_histogram_test(counts: Any) -> tuple[float, float]:
     return stat, float(chi2.sf(stat, len(c) - 1))
 
 
+def member_mean_var(x: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Ensemble mean and variance (ddof 1) in float64, one member at a time: two arrays of the points' size,
+    never a float64 copy of the whole ensemble."""
+    members = np.moveaxis(x, axis, 0)
+    m = len(members)
+    mean = np.zeros(members.shape[1:], dtype=np.float64)
+    for member in members:
+        mean += member
+    mean /= m
+    ss = np.zeros_like(mean)
+    for member in members:
+        d = member - mean
+        ss += d * d
+    return mean, ss / (m - 1)
+
+
 def spread_skill_ratio(members: Any, obs: Any, *, member_axis: int = 0,
                        by: int | tuple[int, ...] | None = None) -> Any:
     """√(mean ensemble variance · (m + 1)/m) / RMSE of the ensemble mean, so that a statistically consistent
@@ -189,8 +205,7 @@ def spread_skill_ratio(members: Any, obs: Any, *, member_axis: int = 0,
         raise GateError(f"by axis {kept} is out of range for obs of shape {y.shape}")
     kept = tuple(a % y.ndim for a in kept)
     reduce = tuple(a for a in range(y.ndim) if a not in kept)
-    mean = x.mean(axis=axis, dtype=np.float64)
-    var = x.var(axis=axis, ddof=1, dtype=np.float64)
+    mean, var = member_mean_var(x, axis)
     error = np.sqrt(np.mean((mean - y) ** 2, axis=reduce))
     if (error == 0).any():
         raise GateError("the ensemble mean is exact on every case: spread/skill is undefined")
