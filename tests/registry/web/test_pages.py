@@ -132,3 +132,31 @@ def test_a_hostile_version_name_is_escaped_everywhere(serve, app, ckpts) -> None
         assert "<script>alert(1)" not in html and "<img" not in html, path
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html, path
     assert re.search("&lt;script&gt;", httpx.get(server.url + "/families/toy", params={"q": HOSTILE}).text)
+
+
+def test_extracts_page_shows_rows_digest_and_the_runs_that_pin_them(serve, app, ckpts, engine) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+    from toy_family import truth
+
+    from cache.store import ExtractCache
+    from registry.promotion import promote
+
+    x = np.random.default_rng(3).normal(size=(50, 4))
+    engine.command("DROP DATABASE IF EXISTS toyobs")
+    engine.command("CREATE DATABASE toyobs")
+    try:
+        engine.command("CREATE TABLE toyobs.toy_obs (id UInt32, x0 Float64, x1 Float64, x2 Float64, x3 Float64, "
+                       "y Float64) ENGINE = MergeTree ORDER BY id")
+        engine.client.insert("toyobs.toy_obs", [[i, *map(float, x[i]), float(truth(x[i:i + 1])[0])]
+                                                for i in range(len(x))],
+                             column_names=["id", "x0", "x1", "x2", "x3", "y"])
+        ref = ExtractCache(app.home).materialise(app.plugins.extract("toy-obs"), progress=False)
+    finally:
+        engine.command("DROP DATABASE IF EXISTS toyobs")
+    version = app.store.register("toy", {"weights": ckpts["good"]})[0]
+    run = promote(app, version.ref, "production", dry_run=True, suite="with-data").evidence
+    server = serve()
+    html = httpx.get(server.url + "/extracts").text
+    assert rows(html, "data-key") == [ref.key]
+    assert ref.digest[:16] in html and ">50<" in html
+    assert f"toy@1 run {run.evidence_id[:8]}" in html
