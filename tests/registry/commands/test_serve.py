@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -86,24 +89,53 @@ def test_is_loopback() -> None:
         == [True, True, True, True, False, False, False]
 
 
-@pytest.mark.slow
-def test_registry_serve_starts_and_serves_the_api(home: Path) -> None:
+def _serve(home: Path, *options: str, scheme: str = "http", verify: Any = True) -> Any:
+    """Start `registry serve` on a free port; yield (base URL, process) once it answers."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "registry.cli", "serve", "--port", str(port)], cwd=REPO,
+    proc = subprocess.Popen([sys.executable, "-m", "registry.cli", "serve", "--port", str(port), *options], cwd=REPO,
                             env=child_env(REGISTRY_HOME=str(home)), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    url = f"{scheme}://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(url + "/static/web.css", timeout=5, verify=verify)
+            return url, proc
+        except httpx.TransportError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise AssertionError(proc.communicate()[1].decode()[-2000:]) from None
+            time.sleep(0.1)
+
+
+@pytest.mark.slow
+def test_registry_serve_starts_and_serves_the_api(home: Path) -> None:
+    url, proc = _serve(home)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                response = httpx.get(f"http://127.0.0.1:{port}/api/v1/versions", timeout=5)
-                break
-            except httpx.TransportError:
-                assert proc.poll() is None and time.monotonic() < deadline
-                time.sleep(0.1)
+        response = httpx.get(url + "/api/v1/versions")
         assert response.status_code == 200 and response.json() == {"versions": []}
-        assert httpx.post(f"http://127.0.0.1:{port}/api/v1/uploads", content=b"x").status_code == 403
+        assert httpx.post(url + "/api/v1/uploads", content=b"x").status_code == 403
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl command to make a test certificate")
+def test_registry_serve_speaks_tls_with_the_given_certificate(home: Path, tmp_path: Path) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    trust = ssl.create_default_context(cafile=str(cert))
+    url, proc = _serve(home, "--allow-writes", "--tls-cert", str(cert), "--tls-key", str(key), scheme="https",
+                       verify=trust)
+    try:
+        assert httpx.get(url + "/api/v1/versions", verify=trust).json() == {"versions": []}
+        with pytest.raises(httpx.TransportError):
+            httpx.get(url.replace("https", "http") + "/api/v1/versions")
+        assert httpx.post(url + "/api/v1/uploads", content=b"x", verify=trust).status_code == 401
     finally:
         proc.terminate()
         proc.wait(30)
