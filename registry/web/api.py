@@ -165,33 +165,33 @@ class RegisterBody(BaseModel):
 
 
 @router.post("/families/{family}/versions", summary="= registry register FAMILY ROLE=FILE … --json (uploaded files)")
-def register(request: Request, family: str, body: RegisterBody) -> JSONResponse:
-    from registry.store import ACTOR
-
+async def register(request: Request, family: str, body: RegisterBody,
+                   wait: float = Query(60.0, ge=0, le=600)) -> JSONResponse:
     token = _writer(request)
     _scope(token, check_family(family))
     state = _state(request)
-    with tempfile.TemporaryDirectory(prefix="registry-web-register-") as tmp:
-        args = []
-        for role, item in sorted(body.files.items()):
-            if not FILENAME.match(item.filename) or not FILENAME.match(role):
-                raise InvalidInput(f"file name {item.filename[:80]!r} for role {role[:40]!r} is not allowed "
-                                   "(letters, digits, '.', '-', '_')")
-            staged = state.uploads.path(item.upload_id)
-            (Path(tmp) / role).mkdir()
-            link = Path(tmp) / role / item.filename
-            link.symlink_to(staged)
-            args.append(f"{role}={link}")
-        reset = ACTOR.set(token.name)
-        try:
+    staged = {}
+    for role, item in sorted(body.files.items()):
+        if not FILENAME.match(item.filename) or not FILENAME.match(role):
+            raise InvalidInput(f"file name {item.filename[:80]!r} for role {role[:40]!r} is not allowed "
+                               "(letters, digits, '.', '-', '_')")
+        staged[role] = (state.uploads.path(item.upload_id), item.filename)
+
+    def work() -> tuple[int, int, Any]:
+        with tempfile.TemporaryDirectory(prefix="registry-web-register-") as tmp:
+            args = []
+            for role, (data, filename) in staged.items():  # the family sees each file under its own name
+                (Path(tmp) / role).mkdir()
+                (Path(tmp) / role / filename).symlink_to(data)
+                args.append(f"{role}={Path(tmp) / role / filename}")
             result = run_command(state.app, "register", *option("name", body.name or None),
                                  *option("code-version", body.code_version or None),
                                  *(f"--extract={name}" for name in body.extracts), positionals=(family, *args))
-        finally:
-            ACTOR.reset(reset)
-    for item in body.files.values():
-        state.uploads.discard(item.upload_id)
-    return _json(result.body, 201 if result.body.get("created") else 200)
+        for item in body.files.values():
+            state.uploads.discard(item.upload_id)
+        return (201 if result.body.get("created") else 200), result.exit_code, result.body
+
+    return await _answer(state.jobs.submit("register", token.name, work), wait)
 
 
 class PromoteBody(BaseModel):
