@@ -23,3 +23,19 @@ def serve(home: Path) -> Iterator[Callable[..., LiveServer]]:
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_site(tmp_path_factory: pytest.TempPathFactory, ckpts: dict[str, Path]) -> Iterator[tuple[LiveServer, dict]]:  # type: ignore[type-arg]
+    """One populated home and server for a module's read-only tests (toy@1 production, toy@2, toy@3 refused)."""
+    from live_server import populate
+
+    home = tmp_path_factory.mktemp("web") / "home"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("REGISTRY_HOME", str(home))
+        mp.setenv("REGISTRY_PLUGINS", "toy_family")
+        server = LiveServer(home)
+        try:
+            yield server, populate(server.app, ckpts, home.parent)
+        finally:
+            server.stop()

@@ -7,22 +7,19 @@ from pathlib import Path
 
 import httpx
 import pytest
-from live_server import populate
 
 from registry.cli import main
 
 
 def _cli_json(capsys: pytest.CaptureFixture[str], *argv: str) -> object:
     capsys.readouterr()
-    main([*argv, "--json"])
+    main([*argv, "--json"])  # $REGISTRY_HOME is the shared site's home
     return json.loads(capsys.readouterr().out)
 
 
 @pytest.fixture
-def populated(serve, ckpts, tmp_path):  # type: ignore[no-untyped-def]
-    server = serve()
-    refs = populate(server.app, ckpts, tmp_path)
-    return server, refs
+def populated(shared_site):  # type: ignore[no-untyped-def]
+    return shared_site
 
 
 @pytest.mark.parametrize(("path", "argv"), [

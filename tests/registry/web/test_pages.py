@@ -35,10 +35,14 @@ def rows(html: str, attr: str) -> list[str]:
 
 
 @pytest.fixture
-def site(serve, ckpts, tmp_path: Path):  # type: ignore[no-untyped-def]
+def site(shared_site):  # type: ignore[no-untyped-def]
+    return shared_site
+
+
+@pytest.fixture
+def own_site(serve, ckpts, tmp_path: Path):  # type: ignore[no-untyped-def]
     server = serve()
-    refs = populate(server.app, ckpts, tmp_path)
-    return server, refs
+    return server, populate(server.app, ckpts, tmp_path)
 
 
 def test_every_page_renders_with_a_strict_csp_and_no_script(site) -> None:  # type: ignore[no-untyped-def]
@@ -108,8 +112,8 @@ def test_trends_marks_the_alias_holder(site) -> None:  # type: ignore[no-untyped
     assert "<svg" in html
 
 
-def test_alias_page_shows_the_chain_verified_and_the_move(site) -> None:  # type: ignore[no-untyped-def]
-    server, _ = site
+def test_alias_page_shows_the_chain_verified_and_the_move(own_site) -> None:  # type: ignore[no-untyped-def]
+    server, _ = own_site
     html = httpx.get(server.url + "/families/toy/aliases/production").text
     assert "Ledger chain verified" in html
     assert rows(html, "data-seq") == ["1"]
