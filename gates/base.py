@@ -24,27 +24,74 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
+ON = ("value", "lower", "upper")
+
+
 @dataclass(frozen=True)
 class Threshold:
-    """A comparison ``value <op> limit``; NaN, None and infinities never pass (fail closed)."""
+    """A comparison ``value <op> limit``, or a band ``lower ≤ value ≤ upper`` (op ``"between"``, limit a pair);
+    NaN, None and infinities never pass (fail closed).
+
+    ``on`` says what is held to it: the measured ``value``, or the ``lower``/``upper`` bound of its confidence
+    interval ("skill vs climatology > 0 at 95 %" is ``Threshold(">", 0, on="lower")``); without an interval a
+    bound gate fails.
+    """
 
     op: str
-    limit: float | int
+    limit: float | int | tuple[float, float]
+    on: str = "value"
 
     def __post_init__(self) -> None:
-        if self.op not in _OPS:
-            raise ValueError(f"unknown comparator {self.op!r}; use one of {', '.join(_OPS)}")
+        if self.op != "between" and self.op not in _OPS:
+            raise ValueError(f"unknown comparator {self.op!r}; use one of {', '.join(_OPS)}, between")
+        if self.on not in ON:
+            raise ValueError(f"a threshold is held on one of {', '.join(ON)}, got {self.on!r}")
+        if self.op == "between":
+            lo, hi = self.limit if isinstance(self.limit, tuple | list) and len(self.limit) == 2 else (None, None)
+            if not (_finite(lo) and _finite(hi) and lo <= hi):  # type: ignore[operator]
+                raise ValueError(f"a band needs finite (lower, upper) with lower ≤ upper, got {self.limit!r}")
+            object.__setattr__(self, "limit", (lo, hi))
+        elif isinstance(self.limit, tuple | list) or not _finite(self.limit):
+            raise ValueError(f"{self.op} needs one finite limit, got {self.limit!r}")
+
+    @classmethod
+    def band(cls, lower: float, upper: float, on: str = "value") -> Threshold:
+        """``lower ≤ value ≤ upper`` (e.g. spread/skill between 0.8 and 1.2)."""
+        return cls("between", (lower, upper), on)
 
     def check(self, value: float | int | None) -> bool:
-        if value is None:
+        if not _finite(value):
             return False
-        v = float(value)
-        if math.isnan(v) or math.isinf(v):
-            return False
+        if isinstance(self.limit, tuple):
+            return bool(self.limit[0] <= value <= self.limit[1])  # type: ignore[operator]
         return bool(_OPS[self.op](value, self.limit))
 
     def __str__(self) -> str:
+        if isinstance(self.limit, tuple):
+            return f"in [{self.limit[0]:g}, {self.limit[1]:g}]"
         return f"{self.op} {self.limit:g}"
+
+
+def _finite(v: Any) -> bool:
+    try:
+        return v is not None and not isinstance(v, str) and math.isfinite(float(v))
+    except (TypeError, ValueError):
+        return False
+
+
+@dataclass(frozen=True)
+class Slice:
+    """One part of a gate's measurement (a lead time, a variable, the storm subset): its value, whether it
+    meets the gate's threshold, and its interval if one was computed. The champion comparison lists them."""
+
+    name: str
+    value: float | int | None
+    passed: bool | None = None
+    interval: Mapping[str, float] | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"name": self.name, "value": self.value, "passed": self.passed,
+                "interval": None if self.interval is None else dict(self.interval)}
 
 
 @dataclass(frozen=True)
@@ -54,26 +101,68 @@ class Outcome:
     ``details`` are JSON tables for the scorecard; ``figures`` are plot specs such as
     ``{"kind": "line", "title": ..., "x": [...], "series": {"name": [...]}, "xlabel": ..., "ylabel": ...}``
     or ``{"kind": "bar", ...}``, rendered as inline SVG from the stored evidence.
+    ``interval`` is the value's confidence interval (``{"lower", "upper", "level"}``) and ``slices`` the
+    value by lead, variable or subset; both are stored in ``details`` under those names, where the scorecard
+    and the champion comparison read them.
     """
 
     value: float | int | None
     passed: bool
-    threshold: float | int | None = None
+    threshold: float | int | tuple[float, float] | None = None
     comparator: str = ""
     message: str = ""
     details: dict[str, Any] = field(default_factory=dict)
     figures: tuple[dict[str, Any], ...] = ()
+    interval: Mapping[str, float] | None = None
+    slices: tuple[Slice, ...] = ()
+
+    def __post_init__(self) -> None:
+        extra: dict[str, Any] = {}
+        if self.interval is not None:
+            extra["interval"] = _interval(self.interval)
+        if self.slices:
+            extra["slices"] = [s.as_json() for s in self.slices]
+        if extra:
+            object.__setattr__(self, "details", {**self.details, **extra})
 
     @classmethod
     def held_to(cls, value: float | int | None, threshold: Threshold, message: str = "", **kw: Any) -> Outcome:
-        """Outcome of comparing ``value`` with ``threshold``."""
-        passed = threshold.check(value)
+        """Outcome of comparing ``value`` — or the bound of ``interval`` that ``threshold.on`` names — with
+        ``threshold``; ``slices`` given without ``passed`` are held to the same threshold."""
+        interval = kw.get("interval")
+        if interval is not None:
+            interval = _interval(interval)
+        held: float | int | None = value
+        if threshold.on != "value":
+            held = None if interval is None else interval[threshold.on]
+        passed = threshold.check(held)
+        kw["slices"] = tuple(s if s.passed is not None else Slice(s.name, s.value, threshold.check(
+            s.value if threshold.on == "value" or s.interval is None else s.interval.get(threshold.on)), s.interval)
+            for s in kw.get("slices", ()))
         if not message:
             verb = "meets" if passed else "misses"
             shown = "n/a" if value is None else f"{float(value):.4g}"
+            if interval is not None:
+                shown += f" [{interval['lower']:.4g}, {interval['upper']:.4g}] at {interval['level']:.0%}"
+            if threshold.on != "value":
+                bound = "n/a (no interval)" if held is None else f"{float(held):.4g}"
+                shown += f": {threshold.on} bound {bound}"
             message = f"{shown} {verb} {threshold}"
-        return cls(value=value, passed=passed, threshold=threshold.limit, comparator=threshold.op,
+        limit = list(threshold.limit) if isinstance(threshold.limit, tuple) else threshold.limit
+        return cls(value=value, passed=passed, threshold=limit, comparator=threshold.op,  # type: ignore[arg-type]
                    message=message, **kw)
+
+
+def _interval(interval: Any) -> dict[str, float]:
+    """``{"lower", "upper", "level"}`` from a mapping or an object with those attributes (``gates.bootstrap``)."""
+    get = interval.get if isinstance(interval, Mapping) else lambda k: getattr(interval, k, None)
+    raw = {k: get(k) for k in ("lower", "upper", "level")}
+    if not all(_finite(v) and not isinstance(v, bool) for v in raw.values()):
+        raise ValueError(f"an interval needs finite lower, upper and level, got {raw}")
+    out = {k: float(v) for k, v in raw.items()}  # type: ignore[arg-type]  # _finite checked each
+    if not (out["lower"] <= out["upper"] and 0 < out["level"] < 1):
+        raise ValueError(f"an interval needs lower ≤ upper and a level in (0, 1), got {out}")
+    return out
 
 
 def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], title: str = "") -> dict[str, Any]:
