@@ -24,6 +24,9 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--tls-key", type=Path, help="private key file (PEM) of --tls-cert")
     p.add_argument("--max-upload-mb", type=float, default=2048, help="largest accepted upload (default 2048 MB)")
     p.add_argument("--jobs", type=int, default=4, help="promotions run at once (others queue; default 4)")
+    p.add_argument("--allowed-host", action="append", default=None, metavar="NAME",
+                   help="host name clients address the server by (repeatable; default: the loopback names when "
+                        "bound to loopback, else any)")
     add_common(p)
     p.set_defaults(handler=run_serve)
 
@@ -79,11 +82,14 @@ def run_serve(args: argparse.Namespace, out: Output) -> int:
     import uvicorn
 
     from registry.app import App
-    from registry.web.app import create_app
+    from registry.web.app import LOOPBACK_NAMES, create_app
 
     check_serve_args(args)
     home = App.from_args(args).home
-    web = create_app(home, writes=args.allow_writes, max_upload=int(args.max_upload_mb * 2**20), workers=args.jobs)
+    hosts = frozenset(h.lower() for h in args.allowed_host) if args.allowed_host else (
+        LOOPBACK_NAMES if is_loopback(args.host) else None)
+    web = create_app(home, writes=args.allow_writes, max_upload=int(args.max_upload_mb * 2**20), workers=args.jobs,
+                     hosts=hosts)
     scheme = "https" if args.tls_cert else "http"
     out.info(f"serving {home} on {scheme}://{args.host}:{args.port}/ "
              f"({'writes with tokens' if args.allow_writes else 'read-only'}); Ctrl-C stops")

@@ -50,17 +50,35 @@ def state_of(request: Request) -> ServerState:
     return state
 
 
-class _Guard:
-    """Pure ASGI middleware: security headers on every response, and a size limit on every non-upload body."""
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 
-    def __init__(self, app: Any) -> None:
+
+def host_name(header: bytes) -> str:
+    """The host of a ``Host`` header without its port (``[::1]:8000`` → ``::1``)."""
+    text = header.decode("latin-1").strip().lower()
+    if text.startswith("["):
+        return text[1:text.find("]")] if "]" in text else text
+    return text.rsplit(":", 1)[0] if text.count(":") == 1 else text
+
+
+class _Guard:
+    """Pure ASGI middleware: security headers on every response, a size limit on every non-upload body, and (when
+    ``hosts`` is given) only requests addressed to those host names, so a page elsewhere cannot reach a loopback
+    server through a rebound DNS name."""
+
+    def __init__(self, app: Any, hosts: frozenset[str] | None = None) -> None:
         self.app = app
+        self.hosts = hosts
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = {k.lower(): v for k, v in scope["headers"]}
+        if self.hosts is not None and host_name(headers.get(b"host", b"")) not in self.hosts:
+            await JSONResponse({"error": "InvalidInput", "message": "this server does not answer to that host name"},
+                               400)(scope, receive, _secured(send))
+            return
         if scope["path"] != UPLOAD_PATH and scope["method"] in ("POST", "PUT", "PATCH"):
             length = headers.get(b"content-length")
             refusal = None
@@ -98,8 +116,10 @@ def _error(request: Request, status: int, body: dict[str, str]) -> Response:
 
 
 def create_app(home: str | os.PathLike[str] | None = None, *, plugins: Plugins | None = None, writes: bool = False,
-               max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 4) -> FastAPI:
-    """The web application over the registry at ``home`` (writes refused unless ``writes``)."""
+               max_upload: int = DEFAULT_MAX_UPLOAD, workers: int = 4,
+               hosts: frozenset[str] | None = LOOPBACK_NAMES) -> FastAPI:
+    """The web application over the registry at ``home`` (writes refused unless ``writes``; only requests
+    addressed to ``hosts`` answered, None: any)."""
     from registry.web import api, pages
 
     reg = App(home, plugins=plugins)
@@ -137,5 +157,5 @@ def create_app(home: str | os.PathLike[str] | None = None, *, plugins: Plugins |
             response.headers[k] = v
         return response
 
-    web.add_middleware(_Guard)
+    web.add_middleware(_Guard, hosts=hosts)
     return web

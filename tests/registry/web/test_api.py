@@ -82,3 +82,20 @@ def test_openapi_document_lists_the_resource_paths(populated) -> None:  # type: 
     assert {"/api/v1/families/{family}/versions", "/api/v1/versions/{ref}", "/api/v1/extracts",
             "/api/v1/versions/{ref}/promote", "/api/v1/uploads"} <= set(doc["paths"])
     assert httpx.get(server.url + "/docs").status_code == 404  # the docs UI would fetch scripts from a CDN
+
+
+def test_only_loopback_host_names_are_answered(populated) -> None:  # type: ignore[no-untyped-def]
+    server, _ = populated
+    for host, status in (("127.0.0.1", 200), ("localhost", 200), ("LOCALHOST:1234", 200), ("[::1]:80", 200),
+                         ("evil.example", 400), ("evil.example:80", 400), ("127.0.0.1.evil.example", 400),
+                         ("", 400)):
+        response = httpx.get(server.url + "/api/v1/versions", headers={"Host": host})
+        assert response.status_code == status, host
+        assert "content-security-policy" in response.headers
+
+
+def test_host_name() -> None:
+    from registry.web.app import host_name
+
+    assert [host_name(h) for h in (b"a.b:80", b"[::1]:8000", b"[::1]", b"::1", b"A.B", b"")] == \
+        ["a.b", "::1", "::1", "::1", "a.b", ""]
