@@ -31,7 +31,7 @@ VERDICTS: dict[str, tuple[str, str, str]] = {
     "drift": ("err", "⚠", "Drift from stored evidence"),
 }
 STATUS = {"pass": ("✓", "pass"), "fail": ("✗", "FAIL"), "error": ("⚠", "ERROR")}
-COMPARATORS = {">=": "≥", "<=": "≤", "==": "=", ">": ">", "<": "<"}
+COMPARATORS = {">=": "≥", "<=": "≤", "==": "=", ">": ">", "<": "<", "between": "in"}
 BETTER_IS = {">=": "higher", ">": "higher", "<=": "lower", "<": "lower"}
 
 
@@ -80,6 +80,24 @@ def _records(rows: Any, title: str) -> dict[str, Any] | None:
             "rows": [[_cell(r.get(c)) for c in columns] for r in rows]}
 
 
+def _slices(slices: Any) -> dict[str, Any] | None:
+    """A gate's slices (``gates.base.Slice``) as one table: name, value, its interval, pass or fail."""
+    if not isinstance(slices, list) or not all(isinstance(s, Mapping) and "name" in s for s in slices):
+        return None
+    rows = [[_cell(s.get("name")), _cell(s.get("value")), _cell(_interval_text(s.get("interval"))),
+             _cell(s.get("passed"))] for s in slices]
+    return {"kind": "table", "title": "slices", "columns": ["slice", "value", "interval", "passes"], "rows": rows}
+
+
+def _interval_text(interval: Any) -> str:
+    """``[lower, upper] at 95 %`` for a stored interval, empty for none."""
+    if not isinstance(interval, Mapping) or not {"lower", "upper", "level"} <= set(interval):
+        return ""
+    level = num(interval["level"])
+    shown = "" if level is None else f" at {level * 100:g} %"
+    return f"[{fmt_number(interval['lower'])}, {fmt_number(interval['upper'])}]{shown}"
+
+
 def detail_blocks(details: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Turn a gate's JSON ``details`` into blocks: ``table`` (column tables), ``kv`` (scalars), ``json`` (the rest)."""
     blocks: list[dict[str, Any]] = []
@@ -90,7 +108,9 @@ def detail_blocks(details: Mapping[str, Any]) -> list[dict[str, Any]]:
         value = details[key]
         if _is_scalar(value):
             continue
-        if key == "table" and (block := _table(value, "")) is not None:
+        if key == "slices" and (block := _slices(value)) is not None:
+            blocks.append(block)
+        elif key == "table" and (block := _table(value, "")) is not None:
             blocks.append(block)
         elif key == "tables" and isinstance(value, list) and all(tables := [
                 _table(t, f"table {i + 1}") for i, t in enumerate(value)]):
@@ -124,11 +144,25 @@ def _slug(name: str, i: int) -> str:
 
 def _gate(r: GateResult, i: int) -> dict[str, Any]:
     symbol, label = STATUS.get(r.status, ("?", str(r.status)))
+    interval = _interval_text(r.details.get("interval"))
     return {"name": r.name, "slug": _slug(r.name, i), "version": r.gate_version, "status": r.status,
-            "symbol": symbol, "label": label, "value": fmt_number(r.value),
-            "comparator": COMPARATORS.get(r.comparator, r.comparator), "threshold": fmt_number(r.threshold),
+            "symbol": symbol, "label": label, "value": fmt_number(r.value) + (f" {interval}" if interval else ""),
+            "comparator": COMPARATORS.get(r.comparator, r.comparator), "threshold": _limit(r.threshold),
             "message": r.message, "seconds": f"{r.seconds:.2f}",
             "details": detail_blocks(r.details), "figures": _figures(r.figures)}
+
+
+def _limit(threshold: Any) -> str:
+    if isinstance(threshold, list) and len(threshold) == 2:  # a band
+        return f"[{fmt_number(threshold[0])}, {fmt_number(threshold[1])}]"
+    return fmt_number(threshold)
+
+
+def _slice_values(r: GateResult | None) -> dict[str, Any]:
+    slices = None if r is None else r.details.get("slices")
+    if not isinstance(slices, list):
+        return {}
+    return {str(s["name"]): s.get("value") for s in slices if isinstance(s, Mapping) and "name" in s}
 
 
 def _better(comparator: str, a: float | None, b: float | None) -> str:
@@ -158,6 +192,13 @@ def comparison_rows(candidate: Evidence, champion: Evidence) -> list[dict[str, A
                      "candidate": fmt_number(r.value), "cand_status": r.status,
                      "champion": fmt_number(cv) if c else "not run", "champ_status": c.status if c else "",
                      "delta": _delta(r.value, cv), "better": _better(r.comparator, num(r.value), num(cv))})
+        mine_s, theirs_s = _slice_values(r), _slice_values(c)
+        for name in [*mine_s, *(n for n in theirs_s if n not in mine_s)]:  # one row per slice, so that a
+            a, b = mine_s.get(name), theirs_s.get(name)  # regression at one lead shows under a better headline
+            rows.append({"name": f"{r.name} › {name}", "direction": BETTER_IS.get(r.comparator, "n/a"),
+                         "candidate": fmt_number(a) if name in mine_s else "not run", "cand_status": "",
+                         "champion": fmt_number(b) if name in theirs_s else "not run", "champ_status": "",
+                         "delta": _delta(a, b), "better": _better(r.comparator, num(a), num(b))})
     mine = {r.name for r in candidate.results}
     rows += [{"name": c.name, "direction": BETTER_IS.get(c.comparator, "n/a"),
               "candidate": "not run", "cand_status": "", "champion": fmt_number(c.value),

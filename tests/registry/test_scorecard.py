@@ -325,3 +325,34 @@ def test_list_of_flat_records_renders_as_a_table():
     assert table["title"] == "scenarios" and table["columns"] == ["id", "measured", "result", "note"]
     assert [c["text"] for c in table["rows"][1]] == ["TST-902", "—", "FAIL", "x"]
     assert detail_blocks({"mixed": [{"a": 1}, 2]})[0]["kind"] == "json"
+
+
+def _with_slices(vid: str, headline: float, by_lead: dict[str, float]) -> Evidence:
+    slices = [{"name": k, "value": v, "passed": v <= 2.0, "interval": None} for k, v in by_lead.items()]
+    result = GateResult("crps", "1", "pass", headline, 2.0, "<=", "", details={
+        "interval": {"lower": headline - 0.1, "upper": headline + 0.1, "level": 0.95}, "slices": slices})
+    band = GateResult("spread_skill", "1", "fail", 1.3, [0.8, 1.2], "between", "1.3 misses in [0.8, 1.2]")
+    return replace(_evidence(vid, 1.0), results=(result, band))
+
+
+def test_slices_show_one_by_one_in_the_comparison_so_a_lead_that_got_worse_is_visible() -> None:
+    cand = _with_slices("a" * 64, 1.0, {"+6 h": 0.5, "+24 h": 1.9, "+48 h": 1.2})
+    champ = _with_slices("c" * 64, 1.1, {"+6 h": 0.7, "+24 h": 1.4, "+72 h": 2.0})
+    rows = {r["name"]: r for r in comparison_rows(cand, champ)}
+    assert rows["crps"]["better"] == "candidate"  # the headline improved …
+    assert rows["crps › +24 h"]["better"] == "champion" and rows["crps › +24 h"]["delta"] == "+0.5"  # … not +24 h
+    assert rows["crps › +6 h"]["better"] == "candidate"
+    assert rows["crps › +48 h"]["champion"] == "not run" and rows["crps › +72 h"]["candidate"] == "not run"
+    names = [r["name"] for r in comparison_rows(cand, champ)]
+    assert names.index("crps") < names.index("crps › +6 h") < names.index("spread_skill")
+
+
+def test_interval_band_and_slices_on_the_card() -> None:
+    ev = _with_slices("a" * 64, 1.0, {"+6 h": 0.5, "+24 h": 2.5})
+    html = render_scorecard(version=_version(7, "a" * 64), evidence=ev, decision={"verdict": "refused"})
+    assert "1 [0.9, 1.1] at 95 %" in html  # the value with its interval
+    assert "in [0.8, 1.2]" in html  # a band threshold
+    blocks = detail_blocks(ev.results[0].details)
+    table = next(b for b in blocks if b.get("title") == "slices")
+    assert table["columns"] == ["slice", "value", "interval", "passes"]
+    assert [[c["text"] for c in row] for row in table["rows"]] == [["+6 h", "0.5", "", "✓"], ["+24 h", "2.5", "", "✗"]]
