@@ -101,7 +101,8 @@ class IriAtlas:
             missing = sorted({str(g) for g, r in zip(grids, rows, strict=True) if r < 0})
             raise InvalidInput(f"the IRI atlas ({self.digest[:12]}) has no grid {', '.join(missing[:5])}"
                                + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-                               + "; rebuild it with these grids (python -m plugins.ionis.atlas --grids …)")
+                               + "; rebuild it with these grids (python -m plugins.ionis.atlas_build --paths CSV "
+                                 "or --grids …) and register the version with the new atlas")
         at = (rows, np.floor(hour).astype(np.int64) % HOURS, np.floor(month).astype(np.int64) - 1,
               self.rule.bucket(sfi))
         return {"foF2": self.foF2[at].astype(np.float64), "foE": self.foE[at].astype(np.float64),
