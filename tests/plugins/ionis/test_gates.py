@@ -71,3 +71,46 @@ def test_ki7mt_gates_on_v21_beta(context_for, check, threshold, value, passed, s
 def test_a_foreign_model_is_a_gate_error(make_context):
     with pytest.raises(GateError, match="expected an IONIS model bundle"):
         ValPearsonGate(Threshold(">=", 0.46)).evaluate(make_context(object()))
+
+
+@pytest.fixture(scope="module")
+def later(later_release):
+    from plugins.ionis.checkpoint import load_bundle
+
+    return lambda tag: load_bundle(later_release(tag))
+
+
+def test_v25_sfi_benefit_is_the_least_over_bands(later, make_context):
+    """The sun sidecar of V25-β reads SFI · log frequency: the benefit differs per band; the gate holds the least."""
+    import math
+
+    bundle = later("v25-beta")
+    per_band = {b: bundle.module.sfi_benefit(math.log10(hz) / 8) for b, hz in bundle.bands.dial_hz.items()}
+    least = min(per_band.values())
+    out = SidecarEffectGate("sfi-benefit", "sfi_benefit", Threshold(">=", least)).evaluate(make_context(bundle))
+    rows = out.details["table"]["rows"]
+    assert [r[0] for r in rows] == sorted(per_band) and out.value == pytest.approx(least, abs=1e-9)
+    assert out.passed and f"(band {min(per_band, key=per_band.get)})" in out.message
+    assert rows[0][2] < rows[-1][2]  # a larger benefit at 10 m than at 160 m
+    above = SidecarEffectGate("sfi-benefit", "sfi_benefit", Threshold(">=", least + 1e-6))
+    assert above.evaluate(make_context(bundle)).passed is False
+    assert "misses" in above.evaluate(make_context(bundle)).message
+
+
+def test_sfi_benefit_does_not_apply_without_a_sun_sidecar_but_storm_cost_does(later, make_context):
+    ctx = make_context(later("v24"))
+    with pytest.raises(GateError, match="sfi-benefit does not apply to IonisGateV24: it has no sun sidecar"):
+        SidecarEffectGate("sfi-benefit", "sfi_benefit", Threshold(">=", 0.4)).evaluate(ctx)
+    out = SidecarEffectGate("storm-cost", "storm_cost", Threshold(">=", 1.0)).evaluate(ctx)
+    assert out.value == pytest.approx(later("v24").module.storm_cost())
+
+
+def test_gates_that_run_the_model_record_the_atlas_only_when_there_is_one(later, v23_files, make_context):
+    from plugins.ionis.checkpoint import load_bundle
+    from plugins.ionis.gates import inputs_note
+
+    assert inputs_note(later("v27")) == {}
+    v23 = load_bundle(v23_files)
+    assert inputs_note(v23) == {"iri_atlas_sha256": v23.atlas.digest}
+    out = BatteryGate("tst900", TST900_V22, Threshold(">=", 8)).evaluate(make_context(v23))
+    assert out.details["iri_atlas_sha256"] == v23.atlas.digest

@@ -66,19 +66,6 @@ def test_v25_band_spread_is_the_raw_sidecar_difference(bundles, make_context):
         SfiBandSpreadGate(Threshold(">", 0.1)).evaluate(make_context(bundles["v27"]))
 
 
-def test_v25_sfi_benefit_is_the_least_over_bands(bundles, make_context):
-    bundle = bundles["v25-beta"]
-    out = SidecarEffectGate("sfi-benefit", "sfi_benefit", Threshold(">=", 0.4)).evaluate(make_context(bundle))
-    rows = out.details["table"]["rows"]
-    assert len(rows) == 10 and out.value == min(r[2] for r in rows)
-    assert rows[0][2] < rows[-1][2]  # the product input: a larger benefit at 10 m than at 160 m
-
-
-def test_sfi_benefit_does_not_apply_without_a_sun_sidecar(bundles, make_context):
-    with pytest.raises(GateError, match="sfi-benefit does not apply to IonisGateV24"):
-        SidecarEffectGate("sfi-benefit", "sfi_benefit", Threshold(">=", 0.4)).evaluate(make_context(bundles["v24"]))
-
-
 def test_v26_acid_battery_counts_the_acid_test_with_nine_scenarios(bundles, make_context):
     gate = AcidBatteryGate("acid-battery", TST_V26_NINE, Threshold(">=", 10))
     out = gate.evaluate(make_context(bundles["v26-alpha"]))
