@@ -109,8 +109,9 @@ def _release(app: Any, family: Any, directory: Path, device: str, out: Output) -
         shape = ", ".join(str(x) for x in (facts.get("architecture"),
                                            f"{facts['parameters']:,} parameters" if "parameters" in facts else None)
                           if x)
+        own = f"; its own battery: --suite {facts['own_suite']}" if facts.get("own_suite") else ""
         _say(out, f"release {tag}: {version.ref}" + (f" ({shape})" if shape else "") + f" {d.verdict.upper()}"
-                  + (f" — failing: {', '.join(failing)}" if failing else "") + f"; scorecard {d.scorecard}")
+                  + (f" — failing: {', '.join(failing)}" if failing else "") + f"; scorecard {d.scorecard}{own}")
         results.append({"release": tag, **_summary(d), **{k: facts[k] for k in ("architecture", "parameters")
                                                           if k in facts}})
     if not results:

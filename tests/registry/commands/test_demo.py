@@ -70,5 +70,6 @@ def test_release_prints_one_line_per_version_and_goes_on_after_a_refusal(app, tm
     assert len(lines) == 2 and [r["release"] for r in results] == ["v24", "v28"]
     assert lines[0].startswith("release v24: ionis@1 (IonisGateV24, 189,083 parameters) ")
     assert results[0]["verdict"] != "promoted" and "sfi-benefit" in results[0]["failing"]
+    assert lines[0].endswith("; its own battery: --suite ionis-v24-release")
     assert lines[1].startswith("release v28: NOT REGISTERED — ") and "unknown architecture 'IonisGateV28'" in lines[1]
     assert results[1]["verdict"] == "not registered"
