@@ -14,10 +14,11 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from registry.figures import render_figure
 from registry.hashing import to_jsonable
 from registry.objects import fsync_path
 from registry.records import Evidence, GateResult, LedgerEntry, ModelVersion
-from registry.svg import FigureError, fmt_number, num, render_figure
+from registry.svg import FigureError, fmt_number, num
 
 TEMPLATES = Path(__file__).parent / "templates"
 # verdict -> (css class, symbol, headline)

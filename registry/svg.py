@@ -8,6 +8,8 @@ from collections.abc import Callable, Mapping, Sequence
 from html import escape
 from typing import Any
 
+from registry.png import data_uri, encode_png
+
 W, H = 320, 200
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 DASHES = ("", "6 3", "2 2", "8 3 2 3")
@@ -15,6 +17,7 @@ VIRIDIS = ((68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231,
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _NONFINITE = {"NaN": "NaN", "Infinity": "∞", "-Infinity": "−∞"}
 Box = tuple[float, float, float, float]
+RASTER_CELLS = 2000  # heatmaps with more cells are drawn as one embedded PNG
 
 
 class FigureError(ValueError):
@@ -272,6 +275,21 @@ def colour(t: float) -> str:
     return "#" + "".join(f"{c:02x}" for c in rgb)
 
 
+def _raster(z: list[list[Any]], nx: int, zl: float, span: float, box: Box) -> str:
+    rows = []
+    for row in reversed(z):  # PNG rows run top to bottom, z rows bottom to top
+        pixels = []
+        for i in range(nx):
+            f = num(row[i]) if i < len(row) else None
+            hexc = colour((f - zl) / span) if f is not None else None
+            pixels.append((0, 0, 0, 0) if hexc is None else (int(hexc[1:3], 16), int(hexc[3:5], 16),
+                                                               int(hexc[5:7], 16), 255))
+        rows.append(pixels)
+    x0, y0, x1, y1 = box
+    return (f'<image x="{_c(x0)}" y="{_c(y0)}" width="{_c(x1 - x0)}" height="{_c(y1 - y0)}" '
+            f'preserveAspectRatio="none" style="image-rendering:pixelated" href="{data_uri(encode_png(rows))}"/>')
+
+
 def heatmap(spec: Mapping[str, Any], standalone: bool = False) -> str:
     """A heatmap: ``z`` rows over ``y`` (bottom to top), columns over ``x``, a colour bar for ``zlabel``."""
     z = [list(r) for r in spec.get("z") or ()]
@@ -293,8 +311,11 @@ def heatmap(spec: Mapping[str, Any], standalone: bool = False) -> str:
     zl, zh = min(finite), max(finite)
     span = (zh - zl) or 1.0
     cw, ch = (x1 - x0) / nx, (y1 - y0) / ny
-    parts.append('<g shape-rendering="crispEdges">')
-    for j, row in enumerate(z):
+    if nx * ny > RASTER_CELLS:  # one image, not one element per cell (a 53 × 90 map was 482 KB as rects)
+        parts.append(_raster(z, nx, zl, span, box))
+    else:
+        parts.append('<g shape-rendering="crispEdges">')
+    for j, row in enumerate(z if nx * ny <= RASTER_CELLS else ()):
         for i, v in enumerate(row):
             f = num(v)
             if f is None:
@@ -303,7 +324,8 @@ def heatmap(spec: Mapping[str, Any], standalone: bool = False) -> str:
             parts.append(f'<rect x="{_c(x0 + i * cw)}" y="{_c(y1 - (j + 1) * ch)}" width="{_c(cw + 0.3)}" '
                          f'height="{_c(ch + 0.3)}" fill="{colour((f - zl) / span)}">'
                          f"<title>{_t(label)}: {_t(fmt_number(f))}</title></rect>")
-    parts.append("</g>")
+    if nx * ny <= RASTER_CELLS:
+        parts.append("</g>")
     parts.append(frame + 'fill="none" stroke="#444"/>')
     for i in _thin(len(xs)):
         parts.append(_text(x0 + (i + 0.5) * cw, y1 + 12, fmt_number(xs[i]), limit=8))

@@ -150,3 +150,15 @@ def test_any_stored_spec_gives_valid_svg_or_a_figure_error(spec: dict) -> None:
     for el in ET.fromstring(out).iter():
         for attr in ("x", "y", "x1", "y1", "x2", "y2", "cx", "cy", "width", "height", "d", "transform"):
             assert not re.search(r"nan|inf", el.get(attr, "").lower()), (attr, el.get(attr))
+
+
+def test_a_large_heatmap_is_one_embedded_image_not_one_element_per_cell() -> None:
+    z = [[(i * 7 + j * 3) % 11 for i in range(90)] for j in range(53)]
+    z[0][0] = None
+    svg = render_figure({"kind": "heatmap", "title": "53 × 90", "z": z})
+    assert svg.count("<image ") == 1 and "<rect x" in svg and svg.count("<title>") == 1  # no per-cell tooltips
+    assert len(svg) < 40_000  # was 482 KB as one rect per cell
+    assert 'href="data:image/png;base64,' in svg and render_figure({"kind": "heatmap", "z": z}) == render_figure(
+        {"kind": "heatmap", "z": z})
+    small = render_figure({"kind": "heatmap", "z": [[1, 2], [3, 4]]})
+    assert "<image" not in small and small.count("<title>") == 5  # small maps keep a tooltip per cell
