@@ -103,3 +103,22 @@ def test_config_feature_list_must_end_with_the_side_inputs(tmp_path, later_relea
     files["config"].write_text(json.dumps(config))
     with pytest.raises(InvalidCheckpoint, match="IonisGateV26's last features must be sfi, kp_penalty, band_idx"):
         inspect_files(files)
+
+
+def test_v25_beta_weights_under_a_v25_alpha_config_are_refused_by_shape(tmp_path, later_release, spec_config):
+    files = dict(later_release("v25-beta"))
+    files["config"] = tmp_path / "c.json"
+    files["config"].write_text(json.dumps(spec_config("v25-alpha")))
+    with pytest.raises(InvalidCheckpoint, match=r"sun_sidecar.fc1.weight has shape \[8, 1\], IonisGateV25 expects "
+                                                r"\[8, 2\]"):
+        inspect_files(files)
+
+
+def test_a_sidecar_input_missing_from_the_features_is_refused(tmp_path, later_release, spec_config):
+    files = dict(later_release("v25-alpha"))
+    config = spec_config("v25-alpha")
+    config["features"][1] = "day_night_est"  # freq_log gone; the V25 sun sidecar reads it
+    files["config"] = tmp_path / "c.json"
+    files["config"].write_text(json.dumps(config))
+    with pytest.raises(InvalidCheckpoint, match="IonisGateV25's sidecars read freq_log, absent from 'features'"):
+        inspect_files(files)
