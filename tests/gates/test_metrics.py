@@ -11,6 +11,7 @@ from hypothesis.extra import numpy as hnp
 from gates.metrics import (
     brier_score,
     crps_ensemble,
+    finite_array,
     mae,
     pearson,
     rank_histogram,
@@ -104,3 +105,69 @@ def test_input_a_gate_cannot_score_is_a_gate_error(call, message):
 
 def test_brier_score():
     assert brier_score([1.0, 0.0, 0.5], [1, 0, 1]) == pytest.approx(0.25 / 3)
+
+
+def test_scores_against_scikit_learn_and_numpy_on_random_input():
+    from sklearn.metrics import mean_absolute_error, mean_squared_error
+
+    rng = np.random.default_rng(11)
+    p, t = rng.normal(size=(40, 3)), rng.normal(size=(40, 3))
+    assert rmse(p, t) == pytest.approx(np.sqrt(mean_squared_error(t.ravel(), p.ravel())), rel=1e-12)
+    assert mae(p, t) == pytest.approx(mean_absolute_error(t.ravel(), p.ravel()), rel=1e-12)
+    assert pearson(p, t) == pytest.approx(np.corrcoef(p.ravel(), t.ravel())[0, 1], rel=1e-12)
+    assert rmse([3.0], [1.0]) == 2.0 and mae([3.0], [1.0]) == 2.0  # one element
+    assert rmse([1.0, 1.0], [0.0, 0.0]) == 1.0 and rmse([2.0, 0.0], [0.0, 0.0]) == pytest.approx(np.sqrt(2))
+    assert mae([2.0, 0.0], [0.0, 0.0]) == 1.0  # mean, not sum nor max
+
+
+def test_pearson_edges():
+    assert np.isnan(pearson([1.0], [2.0]))  # one point: no correlation
+    assert pearson([1.0, 2.0], [2.0, 4.0]) == pytest.approx(1.0)  # two points are enough
+    assert pearson([1.0, 2.0], [4.0, 2.0]) == pytest.approx(-1.0)
+    assert np.isnan(pearson([1.0, 2.0], [3.0, 3.0]))  # constant truth
+    assert np.isnan(pearson([3.0, 3.0], [1.0, 2.0]))  # constant forecast
+
+
+def test_skill_score_boundaries():
+    assert skill_score(1.0, 1.0) == 0.0 and skill_score(0.5, 1.0) == 0.5 and skill_score(3.0, 1.0) == -2.0
+    assert skill_score(1.0, 1e-300) < -1e299  # a tiny positive baseline is still a baseline
+    for model, base in [(1.0, 0.0), (1.0, -1.0), (np.nan, 1.0), (1.0, np.nan), (np.inf, 1.0), (1.0, np.inf),
+                        (-np.inf, 1.0)]:
+        with pytest.raises(GateError, match="baseline error > 0"):
+            skill_score(model, base)
+
+
+def test_brier_boundaries():
+    assert brier_score([0.0, 1.0], [0, 1]) == 0.0 and brier_score([1.0, 0.0], [0, 1]) == 1.0  # ends are probabilities
+    assert brier_score([0.5], [1]) == 0.25  # one element
+    assert brier_score([[0.2], [0.4]], [[0], [1]]) == pytest.approx((0.04 + 0.36) / 2)
+    for prob in ([-1e-12, 0.5], [0.5, 1 + 1e-12]):
+        with pytest.raises(GateError, match=r"\[0, 1\]"):
+            brier_score(prob, [0, 1])
+    with pytest.raises(GateError, match="0 or 1"):
+        brier_score([0.5, 0.5], [0, 0.5])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_every_non_finite_value_is_refused_and_counted(bad):
+    with pytest.raises(GateError, match=r"prediction holds 1 non-finite value\(s\) of 3"):
+        rmse([1.0, bad, 2.0], [1.0, 1.0, 1.0])
+    with pytest.raises(GateError, match=r"truth holds 2 non-finite value\(s\) of 3"):
+        mae([1.0, 1.0, 1.0], [bad, 1.0, bad])
+
+
+def test_shapes_never_broadcast():
+    with pytest.raises(GateError, match=r"prediction shape \(3, 1\) does not match truth shape \(3,\)"):
+        rmse(np.ones((3, 1)), np.ones(3))
+    with pytest.raises(GateError, match=r"\(1,\) does not match truth shape \(3,\)"):
+        mae([1.0], np.ones(3))
+    assert rmse(np.ones((3, 1)), np.zeros((3, 1))) == 1.0
+
+
+def test_finite_array_rank_and_dtype():
+    assert finite_array("x", [1, 2]).dtype == np.float64
+    assert finite_array("x", [[1.0]], ndim=2).shape == (1, 1)
+    with pytest.raises(GateError, match=r"x must have 1 dimension\(s\), got shape \(1, 1\)"):
+        finite_array("x", [[1.0]], ndim=1)
+    with pytest.raises(GateError, match="x is empty"):
+        finite_array("x", np.ones((0, 3)))
