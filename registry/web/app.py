@@ -121,6 +121,7 @@ def create_app(home: str | os.PathLike[str] | None = None, *, plugins: Plugins |
     """The web application over the registry at ``home`` (writes refused unless ``writes``; only requests
     addressed to ``hosts`` answered, None: any)."""
     from registry.web import api, pages
+    from registry.web import writes as write_api
 
     reg = App(home, plugins=plugins)
     state = ServerState(reg, writes, Uploads(Path(reg.home) / "uploads", max_upload), Jobs(workers),
@@ -135,6 +136,7 @@ def create_app(home: str | os.PathLike[str] | None = None, *, plugins: Plugins |
                   docs_url=None, redoc_url=None, lifespan=lifespan)  # no docs UI: it would load scripts from a CDN
     web.state.registry = state
     web.include_router(api.router)
+    web.include_router(write_api.router)
     web.include_router(pages.router)
 
     @web.exception_handler(RegistryError)
