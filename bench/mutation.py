@@ -129,6 +129,7 @@ def _environment(ws: Path) -> dict[str, str]:
     shared = REPO.parent / "shared" / "data"
     if "REGISTRY_SHARED_DATA" not in env and shared.is_dir():
         env["REGISTRY_SHARED_DATA"] = str(shared)  # tests resolve it from the repository, which moved
+    env["REGISTRY_TEST_CKPTS"] = str(WORKSPACE / "ckpts")  # the toy checkpoints are trained once, not per mutant
     # child processes a test starts (the CLI under test) import the mutated copy, not the editable install
     env["PYTHONPATH"] = os.pathsep.join([str(ws / "mutants"), str(ws / "mutants" / "tests" / "support")])
     return env

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,6 +36,24 @@ def _engine_env(chdb_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(CHDB_PATH_ENV, str(chdb_path))
     for var in ("REGISTRY_SOURCE", "REGISTRY_CLICKHOUSE_HOST", "REGISTRY_CACHE_TIMEOUT"):
         monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
+def toy_obs(engine: Any) -> Iterator[Any]:
+    """The toy observations as a real ClickHouse table in the session's embedded engine."""
+    import numpy as np
+    from toy_family import truth
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(300, 4))
+    engine.command("DROP DATABASE IF EXISTS toyobs")
+    engine.command("CREATE DATABASE toyobs")
+    engine.command("CREATE TABLE toyobs.toy_obs (id UInt32, x0 Float64, x1 Float64, x2 Float64, x3 Float64, "
+                   "y Float64) ENGINE = MergeTree ORDER BY id")
+    rows = [[i, *map(float, x[i]), float(truth(x[i : i + 1])[0])] for i in range(len(x))]
+    engine.client.insert("toyobs.toy_obs", rows, column_names=["id", "x0", "x1", "x2", "x3", "y"])
+    yield engine
+    engine.command("DROP DATABASE IF EXISTS toyobs")
 
 
 @pytest.fixture
@@ -72,7 +92,17 @@ def ckpts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Trained toy checkpoints: ``good``, ``good2`` (another seed), ``constant`` (predicts a constant)."""
     from toy_family import train_checkpoint
 
-    d = tmp_path_factory.mktemp("ckpts")
-    return {"good": train_checkpoint(d / "good.safetensors", seed=0),
-            "good2": train_checkpoint(d / "good2.safetensors", seed=1),
-            "constant": train_checkpoint(d / "constant.safetensors", constant=True)}
+    # $REGISTRY_TEST_CKPTS: a folder kept across test sessions (bench/mutation.py runs hundreds of them)
+    kept = os.environ.get("REGISTRY_TEST_CKPTS")
+    d = Path(kept) if kept else tmp_path_factory.mktemp("ckpts")
+    d.mkdir(parents=True, exist_ok=True)
+    made = {"good": dict(seed=0), "good2": dict(seed=1), "constant": dict(constant=True)}
+    out = {}
+    for name, kw in made.items():
+        path = d / f"{name}.safetensors"
+        if not (kept and path.exists()):
+            partial = path.with_suffix(f".{os.getpid()}.tmp")
+            train_checkpoint(partial, **kw)  # type: ignore[arg-type]
+            os.replace(partial, path)  # whole files only, also for a session killed while training
+        out[name] = path
+    return out

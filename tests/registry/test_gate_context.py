@@ -18,23 +18,6 @@ def _aliases_accept_the_data_suite(app):
         set_policy(app, "toy", alias, ["with-data"], reason="gate-context tests")
 
 
-@pytest.fixture
-def toy_obs(engine):
-    """The toy observations as a real ClickHouse table in the session's embedded engine."""
-    from toy_family import truth
-
-    rng = np.random.default_rng(5)
-    x = rng.normal(size=(300, 4))
-    engine.command("DROP DATABASE IF EXISTS toyobs")
-    engine.command("CREATE DATABASE toyobs")
-    engine.command("CREATE TABLE toyobs.toy_obs (id UInt32, x0 Float64, x1 Float64, x2 Float64, x3 Float64, "
-                   "y Float64) ENGINE = MergeTree ORDER BY id")
-    rows = [[i, *map(float, x[i]), float(truth(x[i : i + 1])[0])] for i in range(len(x))]
-    engine.client.insert("toyobs.toy_obs", rows, column_names=["id", "x0", "x1", "x2", "x3", "y"])
-    yield engine
-    engine.command("DROP DATABASE IF EXISTS toyobs")
-
-
 def test_extract_gate_passes_and_binds_the_digest(app, ckpts, toy_obs):
     from cache.store import ExtractCache
 
@@ -83,11 +66,11 @@ def test_verify_reproduces_a_run_on_cached_rows(app, ckpts, toy_obs):
     assert [r.value for r in result.rerun.results] == [r.value for r in stored.results]
 
 
-def _context(app, ckpts, **kw):
+def _context(app, ckpts, *, seed=7, champion=None, **kw):
     from registry.gate_context import RunContext
 
     v = app.store.register("toy", {"weights": ckpts["good"]})[0]
-    return RunContext(app.store, app.plugins.family("toy"), v, champion=None, seed=7, device="cpu",
+    return RunContext(app.store, app.plugins.family("toy"), v, champion=champion, seed=seed, device="cpu",
                       extract_specs=app.plugins.extracts(), **kw)
 
 
@@ -168,3 +151,89 @@ def test_prune_keeps_the_rows_a_stored_run_read(app, ckpts, toy_obs, capsys):
     removed = {r["file"] for r in json.loads(capsys.readouterr().out)["removed"]}
     assert Path(second.path).name in removed and Path(first.path).name not in removed
     assert Path(third.path).exists() and verify(app, v.ref).drift == []  # the stored run still repeats exactly
+
+
+def test_extract_label_names_exactly_the_request():
+    from registry.gate_context import extract_label
+
+    assert extract_label("obs") == extract_label("obs", {}) == "obs"
+    assert extract_label("obs", split="test") == "obs[split=test]"
+    assert extract_label("obs", {"year": 2023}) == "obs[year=2023]"
+    assert extract_label("obs", {"b": 2, "a": "x"}, "train") == "obs[split=train, a=x, b=2]"
+
+
+def test_file_gives_a_registered_role_and_names_a_missing_one(app, ckpts):
+    from registry.errors import DataMissing
+
+    ctx = _context(app, ckpts)
+    assert ctx.file("weights").read_bytes() == ckpts["good"].read_bytes()
+    with pytest.raises(DataMissing, match=r"^toy@1 was registered without a 'config' file$"):
+        ctx.file("config")
+
+
+def test_the_champion_model_is_the_holder_not_the_candidate(app, ckpts):
+    from toy_family import _predict
+
+    assert _context(app, ckpts).champion_model is None
+    holder = app.store.register("toy", {"weights": ckpts["good2"]})[0]
+    ctx = _context(app, ckpts, champion=holder)
+    x = np.random.default_rng(0).normal(size=(8, 4))
+    expected = _predict(app.plugins.family("toy").load({"weights": ckpts["good2"]}), x)
+    assert np.array_equal(_predict(ctx.champion_model, x), expected)
+    assert not np.array_equal(_predict(ctx.model, x), expected)
+
+
+def test_streams_depend_on_the_run_seed_and_the_stream_name(app, ckpts):
+    import torch
+
+    ctx, other_seed = _context(app, ckpts, seed=7), _context(app, ckpts, seed=8)
+    draw = ctx.rng("x").integers(1 << 62, size=4)
+    assert not np.array_equal(draw, ctx.rng("y").integers(1 << 62, size=4))
+    assert not np.array_equal(draw, other_seed.rng("x").integers(1 << 62, size=4))
+    assert not np.array_equal(draw, ctx.rng().integers(1 << 62, size=4))
+    a = torch.rand(4, generator=ctx.torch_generator("x"))
+    assert not torch.equal(a, torch.rand(4, generator=other_seed.torch_generator("x")))
+    assert not torch.equal(a, torch.rand(4, generator=ctx.torch_generator()))
+    calls = []
+    assert ctx.memo("a", lambda: calls.append("a") or 1) == 1 and ctx.memo("b", lambda: calls.append("b") or 2) == 2
+    assert calls == ["a", "b"]  # one product per key, each computed once
+
+
+def test_unresolvable_extract_requests_fail_closed_saying_why(app, ckpts):
+    from registry.errors import DataMissing
+
+    with pytest.raises(DataMissing, match=r"extract 'nope' is not declared by any plugin, so nope\[a=1\] cannot"):
+        _context(app, ckpts).extract("nope", params={"a": 1})
+    with pytest.raises(DataMissing, match=r"^extract 'toy-obs' is not in the cache; run `registry extract toy-obs`$"):
+        _context(app, ckpts).extract("toy-obs")
+    pinned = _context(app, ckpts, extract_pins={"toy-obs": "abcdef0123456789"})
+    with pytest.raises(DataMissing, match=r"^extract 'toy-obs' with key abcdef012345 is not in the cache; run"):
+        pinned.extract("toy-obs")
+    gone = _context(app, ckpts, extract_pins={"toy-obs": "abcdef0123456789"}, expected_digests={"toy-obs": "f" * 64})
+    with pytest.raises(DataMissing, match=r"^extract 'toy-obs': the rows the stored run used \(digest ffffffffffff\) "
+                                          r"are no longer in the cache$"):
+        gone.extract("toy-obs")
+    assert pinned.extract_digests == gone.extract_digests == {}
+
+
+def test_rows_that_no_longer_hash_to_the_stored_digest_are_refused(app, ckpts, toy_obs):
+    from cache.store import ExtractCache
+    from registry.errors import DataMissing
+
+    ref = ExtractCache(app.home).materialise(app.plugins.extract("toy-obs"), progress=False)
+    ctx = _context(app, ckpts, expected_digests={"toy-obs": "0" * 64})  # no pinned key: the newest copy is read
+    with pytest.raises(DataMissing, match=rf"^extract 'toy-obs' was refreshed since the stored run: its rows now hash "
+                                          rf"to {ref.digest[:12]}, the run used 000000000000, which the cache no"):
+        ctx.extract("toy-obs")
+    pinned = _context(app, ckpts, extract_pins={"toy-obs": ref.key}, expected_digests={"toy-obs": ref.digest})
+    assert pinned.extract("toy-obs").num_rows == 300
+    assert pinned.extract_keys == {"toy-obs": ref.key} and pinned.extract_digests == {"toy-obs": ref.digest}
+    from cache.spec import ExtractSpec, Window
+
+    timed = ExtractSpec("timed", "SELECT id, toDateTime(id, 'UTC') AS t FROM toyobs.toy_obs", time_column="t",
+                        windows=(Window("test", "1970-01-01", "1970-01-02"),))
+    ctx = _context(app, ckpts)
+    ctx.extract_specs["timed"] = timed
+    with pytest.raises(DataMissing, match=r"^extract 'timed\[split=test\]' with key [0-9a-f]{12} is not in the "
+                                          r"cache; run `registry extract timed --split test`$"):
+        ctx.extract("timed", split="test")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import duckdb
 import pytest
 from clirun import run_cli
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from registry.store import Store
 
@@ -92,3 +94,43 @@ def test_cli_exit_code_on_broken_ledger(home, ckpts):
     _tamper(Store(home), "UPDATE ledger SET reason = 'edited' WHERE seq = 1")
     r = run_cli("verify-ledger", "--json")
     assert r.returncode == 1 and "LEDGER" not in r.stdout and '"ok": false' in r.stdout
+
+
+_OPS = st.lists(st.one_of(
+    st.tuples(st.just("promote"), st.sampled_from(["good", "good2", "constant"]), st.sampled_from(["production",
+                                                                                                   "staging"]),
+              st.booleans()),
+    st.tuples(st.just("rollback"), st.sampled_from(["production", "staging"]), st.booleans())), min_size=1, max_size=5)
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=_OPS)
+def test_the_ledger_explains_every_alias_and_holds_no_duplicate_move(plugins, ckpts, tmp_path_factory, ops):
+    """Whatever promotions (forced or not) and rollbacks happen, each alias is its last move's target, the chain
+    verifies, no move goes from a version to itself, and an operation that is refused appends nothing."""
+    from registry.app import App
+    from registry.errors import UsageError
+    from registry.ledger import MOVES
+    from registry.promotion import promote, rollback
+
+    app = App(tmp_path_factory.mktemp("home"), plugins=plugins)
+    refs = {kind: app.store.register("toy", {"weights": ckpts[kind]})[0].ref for kind in ("good", "good2", "constant")}
+    for op in ops:
+        before = app.store.ledger()
+        try:
+            if op[0] == "promote":
+                d = promote(app, refs[op[1]], op[2], force=op[3], reason="drill" if op[3] else "")
+                moved = d.entry is not None
+            else:
+                moved = rollback(app, "toy", op[1], allow_unset=op[2])[0] is not None
+        except UsageError:  # nothing to roll back, or it would unset without --allow-unset
+            moved = False
+        after = app.store.ledger()
+        assert len(after) == len(before) + moved and after[:len(before)] == before
+        assert app.store.verify_ledger() == []
+        moves = [e for e in after if e.action in MOVES]
+        assert all(e.from_version != e.to_version for e in moves)
+        for alias in ("production", "staging"):
+            last = [e for e in moves if e.alias == alias]
+            assert app.store.holder("toy", alias) == (last[-1].to_version if last else None)
+            assert all(x.to_version == y.from_version for x, y in zip(last, last[1:], strict=False))

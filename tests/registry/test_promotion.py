@@ -242,3 +242,57 @@ def test_a_catalog_held_open_by_another_program_refuses_before_any_gate_runs(hom
     assert "open in another program" in line and "Traceback" not in line and "IOException" not in line
     assert "PASS" not in r.stdout and "FAIL" not in r.stdout  # no gate ran
     assert run_cli("promote", "toy@1", "--to", "production").returncode == 0
+
+
+def test_verify_compares_with_the_promotion_that_installed_the_holder(app, ckpts):
+    """The reference is the latest promotion of the version, not its first one nor a later dry run."""
+    a = _register(app, ckpts["good"])
+    b = _register(app, ckpts["good2"])
+    first = promote(app, a.ref, "production").evidence  # no champion
+    promote(app, b.ref, "production")
+    back = promote(app, a.ref, "production", force=True, reason="back to a")  # b is the champion of this run
+    assert back.entry is not None and back.entry.seq == 3
+    latest = back.evidence
+    assert latest.champion_version_id == b.version_id and first.champion_version_id is None
+    promote(app, a.ref, "staging", dry_run=True, suite="empty")  # newer evidence, but no promotion
+    result = verify(app, a.ref)
+    assert result.stored.evidence_id == latest.evidence_id
+    assert result.rerun.champion_version_id == b.version_id and result.rerun.purpose["of"] == latest.evidence_id
+    assert result.drift == []
+    fresh = _register(app, ckpts["constant"])  # never promoted: its newest stored run is the reference
+    promote(app, fresh.ref, "staging", dry_run=True)
+    newest = promote(app, fresh.ref, "staging", dry_run=True, suite="empty").evidence
+    assert verify(app, fresh.ref).stored.evidence_id == newest.evidence_id
+
+
+def test_verify_reports_extract_digest_drift(app, ckpts, toy_obs, monkeypatch):
+    import toy_family
+
+    from cache.store import ExtractCache
+
+    set_policy(app, "toy", "production", ["with-data"], reason="the gates read the cached extract")
+    ExtractCache(app.home).materialise(app.plugins.extract("toy-obs"), progress=False)
+    v = _register(app, ckpts["good"])
+    stored = promote(app, v.ref, "production", suite="with-data").evidence
+    assert list(stored.extract_digests) == ["toy-obs"]
+    value = next(r for r in stored.results if r.name == "obs_rmse").value
+    # the gate now gives the same value without reading the rows: every gate agrees, the data read does not
+    monkeypatch.setattr(toy_family.ExtractGate, "evaluate",
+                        lambda self, ctx: toy_family.Outcome.held_to(value, toy_family.Threshold("<", 0.5)))
+    result = verify(app, v.ref)
+    assert result.rerun.extract_digests == {}
+    assert result.drift == ["extract digests differ from the stored run"]
+
+
+def test_re_promoting_the_holder_appends_no_ledger_entry(app, ckpts):
+    a = _register(app, ckpts["good"])
+    promote(app, a.ref, "production")
+    ledger = app.store.ledger()
+    again = promote(app, a.ref, "production")
+    assert again.verdict == "promoted" and again.entry is None and "already holds toy@production" in again.message
+    forced = promote(app, a.ref, "production", force=True, reason="drill")
+    assert forced.entry is None and not forced.forced
+    assert app.store.ledger() == ledger and app.store.holder("toy", "production") == a.version_id
+    # its runs are still stored (a re-run is evidence too)
+    assert {again.evidence.evidence_id, forced.evidence.evidence_id} <= {
+        e.evidence_id for e in app.store.evidence_for(a.version_id)}
