@@ -101,9 +101,21 @@ def version_detail(app: Any, ref: str) -> dict[str, Any]:
 
 def alias_history(app: Any, family: str, alias: str) -> dict[str, Any]:
     """`registry history FAMILY ALIAS --json`, the chain's verification and the alias's stored policy (if any)."""
+    from registry.errors import IntegrityError
+
     history = run_command(app, "history", positionals=(family, alias)).body
     check = run_command(app, "verify-ledger").body
-    return {**history, "ledger": check, "policy": policy_in_force(app, family, alias)}
+    verdicts: dict[str, str] = {}
+    with app.store.catalog.read():
+        for e in history["entries"]:
+            eid = e.get("evidence_id")
+            if eid and eid not in verdicts:
+                try:
+                    verdicts[eid] = app.store.evidence(eid).verdict
+                except (IntegrityError, UnknownName) as exc:
+                    verdicts[eid] = f"unreadable: {exc}"
+    entries = [{**e, "verdict": verdicts.get(e.get("evidence_id") or "", "")} for e in history["entries"]]
+    return {**history, "entries": entries, "ledger": check, "policy": policy_in_force(app, family, alias)}
 
 
 def policy_in_force(app: Any, family: str, alias: str) -> dict[str, Any] | None:

@@ -117,6 +117,8 @@ def test_alias_page_shows_the_chain_verified_and_the_move(own_site) -> None:  # 
     html = httpx.get(server.url + "/families/toy/aliases/production").text
     assert "Ledger chain verified" in html
     assert rows(html, "data-seq") == ["1"]
+    cells = html.split('data-seq="1"')[1].split("</tr>")[0]
+    assert ">promoted<" in cells and "/api/v1/versions/toy@1/scorecard?evidence=" in cells
     assert "release v1" in html and "the family's default suite" in html
     from registry.policy import set_policy
 
