@@ -1,6 +1,6 @@
 """Mutation testing (mutmut) of the modules that carry the registry's promises, each against its mirrored tests.
 
-Run: ``.venv/bin/python bench/mutation.py [MODULE …] [--all] [--max-children 1] [--survivors]``.
+Run: ``.venv/bin/python bench/mutation.py [MODULE …] [--all] [--max-children 1] [--survivors] [--tests-at REV]``.
 
 Each module (``registry/store.py``) is mutated in a workspace of its own under ``.mutation/`` (git-ignored, copied
 from the working tree, so nobody else's files are touched and a shared tree stays usable) and only its mirrored
@@ -96,7 +96,7 @@ class ModuleScore:
         return [m for m, s in sorted(self.statuses.items()) if s not in KILLED and m not in self.equivalent]
 
 
-def _prepare(module: str, test: Path) -> Path:
+def _prepare(module: str, test: Path, tests_at: str | None = None) -> Path:
     ws = WORKSPACE / module.replace("/", "__").removesuffix(".py")
     if ws.exists():
         shutil.rmtree(ws)
@@ -108,6 +108,10 @@ def _prepare(module: str, test: Path) -> Path:
             shutil.copytree(src, ws / name, ignore=ignore)
         else:
             shutil.copy2(src, ws / name)
+    if tests_at:  # the mirrored test file as it was at that commit (a "before" score against today's source)
+        old = subprocess.run(["git", "show", f"{tests_at}:{test.as_posix()}"], cwd=REPO, capture_output=True,
+                             text=True, check=True).stdout
+        (ws / test).write_text(old)
     config = {
         "source_paths": ["registry", "gates", "cache", "plugins"],
         "only_mutate": [module],
@@ -162,12 +166,13 @@ def _collect(ws: Path, module: str, equivalents: list[Equivalent]) -> ModuleScor
     return result
 
 
-def run_module(module: str, max_children: int, equivalents: list[Equivalent], verbose: bool) -> ModuleScore:
+def run_module(module: str, max_children: int, equivalents: list[Equivalent], verbose: bool,
+               tests_at: str | None = None) -> ModuleScore:
     """Mutate ``module`` in its own workspace and run its mirrored tests against every mutant."""
     test = mirrored_test(module)
     if not (REPO / test).exists():
         return ModuleScore(module, note=f"no mirrored test file {test}")
-    ws = _prepare(module, test)
+    ws = _prepare(module, test, tests_at)
     t0 = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children)], cwd=ws,
                           env=_environment(ws), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -189,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--survivors", action="store_true", help="print the diff of every surviving mutant")
     ap.add_argument("--verbose", action="store_true", help="print the tail of mutmut's own output")
     ap.add_argument("--json", type=Path, help="also write the per-module figures to this file")
+    ap.add_argument("--tests-at", metavar="REV", help="use each mirrored test file as of git revision REV")
     args = ap.parse_args(argv)
     scope = in_scope()
     modules = scope if args.all else [m.removeprefix("./") for m in args.modules] or default_modules()
@@ -200,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     t0 = time.perf_counter()
     for module in modules:
-        r = run_module(module, args.max_children, equivalents, args.verbose)
+        r = run_module(module, args.max_children, equivalents, args.verbose, args.tests_at)
         results.append(r)
         line = (f"{module:32s} {r.killed:4d}/{r.counted:<4d} killed  {100 * r.score:5.1f} %  "
                 f"({len(r.equivalent)} equivalent, {r.seconds:.0f} s)") if r.statuses else f"{module:32s} {r.note}"

@@ -88,3 +88,85 @@ def test_any_writer_sweeps_what_a_killed_register_left(home, ckpts):
     assert len(set(s.objects.all_hashes())) == 2
     assert run_cli("promote", "toy@1", "--to", "production").returncode == 0
     assert set(s.objects.all_hashes()) == {f.sha256 for v in s.versions() for f in v.files}
+
+
+def test_versions_are_numbered_per_family_and_named_by_default(tmp_path, ckpts, monkeypatch):
+    monkeypatch.setenv("REGISTRY_USER", "ada")
+    s = Store(tmp_path / "h")
+    a, _ = s.register("toy", {"weights": ckpts["good"]}, lineage={"from": "test"})
+    b, _ = s.register("other", {"weights": ckpts["good"]})  # same bytes, another family: another version
+    c, _ = s.register("toy", {"weights": ckpts["good2"]}, name="second")
+    assert (a.number, a.name, b.number, b.name, c.number, c.name) == (1, "toy-1", 1, "other-1", 2, "second")
+    assert a.version_id != b.version_id and a.lineage == {"from": "test"} and a.created_by == "ada"
+    assert [v.ref for v in s.versions()] == ["other@1", "toy@1", "toy@2"]
+    assert [v.ref for v in s.versions("toy")] == ["toy@1", "toy@2"] and s.families_in_use() == ["other", "toy"]
+    assert s.by_id(c.version_id) == c == s.resolve(f"toy@{c.version_id[:6]}")
+    with pytest.raises(UnknownName, match="no version with id 000000000000"):
+        s.by_id("0" * 64)
+
+
+def test_version_identity_is_the_family_and_the_files_by_role():
+    from registry.store import version_id_for
+
+    one = version_id_for("toy", {"a": "1" * 64, "b": "2" * 64})
+    assert one == version_id_for("toy", {"b": "2" * 64, "a": "1" * 64})  # the order roles are given in is not part
+    assert one != version_id_for("toy", {"a": "2" * 64, "b": "1" * 64})  # the same files in swapped roles are not
+    assert one != version_id_for("toi", {"a": "1" * 64, "b": "2" * 64})
+
+
+def test_move_alias_is_a_compare_and_set(tmp_path, ckpts):
+    from registry.errors import AliasMoved
+
+    s = Store(tmp_path / "h")
+    a, _ = s.register("toy", {"weights": ckpts["good"]})
+    b, _ = s.register("toy", {"weights": ckpts["good2"]})
+    first = s.move_alias("toy", "production", expected=None, to=a.version_id, action="promote", verdict_digest="d")
+    assert (first.seq, first.from_version, first.to_version) == (1, None, a.version_id)
+    with pytest.raises(AliasMoved, match="it now points at toy@1, not nothing; decide again"):
+        s.move_alias("toy", "production", expected=None, to=b.version_id, action="promote", verdict_digest="d")
+    with pytest.raises(AliasMoved, match="it now points at toy@1, not toy@2"):
+        s.move_alias("toy", "production", expected=b.version_id, to=b.version_id, action="promote", verdict_digest="d")
+    assert s.ledger() == [first] and s.holder("toy", "production") == a.version_id
+    second = s.move_alias("toy", "production", expected=a.version_id, to=b.version_id, action="promote",
+                          verdict_digest="d")
+    assert (second.seq, second.from_version, second.prev_hash) == (2, a.version_id, first.entry_hash)
+    s.move_alias("toy", "staging", expected=None, to=a.version_id, action="promote", verdict_digest="d")
+    unset = s.move_alias("toy", "staging", expected=a.version_id, to=None, action="rollback", verdict_digest="d")
+    assert unset.to_version is None and s.holder("toy", "staging") is None
+    assert s.aliases() == {("toy", "production"): b.version_id} and s.aliases("other") == {}
+    assert [e.seq for e in s.ledger("toy", "staging")] == [3, 4] and s.ledger("other") == []
+    entries = s.ledger()
+    assert all(x.entry_hash == y.prev_hash for x, y in zip(entries, entries[1:], strict=False))
+
+
+def test_evidence_is_listed_oldest_first_per_version_and_suite(app, ckpts):
+    from registry.promotion import promote
+
+    s = app.store
+    a, _ = s.register("toy", {"weights": ckpts["good"]})
+    runs = [promote(app, a.ref, "staging", dry_run=True, suite=suite).evidence for suite in ("release", "empty")]
+    runs.append(promote(app, a.ref, "staging", dry_run=True, suite="release", seed=1).evidence)
+    assert [e.evidence_id for e in s.evidence_for(a.version_id)] == [e.evidence_id for e in runs]
+    assert [e.evidence_id for e in s.evidence_for(a.version_id, "release")] == [runs[0].evidence_id,
+                                                                                runs[2].evidence_id]
+    assert s.evidence(runs[1].evidence_id) == runs[1]
+    with pytest.raises(UnknownName, match="no evidence abcdefabcdef"):
+        s.evidence("abcdef" * 10)
+    b, _ = s.register("toy", {"weights": ckpts["good2"]})
+    assert s.evidence_for(b.version_id) == []
+    moved = promote(app, a.ref, "production")
+    assert s.head_after(moved.evidence.evidence_id) == s.ledger_head() == (1, moved.entry.entry_hash)
+    assert s.head_after("f" * 64) is None
+
+
+def test_who_acts_is_the_context_actor_then_registry_user(monkeypatch):
+    from registry.store import ACTOR, current_user, now_utc
+
+    monkeypatch.setenv("REGISTRY_USER", "ada")
+    assert current_user() == "ada"
+    token = ACTOR.set("web-token-1")
+    try:
+        assert current_user() == "web-token-1"
+    finally:
+        ACTOR.reset(token)
+    assert len(now_utc()) == len("2026-01-01T00:00:00+00:00") and "." in now_utc(precise=True)
