@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +20,6 @@ if TYPE_CHECKING:
     from plugins.ionis.features import PathBatch
     from plugins.ionis.model import IonisGate
 
-TORCH_SUFFIXES = (".pt", ".pth", ".bin")
 OVERRIDE_FROM_VERSION = 22
 """The PhysicsOverrideLayer belongs to V22 and later; earlier versions report raw σ only."""
 CONFIGLESS_DNN = (11, 12, 13)
@@ -30,35 +27,11 @@ CONFIGLESS_DNN = (11, 12, 13)
 
 
 def read_weights(path: Path) -> dict[str, torch.Tensor]:
-    """A bare state dict from ``.safetensors``, or from ``.pt``/``.pth``/``.bin`` through
-    ``torch.load(weights_only=True)`` (which refuses pickled code). Raises ``InvalidCheckpoint``."""
-    import torch
+    """A bare state dict from ``.safetensors``, or from a torch checkpoint through the core's safe reader
+    (``torch.load(weights_only=True)``; a pickle carrying code is refused, naming what it would import)."""
+    from registry.checkpoints import read_tensors
 
-    path = Path(path)
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        try:
-            state = load_file(str(path), device="cpu")
-        except Exception as exc:
-            raise InvalidCheckpoint(f"{path.name}: not a readable safetensors file ({_one_line(exc)})") from None
-    elif path.suffix in TORCH_SUFFIXES:
-        try:
-            with warnings.catch_warnings():  # protocol notes about files we are about to refuse anyway
-                warnings.simplefilter("ignore", UserWarning)
-                loaded = torch.load(str(path), map_location="cpu", weights_only=True)
-        except Exception as exc:
-            raise InvalidCheckpoint(f"{path.name}: refused by torch.load(weights_only=True) "
-                                    f"({_one_line(exc)})") from None
-        if isinstance(loaded, Mapping):  # upstream .pth files wrap the state dict with training metrics
-            wrapped = [loaded[k] for k in ("model_state", "state_dict") if isinstance(loaded.get(k), Mapping)]
-            loaded = wrapped[0] if wrapped else loaded
-        if not isinstance(loaded, Mapping) or not all(isinstance(v, torch.Tensor) for v in loaded.values()):
-            raise InvalidCheckpoint(f"{path.name}: holds no state dict of tensors")
-        state = {str(k): v for k, v in loaded.items()}
-    else:
-        raise InvalidCheckpoint(f"{path.name}: weights must be .safetensors or {'/'.join(TORCH_SUFFIXES)}")
-    return state
+    return read_tensors(Path(path))
 
 
 def check_state(state: Mapping[str, torch.Tensor], arch: Architecture, name: str = "weights") -> int:
@@ -93,13 +66,13 @@ def _few(keys: list[str]) -> str:
 
 
 def read_json(path: Path, role: str) -> dict[str, Any]:
-    """A JSON object from ``path``; anything else raises ``InvalidCheckpoint``."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidCheckpoint(f"{role} {Path(path).name}: not readable JSON ({_one_line(exc)})") from None
-    if not isinstance(data, dict):
-        raise InvalidCheckpoint(f"{role} {Path(path).name}: expected a JSON object")
+    """A JSON object from ``path``, its numbers held to the spec's ranges; anything else raises
+    ``InvalidCheckpoint`` (malformed, NaN, 1e308, a 5,000-digit integer, 200,000 levels deep, `model` as a string)."""
+    from plugins.ionis.limits import check_config, check_meta
+    from registry.json_input import read_json_object
+
+    data = read_json_object(Path(path), role, error=InvalidCheckpoint)
+    (check_meta if role == "meta" else check_config)(data)
     return data
 
 

@@ -8,7 +8,20 @@ from typing import Any
 
 from plugins.ionis.extracts import WSPR_SIGNATURES
 from plugins.ionis.suites import V22_RELEASE
-from registry.family import ArtifactRole, DemoPlan
+from registry.family import ArtifactRole, DemoPlan, InputColumn
+
+INPUT_COLUMNS = (
+    InputColumn("tx_grid", "Maidenhead", "transmitter's 4-character grid square (e.g. DN46)"),
+    InputColumn("rx_grid", "Maidenhead", "receiver's 4-character grid square"),
+    InputColumn("hour_utc", "h", "hour of the path, UTC, 0–23"),
+    InputColumn("month", "1–12", "month of the path"),
+    InputColumn("day_of_year", "d", "day of year, 1–366, within that month (solar elevation needs it)"),
+    InputColumn("sfi", "sfu", "solar flux index F10.7"),
+    InputColumn("kp", "0–9", "planetary K index"),
+    InputColumn("band", "name or id", "10m … 160m or 102 … 111; give band, freq_mhz or both"),
+    InputColumn("freq_mhz", "MHz", "frequency; the nearest band is used where band is absent"),
+)
+"""The CSV columns ``registry predict ionis@…`` reads (``plugins.ionis.predict.CSV_COLUMNS`` plus band/frequency)."""
 
 
 class IonisFamily:
@@ -32,11 +45,13 @@ class IonisFamily:
     roles: tuple[ArtifactRole, ...] = (
         ArtifactRole("weights", True, "IonisGate state dict: .safetensors, or .pt/.pth (weights_only load)"),
         ArtifactRole("config", False, "version config JSON (features, band_to_hz, norm constants, validation); "
-                                      "optional only for the released trunk widths 11/12/13/15"),
-        ArtifactRole("meta", False, "training-reported metrics JSON (val_pearson, sfi_benefit, storm_cost)"),
+                                      "optional only for V20/V21 (trunk widths 11/12/13)", max_bytes=2**20),
+        ArtifactRole("meta", False, "training-reported metrics JSON (val_pearson, sfi_benefit, storm_cost)",
+                     max_bytes=2**20),
         ArtifactRole("atlas", False, "IRI atlas (.npz from python -m plugins.ionis.atlas_build); required by "
                                      "versions with IRI features (V23, AUDIT-03), refused by the others"),
     )
+    input_columns: tuple[InputColumn, ...] = INPUT_COLUMNS
     default_suite: str = V22_RELEASE
     extracts: tuple[str, ...] = (WSPR_SIGNATURES,)
 

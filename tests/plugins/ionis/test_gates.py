@@ -17,7 +17,9 @@ def test_gates_satisfy_the_protocol():
 
 def test_pearson_strict_and_inclusive(context_for):
     ctx = context_for("v20")  # val_pearson 0.48791
-    assert ValPearsonGate(Threshold(">", 0.48)).evaluate(ctx).passed
+    outcome = ValPearsonGate(Threshold(">", 0.48)).evaluate(ctx)
+    assert outcome.passed and "reported by training, bound to the meta file" in outcome.message
+    assert "not measured by the registry" in outcome.details["provenance"]
     assert not ValPearsonGate(Threshold(">", 0.4879079759120941)).evaluate(ctx).passed
     assert ValPearsonGate(Threshold(">=", 0.4879079759120941)).evaluate(ctx).passed
 
@@ -29,11 +31,32 @@ def test_pearson_without_meta_cannot_evaluate(release, make_context):
         ValPearsonGate(Threshold(">=", 0.46)).evaluate(make_context(no_meta))
 
 
-def test_sfi_gate_says_it_cannot_fail(context_for):
+def test_sfi_gate_states_what_it_measured_and_where_the_clamp_floor_is(context_for):
     outcome = SidecarEffectGate("sfi-benefit", "sfi_benefit", Threshold(">=", 0.4)).evaluate(context_for("v21-beta"))
     assert outcome.passed and outcome.value == pytest.approx(0.4818, abs=1e-4)
-    assert "cannot fail" in outcome.message and "cannot fail" in outcome.details["note"]
+    assert outcome.message.startswith("measured from the weights: sun_sidecar(200/300) − sun_sidecar(70/300) = "
+                                      "0.4818σ, meets >= 0.4 — exactly the floor of upstream's training clamp")
+    assert "cannot fail" not in outcome.message and "weights made otherwise" in outcome.details["note"]
     assert outcome.details["meta_reported"] == pytest.approx(outcome.value, abs=1e-6)
+
+
+def test_sfi_gate_fails_a_checkpoint_not_made_by_the_clamped_training(release, make_context):
+    """All-zero sidecar weights: the 'cannot fail' claim was false, so the message may only say what it measured."""
+    import torch
+
+    bundle = release("v21-beta")
+    with torch.no_grad():
+        saved = {k: v.clone() for k, v in bundle.module.state_dict().items()}
+        for name, p in bundle.module.named_parameters():
+            if "sun_sidecar" in name:
+                p.zero_()
+    try:
+        outcome = SidecarEffectGate("sfi-benefit", "sfi_benefit", Threshold(">=", 0.4)).evaluate(
+            make_context(bundle))
+    finally:
+        bundle.module.load_state_dict(saved)
+    assert not outcome.passed and outcome.value == pytest.approx(0.0, abs=1e-9)
+    assert "misses >= 0.4" in outcome.message and "floor" not in outcome.message
 
 
 def test_storm_cost_v21_beta_misses_the_v20_era_threshold(context_for):

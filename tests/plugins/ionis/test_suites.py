@@ -1,8 +1,6 @@
-"""The registered suites: names, refusal of V20/V21 by named gates, and the time budget."""
+"""The registered suites: names, refusal of V20/V21 by named gates; a repeated run decides the same."""
 
 from __future__ import annotations
-
-import time
 
 import pytest
 
@@ -45,13 +43,12 @@ def test_v20_release_criteria(context_for):
     assert {g for g, ok in beta.items() if not ok} == {"val-pearson", "storm-cost"}
 
 
-def test_v22_suite_runs_in_well_under_two_seconds(context_for):
+def test_v22_suite_gives_the_same_verdicts_when_run_twice(context_for):
+    """Its speed is measured by bench/bench_ionis_gates.py (a timed test fails on a loaded machine, not on a bug);
+    here: a second run on the same bundle (shared memo, warmed torch) decides exactly as the first."""
     ctx = context_for("v21-beta")
     suite = _suite(V22_RELEASE)
-    _run(suite, ctx)  # warm-up: first torch calls allocate
-    start = time.perf_counter()
-    _run(suite, ctx)
-    assert time.perf_counter() - start < 2.0
+    assert _run(suite, ctx) == _run(suite, ctx)
 
 
 @pytest.mark.parametrize(("suite", "config", "op"), [(V22_RELEASE, "config_v22.json", ">="),
