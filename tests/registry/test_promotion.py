@@ -296,3 +296,55 @@ def test_re_promoting_the_holder_appends_no_ledger_entry(app, ckpts):
     # its runs are still stored (a re-run is evidence too)
     assert {again.evidence.evidence_id, forced.evidence.evidence_id} <= {
         e.evidence_id for e in app.store.evidence_for(a.version_id)}
+
+
+def test_decisions_say_what_happened(app, ckpts):
+    from registry.errors import ExitCode
+
+    good, const = _register(app, ckpts["good"]), _register(app, ckpts["constant"])
+    assert promote(app, good.ref, "production", dry_run=True).message == "toy@1 would be promoted to production"
+    assert promote(app, const.ref, "production", dry_run=True).message == "toy@2 would not be promoted to production"
+    refused = promote(app, const.ref, "production")
+    assert refused.message == "toy@2 refused for production: skill_vs_climatology, spread_ratio did not pass"
+    assert refused.exit_code == ExitCode.REFUSED and refused.to_json()["ledger_seq"] is None
+    first = promote(app, good.ref, "production")
+    assert first.message == "toy@1 is now toy@production" and first.exit_code == ExitCode.OK
+    body = first.to_json()
+    assert (body["verdict"], body["version"], body["ledger_seq"], body["previous"]) == ("promoted", "toy@1", 1, None)
+    assert [g["name"] for g in body["gates"]] == ["skill_vs_climatology", "spread_ratio", "not_worse_than_champion"]
+    forced = promote(app, const.ref, "production", force=True, reason="drill")
+    assert forced.message == "toy@2 is now toy@production (FORCED over a refused verdict)"
+    assert forced.to_json()["previous"] == good.version_id and forced.to_json()["forced"] is True
+    # the run records what it was compared with: the holder's latest passing run and the ledger position
+    assert forced.evidence.purpose == {"command": "promote", "alias": "production", "ledger_seq": "1",
+                                       "champion_evidence": first.evidence.evidence_id, "force_reason": "drill"}
+
+
+def test_verify_tolerance_and_suite_changes_are_drift(app, ckpts, monkeypatch):
+    import dataclasses
+
+    import toy_family
+
+    v = _register(app, ckpts["good"])
+    stored = promote(app, v.ref, "production").evidence
+    spread = next(r for r in stored.results if r.name == "spread_ratio").value
+    monkeypatch.setattr(toy_family.NotConstantGate, "evaluate", lambda self, ctx: toy_family.Outcome.held_to(
+        spread * (1 + 1e-6), toy_family.Threshold(">=", 0.5)))
+    assert verify(app, v.ref).drift == [f"gate spread_ratio: value was {spread!r}, now {spread * (1 + 1e-6)!r}"]
+    assert verify(app, v.ref, rtol=1e-5).drift == []
+    monkeypatch.undo()
+    suite = app.plugins.suite("toy", "release")
+    monkeypatch.setitem(app.plugins._suites, ("toy", "release"),
+                        dataclasses.replace(suite, version="2", gates=suite.gates[:2]))
+    assert verify(app, v.ref).drift == ["suite release is now version 2, evidence used 1",
+                                        "gate not_worse_than_champion: removed since the stored run"]
+
+
+def test_expect_current_accepts_a_hash_prefix_and_none(app, ckpts):
+    a = _register(app, ckpts["good"])
+    b = _register(app, ckpts["good2"])
+    assert promote(app, a.ref, "production", expect_current="none").verdict == "promoted"
+    with pytest.raises(AliasMoved, match="is not at 'none' any more"):
+        promote(app, b.ref, "production", expect_current="none")
+    d = promote(app, b.ref, "production", expect_current=a.version_id[:8], force=True, reason="swap")
+    assert d.entry is not None and d.previous == a.version_id
