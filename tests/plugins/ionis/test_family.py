@@ -53,3 +53,38 @@ def test_release_files_finds_later_versions_in_sub_folders(tmp_path, later_relea
     assert sorted(found) == ["v23", "v24", "v25-beta"]
     assert found["v25-beta"]["config"].name == "config_v25_beta.json"
     assert found["v23"]["atlas"].name == "iri_atlas.npz" and "atlas" not in found["v24"]
+
+
+def test_malformed_config_and_meta_are_one_usage_error_and_write_nothing(release_files, tmp_path, monkeypatch,
+                                                                          capsys):
+    """Each of these was an internal error (exit 3) or was accepted and changed gate values."""
+    import json
+
+    from registry.cli import main
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("REGISTRY_HOME", str(home))
+    files = release_files("v20")
+    config = json.loads(files["config"].read_text())
+    cases = {
+        "5,000-digit integer": ("config", json.dumps(config)[:-1] + ', "big": ' + "9" * 5000 + "}"),
+        "model as a string": ("config", json.dumps({**config, "model": "IonisGate"})),
+        "model as a list": ("config", json.dumps({**config, "model": ["IonisGate"]})),
+        "200,000 levels deep": ("config", '{"x": ' + "[" * 200_000 + "]" * 200_000 + "}"),
+        "NaN threshold": ("config", json.dumps({**config, "validation": {**config.get("validation", {}),
+                                                                          "pearson_min": float("nan")}})),
+        "1e308 frequency": ("config", json.dumps({**config, "band_to_hz": {**config["band_to_hz"], "102": 1e308}})),
+        "val_pearson 10": ("meta", json.dumps({**json.loads(files["meta"].read_text()), "val_pearson": 10.0})),
+        "2 MiB meta": ("meta", json.dumps({"pad": "x" * 2 * 2**20})),
+    }
+    for why, (role, text) in cases.items():
+        bad = tmp_path / f"{role}.json"
+        bad.write_text(text)
+        args = ["register", "ionis", str(files["weights"]), "--config", str(files["config"]),
+                "--meta", str(files["meta"]), f"--{role}", str(bad)]
+        assert main(args) == 2, why
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("registry: error:") and "internal" not in err[0], (why, err)
+    assert not (home / "catalog.duckdb").exists()
+    assert main(["register", "ionis", str(files["weights"]), "--config", str(files["config"]),
+                 "--meta", str(files["meta"])]) == 0
