@@ -134,3 +134,55 @@ def test_the_ledger_explains_every_alias_and_holds_no_duplicate_move(plugins, ck
             last = [e for e in moves if e.alias == alias]
             assert app.store.holder("toy", alias) == (last[-1].to_version if last else None)
             assert all(x.to_version == y.from_version for x, y in zip(last, last[1:], strict=False))
+
+
+def _entry(seq: int, h: str):  # noqa: ANN202
+    from registry.records import LedgerEntry
+
+    return LedgerEntry(seq, "toy", "production", None, "v", "promote", False, "", "d", None, "who", "at", "p", h)
+
+
+def test_witnessed_heads_must_still_stand_where_they_were_witnessed():
+    from registry.ledger import GENESIS, check_witnesses
+
+    chain = [_entry(1, "a" * 64), _entry(2, "b" * 64)]
+    assert check_witnesses(chain, [(1, "a" * 64), (2, "b" * 64), (None, "b" * 64), (0, GENESIS),
+                                   (None, GENESIS)]) == []
+    assert check_witnesses([], [(0, GENESIS)]) == []
+    assert check_witnesses(chain, [(3, "c" * 64)]) == [
+        f"witnessed head 3:{'c' * 16}… is no longer in the ledger (entry 3 is gone)"]
+    assert check_witnesses(chain, [(None, "c" * 64)]) == [
+        f"witnessed head {'c' * 16}… is no longer in the ledger (no entry has that hash)"]
+    assert check_witnesses(chain, [(2, "a" * 64)]) == [
+        f"witnessed head 2:{'a' * 16}… is no longer in the ledger as witnessed: entry 2 now hashes to "
+        f"{'b' * 16}… (history before it was rewritten)"]
+    assert check_witnesses(chain, [(1, GENESIS)]) != []  # the genesis hash holds only at position 0
+
+
+def test_promotions_must_match_their_version_files_and_policy(three_moves):
+    first, second = three_moves.ledger()[:2]
+    assert three_moves.verify_ledger(defaults={"toy": "release"}) == []
+    assert three_moves.verify_ledger(defaults={"toy": "with-data"}) == [
+        f"entry {e.seq}: an unforced promotion by suite release, which the policy of toy@production did not accept "
+        "(with-data)" for e in (first, second)]
+    _tamper(three_moves, f"UPDATE files SET sha256 = '{'0' * 64}' WHERE version_id = '{first.to_version}'")
+    assert "entry 1: the files of the version moved to are not the ones its gates ran on" in \
+        three_moves.verify_ledger()
+    _tamper(three_moves, f"UPDATE ledger SET evidence_id = '{second.evidence_id}' WHERE seq = 1")
+    assert "entry 1: its evidence is about another version" in three_moves.verify_ledger()
+
+
+def test_policies_must_be_explained_by_the_ledger(app, ckpts):
+    from registry.policy import set_policy
+
+    entry = set_policy(app, "toy", "production", ["with-data"], reason="needs data")
+    assert app.store.verify_ledger() == [] and entry.action == "policy"
+    _tamper(app.store, "UPDATE policies SET body = replace(body, 'with-data', 'release')")
+    assert app.store.verify_ledger() == [
+        f"policy of toy@production is not explained by the ledger (its last policy entry is entry {entry.seq}, the "
+        f"policy names entry {entry.seq})"]
+    _tamper(app.store, "DELETE FROM policies")
+    assert app.store.verify_ledger() == [
+        f"policy of toy@production was removed without a ledger entry (entry {entry.seq} set it)"]
+    _tamper(app.store, f"UPDATE ledger SET reason = 'not json' WHERE seq = {entry.seq}")
+    assert f"entry {entry.seq}: a policy entry whose body is not a policy" in app.store.verify_ledger()
