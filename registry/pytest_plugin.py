@@ -19,7 +19,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--candidate", action="append", default=[], metavar="FAMILY@VERSION",
                     help="run the gate suite of this registered version as tests (repeatable)")
     group.addoption("--registry-home", default=None, help="registry home (default: $REGISTRY_HOME or ./.registry)")
-    group.addoption("--registry-suite", default=None, help="gate suite (default: the family's)")
+    group.addoption("--registry-suite", default=None,
+                    help="gate suite (default: the first the alias's policy accepts, as promote runs; like a "
+                         "dry run, any suite may be run)")
     group.addoption("--registry-alias", default="production",
                     help="alias whose current holder is the champion the candidate is compared with")
     group.addoption("--registry-seed", type=_seed, default=None, help="seed for randomised gates (an integer ≥ 0)")
@@ -53,7 +55,13 @@ class CandidateSuite(pytest.Collector):
         app = App(opt("registry_home"))
         version = app.store.resolve(self.ref)
         family = app.plugins.family(version.family)
-        suite = app.plugins.suite(version.family, opt("registry_suite"))
+        name = opt("registry_suite")
+        if name is None:  # the suite promote would run: the first one the alias's policy accepts
+            from registry.policy import policy_for
+
+            with app.store.catalog.read() as con:
+                name = policy_for(con, version.family, opt("registry_alias"), family.default_suite).suites[0]
+        suite = app.plugins.suite(version.family, name)
         return app, version, family, suite, app.store.holder(version.family, opt("registry_alias"))
 
     def collect(self) -> list[pytest.Item]:

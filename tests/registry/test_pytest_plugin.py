@@ -70,3 +70,16 @@ def test_the_pytest_run_is_compared_with_the_alias_holder_like_promote(pytester,
     assert run["purpose"]["ledger_seq"] == "1"
     bad = pytester.runpytest_subprocess("--registry-home", str(home), "--candidate", "toy@2", "--registry-seed", "-1")
     assert bad.ret == 4  # pytest's usage error: a seed is a non-negative integer, as for promote
+
+
+def test_the_pytest_run_uses_the_suite_the_aliases_policy_requires(pytester, home, ckpts):
+    from clirun import run_cli
+
+    run_cli("register", "toy", str(ckpts["good"]))
+    assert run_cli("policy", "set", "toy", "staging", "--suite", "concurrent").returncode == 0
+    staged = pytester.runpytest_subprocess("--registry-home", str(home), "--candidate", "toy@1",
+                                           "--registry-alias", "staging", "-v")
+    staged.assert_outcomes(passed=4)  # concurrent = barrier + the three release gates
+    staged.stdout.fnmatch_lines(["*registry::toy@1::barrier PASSED*"])
+    released = pytester.runpytest_subprocess("--registry-home", str(home), "--candidate", "toy@1", "-v")
+    released.assert_outcomes(passed=3)  # production: the family's default suite
