@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from gates.base import Gate
+
+if TYPE_CHECKING:
+    from registry.records import GateResult
 
 
 @dataclass(frozen=True)
@@ -16,6 +21,8 @@ class GateSuite:
     family: str
     gates: tuple[Gate, ...]
     description: str = ""
+    # figures of the run as a whole (skill of every gate by lead, …), drawn from the gates' stored results
+    figures: Callable[[Sequence[GateResult]], Sequence[dict[str, Any]]] | None = None
 
     def __post_init__(self) -> None:
         names = [g.name for g in self.gates]

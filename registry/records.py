@@ -105,6 +105,8 @@ class Evidence:
     extract_keys: dict[str, str] = field(default_factory=dict)
     # why the suite ran: {"command": "promote" | "dry-run" | "verify" | "pytest", "alias": …}
     purpose: dict[str, str] = field(default_factory=dict)
+    # figure specs of the run as a whole (``GateSuite.figures``); hashed only when there are some
+    figures: tuple[dict[str, Any], ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -133,6 +135,7 @@ class Evidence:
         if digest_json(d) != evidence_id:
             raise IntegrityError(f"evidence {evidence_id[:12]} no longer matches its hash")
         d["results"] = tuple(GateResult.from_dict(r) for r in d["results"])
+        d["figures"] = tuple(d.get("figures", ()))
         return cls(evidence_id=evidence_id, **d)
 
     def content(self) -> dict[str, Any]:
@@ -140,6 +143,10 @@ class Evidence:
         d = asdict(self)
         d.pop("evidence_id")
         d["results"] = [r.to_dict() for r in self.results]
+        if self.figures:
+            d["figures"] = list(self.figures)
+        else:  # evidence stored before suites had figures keeps its hash
+            d.pop("figures")
         return d
 
 

@@ -248,6 +248,7 @@ def render_scorecard(
         "reason": str(decision.get("reason") or ""), "ledger_seq": decision.get("ledger_seq"),
         "ledger_head": str(decision.get("ledger_head") or ""),
         "summary": str(decision.get("summary") or ""), "gates": gates, "counts": counts,
+        "suite_figures": _figures(evidence.figures),
         "failing": [g["name"] for g in gates if g["status"] == "fail"],
         "erroring": [g["name"] for g in gates if g["status"] == "error"],
         "champion": champion, "comparison": comparison_rows(evidence, champion_evidence) if champion_evidence else [],

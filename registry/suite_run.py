@@ -107,6 +107,13 @@ def run_suite(store: Store, family: Family, suite: GateSuite, version: ModelVers
             bar.update()
     if bar is not None:
         bar.close()
+    figures: tuple[Any, ...] = ()
+    if suite.figures is not None:
+        try:
+            figures = tuple(to_jsonable(list(suite.figures(tuple(results)))))
+        except Exception as exc:  # a figure never decides a verdict; the card says why it is missing
+            figures = ({"kind": "unavailable", "title": "suite figures",
+                        "reason": f"{type(exc).__name__}: {exc}".splitlines()[0]},)
     body = dict(family=version.family, version_id=version.version_id, suite=suite.name,
                 suite_version=suite.version, results=tuple(results),
                 checkpoint_hashes={f.role: f.sha256 for f in version.files},
@@ -114,6 +121,6 @@ def run_suite(store: Store, family: Family, suite: GateSuite, version: ModelVers
                 champion_version_id=champion.version_id if champion else None, seed=seed,
                 environment=environment(family, device), created_at=now_utc(precise=True),
                 seconds=round(time.perf_counter() - t0, 4), extract_keys=dict(sorted(ctx.extract_keys.items())),
-                purpose=dict(purpose or {}))
+                purpose=dict(purpose or {}), figures=figures)
     draft = Evidence(evidence_id="", **body)  # type: ignore[arg-type]
     return Evidence(evidence_id=digest_json(draft.content()), **body)  # type: ignore[arg-type]

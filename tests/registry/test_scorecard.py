@@ -356,3 +356,14 @@ def test_interval_band_and_slices_on_the_card() -> None:
     table = next(b for b in blocks if b.get("title") == "slices")
     assert table["columns"] == ["slice", "value", "interval", "passes"]
     assert [[c["text"] for c in row] for row in table["rows"]] == [["+6 h", "0.5", "", "✓"], ["+24 h", "2.5", "", "✗"]]
+
+
+def test_suite_figures_are_drawn_once_for_the_run() -> None:
+    spec = {"kind": "bar", "title": "CRPS skill of every variable", "labels": ["T2M", "REFC"], "values": [0.2, -0.1]}
+    ev = replace(_evidence("a" * 64, 1.0), figures=(spec, {"kind": "unavailable", "title": "broken"}))
+    html = render_scorecard(version=_version(7, "a" * 64), evidence=ev, decision={"verdict": "refused"})
+    assert html.count('id="suite-figures"') == 1 and "CRPS skill of every variable" in html
+    assert "Figure “broken” not drawn: unknown figure kind" in html
+    plain = render_scorecard(version=_version(7, "a" * 64), evidence=_evidence("a" * 64, 1.0),
+                             decision={"verdict": "refused"})
+    assert 'id="suite-figures"' not in plain

@@ -62,3 +62,28 @@ def test_evidence_records_the_device_and_library_versions(app, ckpts):
     suite = GateSuite("t", "1", "toy", (Fixed("g", Outcome(value=1.0, passed=True)),))
     env = run_suite(app.store, app.plugins.family("toy"), suite, v, device="cpu").environment
     assert env["device"] == "cpu" and env["torch"] != "absent" and "gpu" not in env
+
+
+def test_suite_figures_are_drawn_from_the_results_and_stored_with_the_run(app, ckpts):
+    v = app.store.register("toy", {"weights": ckpts["good"]})[0]
+    gates = (Fixed("a", Outcome(value=0.25, passed=True)), Fixed("b", Outcome(value=0.5, passed=False)))
+
+    def skill_of_every_gate(results):
+        return [{"kind": "bar", "title": "values", "labels": [r.name for r in results],
+                 "values": [r.value for r in results]}]
+
+    ev = run_suite(app.store, app.plugins.family("toy"), GateSuite("t", "1", "toy", gates,
+                                                                   figures=skill_of_every_gate), v)
+    assert ev.figures == ({"kind": "bar", "title": "values", "labels": ["a", "b"], "values": [0.25, 0.5]},)
+    assert ev.content()["figures"] == list(ev.figures)
+    app.store.save_evidence(ev)
+    assert app.store.evidence(ev.evidence_id).figures == ev.figures  # hashed and read back
+    plain = run_suite(app.store, app.plugins.family("toy"), GateSuite("t", "1", "toy", gates), v)
+    assert plain.figures == () and "figures" not in plain.content()  # older evidence keeps its hash
+
+    def broken(results):
+        raise ValueError("no lead axis\nmore")
+
+    bad = run_suite(app.store, app.plugins.family("toy"), GateSuite("t", "1", "toy", gates, figures=broken), v)
+    assert bad.figures == ({"kind": "unavailable", "title": "suite figures", "reason": "ValueError: no lead axis"},)
+    assert [r.status for r in bad.results] == ["pass", "fail"]  # a figure never changes a verdict
