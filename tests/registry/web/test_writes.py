@@ -159,9 +159,12 @@ def test_a_truncated_upload_leaves_nothing(writable) -> None:  # type: ignore[no
     _, secret = create_token(writable.app.store, "bot", families=[], aliases=[])
     before = snapshot(writable.app.home)
     with socket.create_connection(("127.0.0.1", writable.port)) as sock:
-        sock.sendall(b"POST /api/v1/uploads HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + secret.encode()
+        sock.sendall(b"POST /api/v1/uploads HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + secret.encode()
                      + b"\r\nContent-Length: 50000\r\n\r\n" + b"w" * 20000)
-        time.sleep(0.3)
+        deadline = time.monotonic() + 10
+        while not list((writable.app.home / "uploads").rglob("data.part")):  # the upload has begun
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
     deadline = time.monotonic() + 10
     while snapshot(writable.app.home) != before:
         assert time.monotonic() < deadline, snapshot(writable.app.home)
@@ -172,9 +175,9 @@ def test_a_client_that_goes_away_does_not_cancel_its_promotion(writable) -> None
     _, secret = create_token(writable.app.store, "bot", families=[], aliases=["production"])
     body = b'{"to": "production", "expect_current": "1"}'
     with socket.create_connection(("127.0.0.1", writable.port)) as sock:
-        sock.sendall(b"POST /api/v1/versions/toy@2/promote HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                     b"Authorization: Bearer " + secret.encode() + b"\r\nContent-Length: "
-                     + str(len(body)).encode() + b"\r\n\r\n" + body)
+        sock.sendall(b"POST /api/v1/versions/toy@2/promote HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     b"Content-Type: application/json\r\nAuthorization: Bearer " + secret.encode()
+                     + b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
     deadline = time.monotonic() + 60
     while writable.app.store.holder("toy", "production") != writable.app.store.resolve("toy@2").version_id:
         assert time.monotonic() < deadline
