@@ -97,7 +97,8 @@ def main() -> None:
                                ("version list page, sorted desc, page 50", "/families/bench?sort=created&order=desc"
                                                                             "&page=50"),
                                ("/api/v1 list (all 10,000 rows)", "/api/v1/families/bench/versions"),
-                               ("/api/v1 show one version", "/api/v1/versions/bench@5000")):
+                               ("/api/v1 show one version", "/api/v1/versions/bench@5000"),
+                               ("trends page (10,000 points, no runs)", "/families/bench/trends?gate=g")):
                 first = _load(base + path, 1, 1)[0]  # cold: builds what the cache then keeps
                 times = _load(base + path, a.clients, a.requests)
                 rows.append((name, first, _pct(times, 0.5), _pct(times, 0.95), len(times)))

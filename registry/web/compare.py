@@ -84,31 +84,44 @@ def compare(app: Any, refs: list[str], suite: str | None = None) -> dict[str, An
             "rows": rows, "lineage": lineage}
 
 
+def _latest_results(con: Any, family: str, suite: str | None) -> dict[str, list[dict[str, Any]]]:
+    """version id → the gate rows of its latest stored run (re-runs by `verify` left out), in one query."""
+    import json
+
+    rows = con.execute(
+        "SELECT version_id, arg_max(json_extract(body, '$.results')::VARCHAR, created_at || evidence_id) "
+        "FROM evidence WHERE family = ? AND (? IS NULL OR suite = ?) "
+        "AND coalesce(json_extract_string(body, '$.purpose.command'), '') <> 'verify' GROUP BY version_id",
+        [family, suite, suite]).fetchall()
+    return {vid: json.loads(results) for vid, results in rows}
+
+
 def trend(app: Any, family: str, gate: str, suite: str | None = None) -> dict[str, Any]:
     """``gate``'s value in the latest run of each version, in registration order, with alias holders marked."""
     store = app.store
-    with store.catalog.read():
-        versions = store.versions(family)
+    with store.catalog.read() as con:
+        if con is None:
+            return {"family": family, "gate": gate, "suite": suite, "points": [], "gates": [], "figure": ""}
+        versions = con.execute("SELECT number, version_id FROM versions WHERE family = ? ORDER BY number",
+                               [family]).fetchall()
         holders: dict[str, list[str]] = {}
         for (_f, alias), vid in store.aliases(family).items():
             if vid:
                 holders.setdefault(vid, []).append(alias)
         held: dict[str, list[str]] = {}
         for e in store.ledger(family):
-            if e.to_version:
-                held.setdefault(e.to_version, [])
-                if e.alias not in held[e.to_version]:
-                    held[e.to_version].append(e.alias)
-        points, gates = [], set()
-        for v in versions:
-            ev = _latest(store, v, suite)
-            results = {r.name: r for r in ev.results} if ev else {}
-            gates |= set(results)
-            r = results.get(gate)
-            points.append({"ref": v.ref, "number": v.number, "value": r.value if r else None,
-                           "status": r.status if r else "", "threshold": r.threshold if r else None,
-                           "comparator": r.comparator if r else "", "aliases": sorted(holders.get(v.version_id, [])),
-                           "held": held.get(v.version_id, [])})
+            if e.to_version and e.alias not in held.setdefault(e.to_version, []):
+                held[e.to_version].append(e.alias)
+        latest = _latest_results(con, family, suite)
+    points, gates = [], set()
+    for number, vid in versions:
+        results = {r["name"]: r for r in latest.get(vid, [])}
+        gates |= set(results)
+        r = results.get(gate) or {}
+        points.append({"ref": f"{family}@{number}", "number": number, "value": r.get("value"),
+                       "status": r.get("status", ""), "threshold": r.get("threshold"),
+                       "comparator": r.get("comparator", ""), "aliases": sorted(holders.get(vid, [])),
+                       "held": held.get(vid, [])})
     return {"family": family, "gate": gate, "suite": suite, "points": points, "gates": sorted(gates),
             "figure": _figure(gate, points)}
 

@@ -98,7 +98,11 @@ def compare_page(request: Request, v: Annotated[list[str] | None, Query(max_leng
 def trends_page(request: Request, family: str, gate: str = Query("", max_length=128),
                 suite: str | None = Query(None, max_length=64)) -> HTMLResponse:
     check_family(family)
-    result = comparing.trend(_app(request), family, gate, suite)
+    from registry.web.app import state_of
+
+    app = _app(request)
+    result = state_of(request).cache.get(("trend", family, gate, suite),
+                                         lambda: comparing.trend(app, family, gate, suite))
     return _page("trends.j2", title=f"{family}: {gate or 'trends'}", t=result)
 
 
@@ -112,4 +116,6 @@ def alias_page(request: Request, family: str, alias: str) -> HTMLResponse:
 
 @router.get("/extracts", response_class=HTMLResponse, include_in_schema=False)
 def extracts_page(request: Request) -> HTMLResponse:
-    return _page("extracts.j2", title="Extracts", x=views.extracts(_app(request)))
+    from registry.web.app import state_of
+
+    return _page("extracts.j2", title="Extracts", x=views.extracts(_app(request), cache=state_of(request).cache))

@@ -36,7 +36,7 @@ def families(app: Any) -> list[dict[str, Any]]:
         if con is not None:
             counts = dict(con.execute("SELECT family, count(*) FROM versions GROUP BY family").fetchall())
         holders = store.aliases()
-        labels = {v.version_id: v.ref for v in store.versions()} if holders else {}
+        labels = {vid: store.by_id(vid).ref for vid in set(holders.values()) if vid}
     names = sorted(set(info["families"]) | set(counts))
     return [{"name": n, "plugin": info["families"].get(n, {}), "versions": counts.get(n, 0),
              "suites": [s for s in info["suites"] if s["family"] == n],
@@ -151,8 +151,8 @@ def extract_pins(app: Any) -> dict[tuple[str, str], list[dict[str, str]]]:
     return pins
 
 
-def extracts(app: Any) -> dict[str, Any]:
-    """`registry extracts --json` with, per cached extract, what pins it."""
+def extracts(app: Any, cache: ReadCache | None = None) -> dict[str, Any]:
+    """`registry extracts --json` with, per cached extract, what pins it (pins depend on the catalog alone)."""
     body = run_command(app, "extracts").body
-    pins = extract_pins(app)
+    pins = cache.get("extract_pins", lambda: extract_pins(app)) if cache else extract_pins(app)
     return {**body, "cached": [{**c, "pinned_by": pins.get((c["key"], c["digest"]), [])} for c in body["cached"]]}
