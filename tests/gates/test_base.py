@@ -108,3 +108,32 @@ def test_slices_are_held_to_the_gates_threshold_and_stored():
 def test_table_keeps_column_order():
     assert table([{"b": 1, "a": 2}, {"a": 3}], ["b", "a"], "t") == {"title": "t", "columns": ["b", "a"],
                                                                     "rows": [[1, 2], [None, 3]]}
+
+
+def test_values_that_are_not_numbers_never_pass():
+    t = Threshold(">", 0.0)
+    assert not t.check([1.0]) and not t.check(object()) and not t.check(1j)  # float() raises: not a pass
+    assert Threshold.band(0, 1, on="lower").on == "lower" and Threshold.band(0, 1).on == "value"
+    with pytest.raises(ValueError, match=r"use one of >=, >, <=, <, ==, between"):
+        Threshold("~", 1)
+
+
+def test_interval_edges_and_sources():
+    point = Outcome.held_to(0.5, Threshold(">", 0), interval={"lower": 0.5, "upper": 0.5, "level": 0.9})
+    assert point.details["interval"] == {"lower": 0.5, "upper": 0.5, "level": 0.9}  # a zero-width interval is one
+
+    class Partial:
+        lower, upper = 0.0, 1.0
+
+    with pytest.raises(ValueError, match="an interval needs finite lower, upper and level"):
+        Outcome.held_to(0.5, Threshold(">", 0), interval=Partial())
+    no_ci = Outcome.held_to(None, Threshold(">", 0, on="lower"))
+    assert no_ci.message == "n/a: lower bound n/a (no interval) misses > 0"
+
+
+def test_slices_keep_their_interval_and_a_value_gate_ignores_it():
+    ci = {"lower": -0.1, "upper": 0.6, "level": 0.9}
+    out = Outcome.held_to(0.3, Threshold(">", 0), slices=(Slice("a", 0.3, interval=ci),))
+    assert out.slices[0].passed is True  # held on the value: the slice's interval is only shown
+    assert out.slices[0].interval == ci and out.details["slices"][0]["interval"] == ci
+    assert table([{"a": 1}], ["a"])["title"] == ""
