@@ -59,3 +59,39 @@ class Climatology:
                 value, fallbacks = self.global_mean, fallbacks + 1
             out[i] = value
         return out, fallbacks
+
+
+def persistence_by_time(times: Any, values: Any, lead: Any, *, groups: Any = None) -> tuple[np.ndarray, np.ndarray,
+                                                                                         np.ndarray]:
+    """``(forecast, truth, target_rows)`` of persistence matched by timestamp: the forecast for the sample at time
+    ``t`` is the value at ``t − lead`` in the same group (station, grid cell), and a target whose issue time is
+    absent has no pair (a missing sample drops a pair; it never shifts the series).
+
+    :param times: one timestamp per sample (integers or ``datetime64``); unique within a group.
+    :param lead: in the units of ``times`` (``24`` hours as integers, or ``np.timedelta64(24, "h")``).
+    :param groups: an integer group per sample, or None for one series.
+    """
+    t = np.asarray(times)
+    v = finite_array("series", values, ndim=1)
+    if t.shape != v.shape:
+        raise GateError(f"{t.shape[0] if t.ndim else 0} times for {len(v)} values")
+    g = np.zeros(len(v), dtype=np.int64) if groups is None else np.asarray(groups, dtype=np.int64)
+    if g.shape != v.shape:
+        raise GateError(f"{len(g)} group labels for {len(v)} values")
+    if t.dtype.kind == "M":
+        t, lead = t.astype("datetime64[s]").astype(np.int64), np.timedelta64(lead, "s").astype(np.int64)
+    t = t.astype(np.int64)
+    if int(lead) < 1:
+        raise GateError(f"lead must be positive, got {lead}")
+    order = np.lexsort((t, g))
+    keys = np.stack([g[order], t[order]], axis=1)
+    if len(keys) > 1 and (np.diff(keys, axis=0) == 0).all(axis=1).any():
+        raise GateError("two samples share a group and a time: persistence needs one value per time")
+    combined = g[order] * (int(np.ptp(t)) + int(lead) + 1) + (t[order] - t.min())
+    issue = g * (int(np.ptp(t)) + int(lead) + 1) + (t - int(lead) - t.min())
+    pos = np.clip(np.searchsorted(combined, issue), 0, len(combined) - 1)
+    found = combined[pos] == issue
+    rows = np.flatnonzero(found)
+    if rows.size == 0:
+        raise GateError(f"no sample has a value {lead} earlier in its group: nothing to pair")
+    return v[order[pos[found]]], v[rows], rows

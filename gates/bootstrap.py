@@ -110,3 +110,23 @@ def paired_test(candidate_loss: Any, champion_loss: Any, *, rng: np.random.Gener
     lo, hi = np.quantile(means, [tail, 1 - tail])
     p = float((np.sum(means - observed <= observed) + 1) / (n_resamples + 1))
     return PairedTest(observed, float(lo), float(hi), level, p)
+
+
+def resampled_means(values: Any, *, rng: np.random.Generator, block: int = 1, n_resamples: int = 1000,
+                    chunk: int = 100) -> np.ndarray:
+    """``(n_resamples, k)`` column means of ``values`` (``(n, k)`` or ``(n,)``) over circular block resamples of its
+    rows: a per-lead score's sampling distribution in one pass (row counts times values), without materialising
+    the resampled arrays. Use the same ``rng`` state for two arrays to resample the same rows of both."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v.reshape(len(v), -1) if v.ndim != 2 else v
+    if not np.isfinite(v).all():
+        raise GateError("values hold non-finite entries")
+    n = len(v)
+    idx = block_indices(n, block, n_resamples, rng)
+    out = np.empty((n_resamples, v.shape[1]))
+    for lo in range(0, n_resamples, chunk):
+        part = idx[lo:lo + chunk]
+        flat = (np.arange(len(part))[:, None] * n + part).ravel()
+        counts = np.bincount(flat, minlength=len(part) * n).reshape(len(part), n).astype(np.float64)
+        out[lo:lo + chunk] = counts @ v / n
+    return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gates.bootstrap import block_bootstrap, block_indices, paired_test
+from gates.bootstrap import block_bootstrap, block_indices, paired_test, resampled_means
 from registry.errors import GateError
 
 
@@ -87,3 +87,13 @@ def test_paired_test_tells_a_better_candidate_from_noise():
 def test_bad_input_is_one_clear_error(call, message):
     with pytest.raises(GateError, match=message):
         call()
+
+
+def test_resampled_means_equal_the_means_of_the_resampled_rows() -> None:
+    v = np.random.default_rng(1).normal(size=(50, 3))
+    got = resampled_means(v, rng=np.random.default_rng(7), block=4, n_resamples=30, chunk=7)
+    idx = block_indices(50, 4, 30, np.random.default_rng(7))
+    np.testing.assert_allclose(got, v[idx].mean(axis=1))
+    assert resampled_means(v[:, 0], rng=np.random.default_rng(7), n_resamples=5).shape == (5, 1)
+    with pytest.raises(GateError, match="non-finite"):
+        resampled_means([1.0, np.nan], rng=np.random.default_rng(0))
