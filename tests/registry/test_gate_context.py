@@ -237,3 +237,12 @@ def test_rows_that_no_longer_hash_to_the_stored_digest_are_refused(app, ckpts, t
     with pytest.raises(DataMissing, match=r"^extract 'timed\[split=test\]' with key [0-9a-f]{12} is not in the "
                                           r"cache; run `registry extract timed --split test`$"):
         ctx.extract("timed", split="test")
+
+
+def test_streams_drawn_today_are_drawn_again_by_a_later_verify(app, ckpts):
+    # verify re-runs a stored suite with its seed, possibly years later: the derivation of each stream is fixed
+    ctx = _context(app, ckpts, seed=7)
+    assert ctx.rng("x").integers(1 << 62, size=2).tolist() == [79524546715154011, 1994413911492637430]
+    assert ctx.rng().integers(1 << 62, size=2).tolist() == [4571667997053478303, 2468504083142127195]
+    assert ctx.torch_generator("noise").initial_seed() == 2929564606371364242
+    assert ctx.torch_generator().initial_seed() == 5980682354321161656
