@@ -29,6 +29,9 @@ class ReadCache:
         self._items: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._lock = threading.Lock()
 
+    def __len__(self) -> int:
+        return len(self._items)
+
     def state(self) -> tuple[tuple[int, int, int], ...] | None:
         """The files' (inode, size, mtime ns), or None when it is too fresh to trust or there is no catalog."""
         out = []

@@ -57,3 +57,43 @@ def test_a_write_during_the_work_keeps_the_result_out(tmp_path: Path) -> None:
     assert cache.get("x", racing) == "old"
     _settle()
     assert cache.get("x", lambda: "new") == "new"
+
+
+def test_the_write_ahead_log_is_part_of_the_state(tmp_path: Path) -> None:
+    (tmp_path / "catalog.duckdb").write_bytes(b"x")
+    _settle()
+    cache = ReadCache(tmp_path)
+    values = iter(range(10))
+    assert [cache.get("x", lambda: next(values)) for _ in range(2)] == [0, 0]
+    (tmp_path / "catalog.duckdb.wal").write_bytes(b"commit")  # a commit not yet checkpointed into the file
+    _settle()
+    assert [cache.get("x", lambda: next(values)) for _ in range(2)] == [1, 1]
+    (tmp_path / "catalog.duckdb.wal").unlink()  # the checkpoint: the log folded into the file
+    (tmp_path / "catalog.duckdb").write_bytes(b"x+commit")
+    _settle()
+    assert cache.get("x", lambda: next(values)) == 2
+
+
+def test_a_result_computed_across_a_write_is_not_kept(tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog.duckdb"
+    catalog.write_bytes(b"x")
+    _settle()
+    cache = ReadCache(tmp_path)
+    cache.get("x", lambda: catalog.write_bytes(b"xy"))
+    assert len(cache) == 0
+
+
+def test_the_least_recently_used_result_goes_first(tmp_path: Path) -> None:
+    (tmp_path / "catalog.duckdb").write_bytes(b"x")
+    _settle()
+    cache = ReadCache(tmp_path, size=2)
+    calls: list[str] = []
+
+    def make(name: str):  # type: ignore[no-untyped-def]
+        return lambda: calls.append(name) or name
+
+    for name in ("a", "b", "a", "c"):  # c pushes out b, the least recently used; a stays
+        assert cache.get(name, make(name)) == name
+    assert len(cache) == 2
+    assert cache.get("a", make("a")) == "a" and cache.get("b", make("b")) == "b"
+    assert calls == ["a", "b", "c", "b"]
