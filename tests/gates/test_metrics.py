@@ -171,3 +171,21 @@ def test_finite_array_rank_and_dtype():
         finite_array("x", [[1.0]], ndim=1)
     with pytest.raises(GateError, match="x is empty"):
         finite_array("x", np.ones((0, 3)))
+
+
+def test_constant_sides_are_nan_without_numpy_warnings():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # NaN by decision, not by a 0/0 inside corrcoef
+        assert np.isnan(pearson([3.0, 3.0, 3.0], [1.0, 2.0, 5.0]))
+        assert np.isnan(pearson([1.0, 2.0, 5.0], [3.0, 3.0, 3.0]))
+        assert np.isnan(pearson([7.0], [1.0]))
+    assert pearson([1.0, 2.0], [3.0, 4.0]) == pytest.approx(1.0)  # a spread of exactly 1 is not constant
+
+
+def test_brier_messages_in_full():
+    with pytest.raises(GateError, match=r"^probabilities must lie in \[0, 1\]$"):
+        brier_score([0.5, 2.0], [0, 1])
+    with pytest.raises(GateError, match=r"^outcomes must be 0 or 1$"):
+        brier_score([0.5, 0.5], [0, 3])
