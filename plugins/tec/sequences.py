@@ -13,11 +13,12 @@ from registry.errors import InvalidInput
 @dataclass(frozen=True)
 class Samples:
     """``x`` (m, steps, 24) inputs; ``target`` (m, leads) TEC in TECU at issue hour + 1 … + leads (NaN where no
-    truth exists: serving); ``issue_row`` the row of the last input hour; ``issue_hour`` its hour since 1970;
-    ``location`` its location id."""
+    truth exists: serving); ``target_row`` the row of each target hour (-1 where absent); ``issue_row`` the row
+    of the last input hour; ``issue_hour`` its hour since 1970; ``location`` its location id."""
 
     x: np.ndarray
     target: np.ndarray
+    target_row: np.ndarray
     issue_row: np.ndarray
     issue_hour: np.ndarray
     location: np.ndarray
@@ -48,7 +49,7 @@ def build_samples(features: Features, tec: np.ndarray, *, steps: int = 24, leads
         raise InvalidInput(f"{len(tec)} TEC values for {len(features.values)} feature rows")
     key, order, sorted_keys = _lookup(features.location, features.hours)
     inputs = np.stack([_at(sorted_keys, order, key - (steps - 1 - s)) for s in range(steps)], axis=1)
-    ok = (inputs >= 0).all(axis=1)
+    ok: np.ndarray = np.asarray((inputs >= 0).all(axis=1))
     ok[ok] &= features.complete[inputs[ok]].all(axis=1)
     targets = np.stack([_at(sorted_keys, order, key + lead) for lead in range(1, leads + 1)], axis=1)
     if need_targets:
@@ -60,5 +61,5 @@ def build_samples(features: Features, tec: np.ndarray, *, steps: int = 24, leads
                            + f" ({steps + 1} with the first hour's differences)")
     t_idx = targets[anchors]
     target = np.where(t_idx >= 0, tec[np.maximum(t_idx, 0)], np.nan)
-    return Samples(features.values[inputs[anchors]], target, anchors, features.hours[anchors],
+    return Samples(features.values[inputs[anchors]], target, t_idx, anchors, features.hours[anchors],
                    features.location[anchors])
