@@ -1,0 +1,166 @@
+"""DeepECH presence gates: each score held against the majority class and the (L, MLT) occurrence climatology."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from gates.base import Outcome, Slice, Threshold, table
+from gates.bootstrap import block_bootstrap
+from gates.classification import classification_scores, scores_of_matrix
+from gates.probabilistic import ProbabilityBins, roc_auc, roc_curve
+from plugins.deepech.evaluation import BOOTSTRAP_RESAMPLES, Evaluation, bootstrap_block, evaluate
+from registry.errors import GateError
+
+LABEL_SCORES = ("accuracy", "balanced_accuracy", "precision", "recall", "f1")
+
+
+def _matrix(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    p, t = pred.astype(bool), truth.astype(bool)
+    return np.array([[np.sum(~t & ~p), np.sum(~t & p)], [np.sum(t & ~p), np.sum(t & p)]])
+
+
+def _score_fn(metric: str) -> Callable[[np.ndarray, np.ndarray, np.ndarray], float]:
+    if metric in LABEL_SCORES:
+        return lambda pred, _prob, truth: scores_of_matrix(_matrix(pred, truth))[metric]
+    if metric == "roc_auc":
+        return lambda _pred, prob, truth: roc_auc(prob, truth) if 0 < truth.sum() < len(truth) else float("nan")
+    if metric == "brier":
+        return lambda _pred, prob, truth: float(np.mean((prob - truth) ** 2))
+    raise ValueError(f"unknown score {metric!r}")
+
+
+def _rows_of(ev: Evaluation, subset: np.ndarray | None) -> np.ndarray:
+    return np.ones(len(ev.rows), bool) if subset is None else subset
+
+
+class MarginOverBaselines:
+    """``metric`` of the candidate minus the better of the two baselines' on the test window (for the Brier
+    score: the Brier skill score against the better baseline), held above 0 on the lower bound of its
+    block-bootstrap interval. A classifier that always says the majority class scores 0 margin on balanced
+    accuracy, recall, F1 and ROC-AUC however high its accuracy, and fails."""
+
+    version = "1"
+
+    def __init__(self, metric: str, *, storm_only: bool = False, min_events: int = 0, min_rows: int = 0) -> None:
+        self.metric = metric
+        self.storm_only = storm_only
+        self.min_events, self.min_rows = min_events, min_rows
+        where = "storm rows (SYM-H ≤ −50 nT) of the test window" if storm_only else "the test window"
+        self.name = f"{'storm-' if storm_only else ''}{metric.replace('_', '-')}-vs-baselines"
+        what = "Brier skill score" if metric == "brier" else f"{metric} − best baseline {metric}"
+        self.description = (f"{what} on {where} (baselines: majority class, (L, MLT) occurrence climatology from "
+                            "the training window); lower 95 % bootstrap bound > 0")
+
+    def _margin(self, metric_fn: Callable[..., float], pred: np.ndarray, prob: np.ndarray, truth: np.ndarray,
+                bases: list[tuple[np.ndarray, np.ndarray]]) -> float:
+        mine = metric_fn(pred, prob, truth)
+        theirs = [metric_fn(bp, bq, truth) for bp, bq in bases]
+        if self.metric == "brier":
+            best = min(theirs)
+            return 1.0 - mine / best if best > 0 else float("nan")
+        return mine - max(theirs)
+
+    def evaluate(self, ctx: Any) -> Outcome:
+        ev = evaluate(ctx)
+        keep = ev.storm if self.storm_only else _rows_of(ev, None)
+        truth = ev.present[keep].astype(np.float64)
+        events = int(truth.sum())
+        if keep.sum() < self.min_rows or events < self.min_events:
+            raise GateError(f"{self.name}: {int(keep.sum())} rows with {events} wave-present events; needs at least "
+                            f"{self.min_rows} rows and {self.min_events} events to be judged")
+        pred, prob = ev.predicted[keep], ev.prob[keep]
+        bases = [(b[0][keep], b[1][keep]) for b in ev.baselines().values()]
+        fn = _score_fn(self.metric)
+        idx = np.arange(int(keep.sum()))
+
+        def stat(i: np.ndarray) -> float:
+            return self._margin(fn, pred[i], prob[i], truth[i], [(bp[i], bq[i]) for bp, bq in bases])
+
+        value = stat(idx)
+        interval = block_bootstrap(stat, idx, rng=ctx.rng(self.name), block=bootstrap_block(len(idx)),
+                                   n_resamples=BOOTSTRAP_RESAMPLES)
+        scores = {"candidate": fn(pred, prob, truth)} | {
+            name: fn(b[0][keep], b[1][keep], truth) for name, b in ev.baselines().items()}
+        rows = [{"forecast": k, self.metric: v} for k, v in scores.items()]
+        return Outcome.held_to(
+            value, Threshold(">", 0.0, on="lower"), interval=interval.as_json(),
+            message=_message(self, value, interval, scores, int(keep.sum()), events),
+            details={"table": table(rows, ["forecast", self.metric], f"{self.metric} on {int(keep.sum())} rows"),
+                     "rows": int(keep.sum()), "events": events, "climatology_fallbacks": ev.clim_fallbacks},
+            slices=tuple(Slice(k, v) for k, v in scores.items()))
+
+
+def _message(gate: MarginOverBaselines, value: float, interval: Any, scores: dict[str, float], n: int,
+             events: int) -> str:
+    shown = ", ".join(f"{k} {v:.3f}" for k, v in scores.items())
+    what = "Brier skill vs best baseline" if gate.metric == "brier" else f"{gate.metric} margin over best baseline"
+    verdict = "above" if interval.lower > 0 else "not above"
+    return (f"{what} {value:.4f} [{interval.lower:.4f}, {interval.upper:.4f}] at 95 % ({verdict} 0) on {n} rows, "
+            f"{events} events; {shown}")
+
+
+class AccuracyGate:
+    """Accuracy on the test window held to the published 0.912 (a configurable threshold, not a truth);
+    the majority class's accuracy is shown beside it (high under imbalance, which is why the margin gates exist)."""
+
+    name = "accuracy"
+    version = "1"
+
+    def __init__(self, minimum: float = 0.912) -> None:
+        self.minimum = minimum
+        self.description = f"accuracy on the test window ≥ {minimum:g} (upstream published 0.912)"
+
+    def evaluate(self, ctx: Any) -> Outcome:
+        ev = evaluate(ctx)
+        scores = classification_scores(ev.predicted.astype(float), ev.present.astype(float), ev.prob)
+        idx = np.arange(len(ev.rows))
+        interval = block_bootstrap(lambda i: float(np.mean(ev.predicted[i] == ev.present[i])), idx,
+                                   rng=ctx.rng("accuracy"), block=bootstrap_block(len(idx)),
+                                   n_resamples=BOOTSTRAP_RESAMPLES)
+        fpr, tpr, _ = roc_curve(ev.prob, ev.present.astype(float)) if 0 < ev.present.sum() < len(ev.present) \
+            else (np.array([0.0, 1.0]), np.array([0.0, 1.0]), None)
+        curves = {"candidate": {"fpr": fpr.tolist(), "tpr": tpr.tolist(), "auc": scores["roc_auc"]}}
+        if 0 < ev.present.sum() < len(ev.present):
+            cf, ct, _ = roc_curve(ev.clim_prob, ev.present.astype(float))
+            curves["lmlt_climatology"] = {"fpr": cf.tolist(), "tpr": ct.tolist(),
+                                          "auc": roc_auc(ev.clim_prob, ev.present.astype(float))}
+        shown = {k: scores[k] for k in (*LABEL_SCORES, "roc_auc")}
+        return Outcome.held_to(
+            scores["accuracy"], Threshold(">=", self.minimum), interval=interval.as_json(),
+            details={"scores": shown, "majority": scores["baseline"], "confusion": scores["confusion"],
+                     "test_rows": len(ev.rows), "training_rows": ev.training_rows,
+                     "training_rate": ev.training_rate, "threshold": ev.threshold},
+            figures=({"kind": "roc", "title": "ROC on the test window", "curves": curves},))
+
+
+class ReliabilityGate:
+    """The reliability term of the probability's Brier decomposition (0 is perfectly calibrated), with the
+    baselines' beside it and the reliability diagram."""
+
+    name = "reliability"
+    version = "1"
+
+    def __init__(self, maximum: float = 0.02, bins: int = 10) -> None:
+        self.maximum, self.bins = maximum, bins
+        self.description = f"Brier reliability term of the probability on the test window ≤ {maximum:g}"
+
+    def evaluate(self, ctx: Any) -> Outcome:
+        ev = evaluate(ctx)
+        truth = ev.present.astype(np.float64)
+        acc = ProbabilityBins.of(ev.prob, truth, self.bins)
+        mine = acc.decomposition()
+        rows = [{"forecast": "candidate", **_terms(mine)}]
+        for name, (_pred, prob) in ev.baselines().items():
+            rows.append({"forecast": name, **_terms(ProbabilityBins.of(prob, truth, self.bins).decomposition())})
+        return Outcome.held_to(
+            mine.reliability, Threshold("<=", self.maximum),
+            details={"table": table(rows, ["forecast", "brier", "reliability", "resolution", "uncertainty"],
+                                    "Brier decomposition on the test window")},
+            figures=(acc.reliability().figure("Reliability of P(ECH present), test window"),))
+
+
+def _terms(d: Any) -> dict[str, float]:
+    return {"brier": d.brier, "reliability": d.reliability, "resolution": d.resolution, "uncertainty": d.uncertainty}

@@ -1,0 +1,44 @@
+"""L–MLT maps of predicted occurrence and amplitude for a quiet and a storm index history (scorecard figures)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from plugins.deepech.schema import COS6_MLAT_COL, COS_MLT_COL, L_COL, N_COLUMNS, SIN_MLT_COL, current_symh
+
+L_GRID = np.arange(2.0, 8.01, 0.5)  # 13 L values, 2 … 8
+MLT_GRID = np.arange(0.5, 24.0, 1.0)  # 24 hourly MLT bin centres
+
+
+def chosen_histories(rows: np.ndarray) -> dict[str, np.ndarray]:
+    """A ``quiet`` row (highest current SYM-H) and a ``storm`` row (lowest) of ``rows``; their index histories
+    (columns 4–223) are what the maps hold fixed."""
+    symh = current_symh(rows)
+    return {"quiet": rows[int(np.argmax(symh))], "storm": rows[int(np.argmin(symh))]}
+
+
+def grid_rows(history: np.ndarray) -> np.ndarray:
+    """``(len(L_GRID) * len(MLT_GRID), 224)`` rows at the magnetic equator (cos⁶ MLAT = 1), L-major, sharing the
+    index history of ``history``."""
+    ll, mm = np.meshgrid(L_GRID, MLT_GRID, indexing="ij")
+    out = np.repeat(np.asarray(history, dtype=np.float64)[None, :N_COLUMNS], ll.size, axis=0)
+    out[:, L_COL] = ll.ravel()
+    out[:, COS_MLT_COL] = np.cos(2 * np.pi * mm.ravel() / 24.0)
+    out[:, SIN_MLT_COL] = np.sin(2 * np.pi * mm.ravel() / 24.0)
+    out[:, COS6_MLAT_COL] = 1.0
+    return out
+
+
+def map_figures(maps: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[dict[str, Any], ...]:
+    """Two ``maps`` figures (occurrence probability on a fixed 0–1 scale; amplitude on one scale shared by the
+    panels), one panel per history; rows are L from 2 (bottom) to 8, columns MLT from 0 to 24."""
+    note = "rows: L 2 → 8 (bottom → top); columns: MLT 0 → 24 h"
+    prob = {"kind": "maps", "title": f"P(ECH present) over L × MLT ({note})", "scale": "fixed", "vmin": 0.0,
+            "vmax": 1.0, "zlabel": "probability",
+            "panels": [{"title": f"{k} history", "z": np.round(v[0], 4).tolist()} for k, v in maps.items()]}
+    amp = {"kind": "maps", "title": f"Predicted amplitude (dB) over L × MLT ({note})", "scale": "fixed",
+           "zlabel": "dB", "panels": [{"title": f"{k} history", "z": np.round(v[1], 3).tolist()}
+                                      for k, v in maps.items()]}
+    return prob, amp
