@@ -35,7 +35,12 @@ def test_only_the_digest_is_stored_and_it_authenticates(home) -> None:  # type: 
     assert authenticate(store, secret + "x") is None
     assert authenticate(store, secret[len(PREFIX):]) is None  # the prefix is part of the secret
     assert authenticate(store, PREFIX + "x" * 300) is None
-    assert [t.to_dict() for t in list_tokens(store)] == [found.to_dict()]
+    assert (found.families, found.aliases, found.created_at, found.revoked_at) == \
+        (("toy",), ("production", "staging"), token.created_at, None)
+    assert [t.to_dict() for t in list_tokens(store)] == [{
+        "name": "ci.bot-1", "families": ["toy"], "aliases": ["production", "staging"],
+        "created_at": token.created_at, "created_by": token.created_by, "revoked_at": None}]
+    assert authenticate(store, PREFIX + "\udc80") is None  # a lone surrogate from a header is no crash
 
 
 def test_revoked_tokens_stop_at_once_and_names_are_never_reused(home) -> None:  # type: ignore[no-untyped-def]
