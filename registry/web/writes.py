@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from registry.errors import InvalidInput
@@ -49,7 +50,7 @@ def _scope(token: Token, family: str, alias: str | None = None) -> None:
 
 @router.post("/uploads", status_code=201, summary="stream one file (raw body); returns its id, size and sha256")
 async def upload(request: Request) -> JSONResponse:
-    token = _writer(request)
+    token = await run_in_threadpool(_writer, request)  # reads the catalog: never on the event loop
     length = request.headers.get("content-length")
     if length is not None and not length.isdigit():
         raise InvalidInput("Content-Length is not a number")
@@ -77,7 +78,7 @@ class RegisterBody(BaseModel):
 @router.post("/families/{family}/versions", summary="= registry register FAMILY ROLE=FILE … --json (uploaded files)")
 async def register(request: Request, family: str, body: RegisterBody,
                    wait: float = Query(60.0, ge=0, le=600)) -> JSONResponse:
-    token = _writer(request)
+    token = await run_in_threadpool(_writer, request)  # reads the catalog: never on the event loop
     _scope(token, check_family(family))
     state = _state(request)
     staged = {}
@@ -119,7 +120,7 @@ class PromoteBody(BaseModel):
 @router.post("/versions/{ref}/promote", summary="= registry promote REF --to ALIAS … --json, as a job")
 async def promote(request: Request, ref: str, body: PromoteBody,
                   wait: float = Query(30.0, ge=0, le=600)) -> JSONResponse:
-    token = _writer(request)
+    token = await run_in_threadpool(_writer, request)  # reads the catalog: never on the event loop
     check_alias(body.to)
     _scope(token, parse_ref(ref).family, body.to)
     state = _state(request)
@@ -145,7 +146,7 @@ class RollbackBody(BaseModel):
 @router.post("/families/{family}/aliases/{alias}/rollback", summary="= registry rollback FAMILY ALIAS --json")
 async def rollback(request: Request, family: str, alias: str, body: RollbackBody,
                    wait: float = Query(30.0, ge=0, le=600)) -> JSONResponse:
-    token = _writer(request)
+    token = await run_in_threadpool(_writer, request)  # reads the catalog: never on the event loop
     _scope(token, check_family(family), check_alias(alias))
     state = _state(request)
 

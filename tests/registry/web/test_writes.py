@@ -221,3 +221,24 @@ def test_path_traversal_in_every_path_parameter_is_refused(writable) -> None:  #
         assert response.status_code == 400, (filename, upload_id, response.text)
     writable.web.state.registry.uploads.discard(staged)
     assert snapshot(writable.app.home) == before
+
+
+def test_a_write_waiting_for_the_catalog_does_not_stall_the_server(writable) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    from registry.locking import catalog_lock
+
+    _, secret = create_token(writable.app.store, "bot", families=[], aliases=["production"])
+    answers: list[int] = []
+    with catalog_lock(writable.app.store.catalog.lock_path, exclusive=True):  # another process's long write
+        waiting = threading.Thread(target=lambda: answers.append(httpx.post(
+            writable.url + "/api/v1/versions/toy@2/promote", headers=bearer(secret), timeout=120,
+            json={"to": "production", "dry_run": True}).status_code))
+        waiting.start()
+        time.sleep(0.3)  # the write is now queued on the lock
+        t0 = time.monotonic()
+        assert httpx.get(writable.url + "/static/web.css", timeout=10).status_code == 200
+        assert time.monotonic() - t0 < 1.0
+        assert answers == []
+    waiting.join(120)
+    assert answers == [200]
