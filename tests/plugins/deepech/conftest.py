@@ -21,13 +21,19 @@ SAMPLE = SHARED_DATA / "deepech" / "sample_data.pkl"
 
 
 @pytest.fixture(scope="session")
-def sample_rows() -> np.ndarray:
-    """Upstream's real sample rows (1440 × 224); tests using them skip with a reason when absent."""
+def sample_path() -> Path:
+    """Upstream's real sample pickle; tests using it skip with a reason when it is absent."""
     if not SAMPLE.is_file():
         pytest.skip(f"upstream DeepECH sample rows not found at {SAMPLE} (set REGISTRY_SHARED_DATA)")
+    return SAMPLE
+
+
+@pytest.fixture(scope="session")
+def sample_rows(sample_path: Path) -> np.ndarray:
+    """Upstream's real sample rows (1440 × 224), read through the family's safe reader."""
     from plugins.deepech.inputs import read_rows
 
-    return read_rows(SAMPLE)
+    return read_rows(sample_path)
 
 
 @pytest.fixture(scope="session")
