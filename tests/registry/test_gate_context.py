@@ -47,7 +47,9 @@ def test_verify_uses_the_pinned_rows_after_a_refresh_and_fails_closed_without_th
     result = verify(app, v.ref)
     assert any("obs_rmse: was pass, now error" in d for d in result.drift)
     message = next(r for r in result.rerun.results if r.name == "obs_rmse").message
-    assert f"digest {first.digest[:12]}) are no longer in the cache" in message and newer.digest[:12] in message
+    assert message == (f"could not evaluate: DataMissing: extract 'toy-obs': the rows the stored run used (digest "
+                       f"{first.digest[:12]}) are no longer in the cache; it holds other rows of 'toy-obs' now (digest "
+                       f"{newer.digest[:12]}: refreshed, or the source's tables changed)")
     # a fresh decision uses the newest extract, whose shifted observations fail the gate
     d = promote(app, v.ref, "staging", suite="with-data")
     assert d.evidence.extract_digests == {"toy-obs": newer.digest}
@@ -246,3 +248,47 @@ def test_streams_drawn_today_are_drawn_again_by_a_later_verify(app, ckpts):
     assert ctx.rng().integers(1 << 62, size=2).tolist() == [4571667997053478303, 2468504083142127195]
     assert ctx.torch_generator("noise").initial_seed() == 2929564606371364242
     assert ctx.torch_generator().initial_seed() == 5980682354321161656
+
+
+def test_pinned_rows_are_read_by_their_digest_when_the_key_was_refreshed(app, ckpts, toy_obs, chdb_path):
+    """A server's tables are not fingerprinted: a refresh stores new rows under the same key. The stored run's
+    rows are still read by their digest; once they are gone, the run fails closed saying what happened."""
+    import os
+
+    from cache.sources import EmbeddedSource
+    from cache.store import ExtractCache
+    from registry.errors import DataMissing
+
+    class ServerLike(EmbeddedSource):  # the embedded engine, keyed as a server is: by the request alone
+        def state(self, query):  # noqa: ANN001, ANN202
+            return None
+
+    cache, spec, server = ExtractCache(app.home), app.plugins.extract("toy-obs"), ServerLike(chdb_path)
+    old = cache.materialise(spec, source=server, progress=False)
+    toy_obs.command("ALTER TABLE toyobs.toy_obs UPDATE y = y + 5 WHERE id < 100 SETTINGS mutations_sync = 1")
+    new = cache.materialise(spec, source=server, refresh=True, progress=False)
+    assert new.key == old.key and new.digest != old.digest
+    pins = {"extract_pins": {"toy-obs": old.key}, "expected_digests": {"toy-obs": old.digest}}
+    ctx = _context(app, ckpts, **pins)
+    assert ctx.extract("toy-obs").equals(cache.read(old)) and ctx.extract_digests == {"toy-obs": old.digest}
+    os.remove(old.path)
+    with pytest.raises(DataMissing) as err:
+        _context(app, ckpts, **pins).extract("toy-obs")
+    assert str(err.value) == (f"extract 'toy-obs' was refreshed since the stored run: its rows now hash to "
+                              f"{new.digest[:12]}, the run used {old.digest[:12]}, which the cache no longer holds")
+
+
+def test_a_split_is_read_as_that_window_not_the_whole_extract(app, ckpts, toy_obs):
+    from cache.spec import ExtractSpec, Window
+    from cache.store import ExtractCache
+
+    timed = ExtractSpec("timed", "SELECT id, toDateTime(id, 'UTC') AS t FROM toyobs.toy_obs", time_column="t",
+                        windows=(Window("train", "1970-01-01T00:00:00", "1970-01-01T00:02:00"),
+                                 Window("test", "1970-01-01T00:02:00", "1970-01-01T00:05:00")))
+    cache = ExtractCache(app.home)
+    cache.materialise(timed, split="test", progress=False)
+    cache.materialise(timed, progress=False)  # the whole extract is the newest copy of the name
+    ctx = _context(app, ckpts)
+    ctx.extract_specs["timed"] = timed
+    assert ctx.extract("timed", split="test").column("id").to_pylist() == list(range(120, 300))
+    assert list(ctx.extract_digests) == ["timed[split=test]"]
