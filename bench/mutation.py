@@ -17,6 +17,7 @@ argued there. It measures; it never fails (exit 0), except for a module name out
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import shutil
@@ -172,6 +173,17 @@ def run_module(module: str, max_children: int, equivalents: list[Equivalent], ve
     test = mirrored_test(module)
     if not (REPO / test).exists():
         return ModuleScore(module, note=f"no mirrored test file {test}")
+    WORKSPACE.mkdir(exist_ok=True)
+    with open(WORKSPACE / (module.replace("/", "__") + ".lock"), "w") as lock:  # held for the whole run
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return ModuleScore(module, note="skipped: another run of this module is using its workspace")
+        return _run_locked(module, test, max_children, equivalents, verbose, tests_at)
+
+
+def _run_locked(module: str, test: Path, max_children: int, equivalents: list[Equivalent], verbose: bool,
+                tests_at: str | None) -> ModuleScore:
     ws = _prepare(module, test, tests_at)
     t0 = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children)], cwd=ws,
