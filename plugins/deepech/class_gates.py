@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from gates.base import Outcome, Slice, Threshold, table
+from gates.base import Outcome, Threshold, table
 from gates.bootstrap import block_bootstrap
 from gates.classification import classification_scores, scores_of_matrix
 from gates.probabilistic import ProbabilityBins, roc_auc, roc_curve
@@ -37,22 +37,29 @@ def _rows_of(ev: Evaluation, subset: np.ndarray | None) -> np.ndarray:
 
 
 class MarginOverBaselines:
-    """``metric`` of the candidate minus the better of the two baselines' on the test window (for the Brier
-    score: the Brier skill score against the better baseline), held above 0 on the lower bound of its
-    block-bootstrap interval. A classifier that always says the majority class scores 0 margin on balanced
-    accuracy, recall, F1 and ROC-AUC however high its accuracy, and fails."""
+    """``metric`` of the candidate minus a baseline's on the test window (for the Brier score: the Brier skill
+    score), held above 0. ``against="majority"`` compares with the majority class (label scores: a classifier
+    that always says the majority class scores exactly 0 margin on balanced accuracy, recall and F1 however high
+    its accuracy, and fails); ``"best"`` with the better of the majority class and the (L, MLT) occurrence
+    climatology (probability scores). ``on="lower"`` holds the lower 95 % block-bootstrap bound instead of the
+    value. Every baseline's score is shown beside the candidate's."""
 
     version = "1"
 
-    def __init__(self, metric: str, *, storm_only: bool = False, min_events: int = 0, min_rows: int = 0) -> None:
-        self.metric = metric
+    def __init__(self, metric: str, *, against: str = "best", on: str = "value", storm_only: bool = False,
+                 min_events: int = 0, min_rows: int = 0) -> None:
+        if against not in ("majority", "best"):
+            raise ValueError(f"against must be 'majority' or 'best', got {against!r}")
+        self.metric, self.against, self.on = metric, against, on
         self.storm_only = storm_only
         self.min_events, self.min_rows = min_events, min_rows
         where = "storm rows (SYM-H ≤ −50 nT) of the test window" if storm_only else "the test window"
-        self.name = f"{'storm-' if storm_only else ''}{metric.replace('_', '-')}-vs-baselines"
-        what = "Brier skill score" if metric == "brier" else f"{metric} − best baseline {metric}"
-        self.description = (f"{what} on {where} (baselines: majority class, (L, MLT) occurrence climatology from "
-                            "the training window); lower 95 % bootstrap bound > 0")
+        base = "majority class" if against == "majority" else "better of majority class and (L, MLT) climatology"
+        self.name = (f"{'storm-' if storm_only else ''}{metric.replace('_', '-')}-vs-"
+                     f"{'majority' if against == 'majority' else 'baselines'}")
+        what = "Brier skill score" if metric == "brier" else f"{metric} − baseline {metric}"
+        bound = "lower 95 % bootstrap bound" if on == "lower" else "value"
+        self.description = f"{what} on {where} (baseline: {base}, fitted on the training window); {bound} > 0"
 
     def _margin(self, metric_fn: Callable[..., float], pred: np.ndarray, prob: np.ndarray, truth: np.ndarray,
                 bases: list[tuple[np.ndarray, np.ndarray]]) -> float:
@@ -72,7 +79,8 @@ class MarginOverBaselines:
             raise GateError(f"{self.name}: {int(keep.sum())} rows with {events} wave-present events; needs at least "
                             f"{self.min_rows} rows and {self.min_events} events to be judged")
         pred, prob = ev.predicted[keep], ev.prob[keep]
-        bases = [(b[0][keep], b[1][keep]) for b in ev.baselines().values()]
+        bases = [(b[0][keep], b[1][keep]) for name, b in ev.baselines().items()
+                 if self.against == "best" or name == "majority"]
         fn = _score_fn(self.metric)
         idx = np.arange(int(keep.sum()))
 
@@ -86,18 +94,20 @@ class MarginOverBaselines:
             name: fn(b[0][keep], b[1][keep], truth) for name, b in ev.baselines().items()}
         rows = [{"forecast": k, self.metric: v} for k, v in scores.items()]
         return Outcome.held_to(
-            value, Threshold(">", 0.0, on="lower"), interval=interval.as_json(),
+            value, Threshold(">", 0.0, on=self.on), interval=interval.as_json(),
             message=_message(self, value, interval, scores, int(keep.sum()), events),
             details={"table": table(rows, ["forecast", self.metric], f"{self.metric} on {int(keep.sum())} rows"),
-                     "rows": int(keep.sum()), "events": events, "climatology_fallbacks": ev.clim_fallbacks},
-            slices=tuple(Slice(k, v) for k, v in scores.items()))
+                     "scores": scores, "rows": int(keep.sum()), "events": events,
+                     "climatology_fallbacks": ev.clim_fallbacks})
 
 
 def _message(gate: MarginOverBaselines, value: float, interval: Any, scores: dict[str, float], n: int,
              events: int) -> str:
     shown = ", ".join(f"{k} {v:.3f}" for k, v in scores.items())
-    what = "Brier skill vs best baseline" if gate.metric == "brier" else f"{gate.metric} margin over best baseline"
-    verdict = "above" if interval.lower > 0 else "not above"
+    base = "majority class" if gate.against == "majority" else "best baseline"
+    what = f"Brier skill vs {base}" if gate.metric == "brier" else f"{gate.metric} margin over {base}"
+    held = interval.lower if gate.on == "lower" else value
+    verdict = ("lower bound " if gate.on == "lower" else "") + ("above" if held > 0 else "not above")
     return (f"{what} {value:.4f} [{interval.lower:.4f}, {interval.upper:.4f}] at 95 % ({verdict} 0) on {n} rows, "
             f"{events} events; {shown}")
 

@@ -21,13 +21,14 @@ def release_suite(*, accuracy_min: float = 0.912, r2_min: float = 0.7094, reliab
 
     gates: tuple[Gate, ...] = (
         AccuracyGate(accuracy_min),
-        *(MarginOverBaselines(m) for m in ("accuracy", "balanced_accuracy", "precision", "recall", "f1",
-                                           "roc_auc", "brier")),
+        *(MarginOverBaselines(m, against="majority") for m in ("accuracy", "balanced_accuracy", "precision",
+                                                               "recall", "f1")),
+        MarginOverBaselines("roc_auc"),
+        MarginOverBaselines("brier", on="lower"),
         ReliabilityGate(reliability_max),
         AmplitudeR2Gate(r2_min),
         AmplitudeSkillGate(),
-        MarginOverBaselines("balanced_accuracy", storm_only=True, min_rows=storm_min_rows,
-                            min_events=storm_min_events),
+        MarginOverBaselines("brier", storm_only=True, min_rows=storm_min_rows, min_events=storm_min_events),
         AmplitudeSkillGate(storm_only=True, min_events=storm_min_events),
         OutputRangeGate(),
         DeterminismGate(),

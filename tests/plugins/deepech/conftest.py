@@ -122,3 +122,15 @@ class StubContext:
         import torch
 
         return torch.Generator().manual_seed(int.from_bytes(hashlib.sha256(stream.encode()).digest()[:7], "little"))
+
+
+@pytest.fixture(scope="session")
+def make_ctx() -> type[StubContext]:
+    """The stub context class (test modules cannot import conftest under importlib mode)."""
+    return StubContext
+
+
+@pytest.fixture(scope="session")
+def oracle() -> type[OracleModel]:
+    """The oracle forecast class."""
+    return OracleModel
