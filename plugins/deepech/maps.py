@@ -31,14 +31,18 @@ def grid_rows(history: np.ndarray) -> np.ndarray:
     return out
 
 
+def _cells(z: np.ndarray, digits: int) -> list[list[float | None]]:
+    return [[round(float(v), digits) if np.isfinite(v) else None for v in row] for row in z]
+
+
 def map_figures(maps: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[dict[str, Any], ...]:
     """Two ``maps`` figures (occurrence probability on a fixed 0–1 scale; amplitude on one scale shared by the
     panels), one panel per history; rows are L from 2 (bottom) to 8, columns MLT from 0 to 24."""
     note = "rows: L 2 → 8 (bottom → top); columns: MLT 0 → 24 h"
     prob = {"kind": "maps", "title": f"P(ECH present) over L × MLT ({note})", "scale": "fixed", "vmin": 0.0,
             "vmax": 1.0, "zlabel": "probability",
-            "panels": [{"title": f"{k} history", "z": np.round(v[0], 4).tolist()} for k, v in maps.items()]}
+            "panels": [{"title": f"{k} history", "z": _cells(v[0], 4)} for k, v in maps.items()]}
     amp = {"kind": "maps", "title": f"Predicted amplitude (dB) over L × MLT ({note})", "scale": "fixed",
-           "zlabel": "dB", "panels": [{"title": f"{k} history", "z": np.round(v[1], 3).tolist()}
+           "zlabel": "dB", "panels": [{"title": f"{k} history", "z": _cells(v[1], 3)}
                                       for k, v in maps.items()]}
     return prob, amp

@@ -1,0 +1,57 @@
+"""plugins.deepech.inference: amplitude only where the probability exceeds the threshold; batches change nothing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from plugins.deepech.inference import TwoStageModel
+
+
+class _Fixed(torch.nn.Module):
+    """Returns column ``col`` of each row (a stand-in stage whose output the test chooses)."""
+
+    def __init__(self, col: int) -> None:
+        super().__init__()
+        self.col = col
+        self.calls: list[int] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls.append(len(x))
+        return x[:, self.col] * 1.0
+
+
+def test_amplitude_only_where_probability_exceeds_threshold() -> None:
+    rows = np.zeros((4, 224))
+    rows[:, 0] = [-2.0, 0.0, 0.0, 3.0]  # logits → p = 0.12, 0.5, 0.5, 0.95
+    rows[:, 1] = [10.0, 11.0, 12.0, 13.0]
+    reg = _Fixed(1)
+    pred = TwoStageModel(_Fixed(0), reg, threshold=0.5).predict(rows)
+    assert pred.present.tolist() == [False, False, False, True]  # p == threshold is not "present"
+    assert reg.calls == [1]  # the regressor saw only the one present row
+    out = TwoStageModel(_Fixed(0), _Fixed(1), threshold=0.5).predict(rows).rows()
+    assert [r["amplitude_db"] for r in out] == [None, None, None, 13.0]
+    assert out[0]["probability"] == pytest.approx(1 / (1 + np.exp(2.0)))
+    low = TwoStageModel(_Fixed(0), _Fixed(1), threshold=0.1).predict(rows)
+    assert low.present.all()
+
+
+def test_batches_give_the_same_predictions_as_one_pass(sample_rows: np.ndarray) -> None:
+    from plugins.deepech.model import build_classifier, build_regressor
+
+    torch.manual_seed(1)
+    model = TwoStageModel(build_classifier(), build_regressor(), threshold=0.5)
+    rows = sample_rows[:40]
+    with torch.no_grad():
+        model.classifier.fc8.bias.fill_(-float(model.classifier(torch.tensor(rows, dtype=torch.float32)).median()))
+    whole, parts = model.predict(rows, batch_size=40), model.predict(rows, batch_size=7)
+    np.testing.assert_allclose(parts.logit, whole.logit, atol=1e-5)
+    np.testing.assert_array_equal(parts.present, whole.present)
+    np.testing.assert_allclose(parts.amplitude_db, whole.amplitude_db, atol=1e-4)
+    assert np.isnan(whole.amplitude_db[~whole.present]).all() and np.isfinite(whole.amplitude_db[whole.present]).all()
+    np.testing.assert_allclose(model.logits(rows, batch_size=9), whole.logit, atol=1e-5)
+
+
+def test_empty_input() -> None:
+    assert TwoStageModel(_Fixed(0), _Fixed(1)).predict(np.zeros((0, 224))).rows() == []
