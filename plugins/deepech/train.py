@@ -18,8 +18,11 @@ from registry.errors import InvalidInput
 
 DEFAULTS: dict[str, Any] = {"threshold": 0.5, "epochs": 8, "batch_size": 128, "lr": 1e-3, "patience": 3,
                             "validation_fraction": 0.2}
-_LIMITS = {"threshold": (0.0, 1.0), "epochs": (1, 10_000), "batch_size": (1, 1_000_000), "lr": (0.0, 1.0),
-           "patience": (1, 10_000), "validation_fraction": (0.0, 0.9)}
+# (lowest, highest, whether the ends themselves are allowed); counts are integers
+_LIMITS: dict[str, tuple[float, float, bool]] = {
+    "threshold": (0.0, 1.0, False), "epochs": (1, 10_000, True), "batch_size": (1, 1_000_000, True),
+    "lr": (0.0, 1.0, False), "patience": (1, 10_000, True), "validation_fraction": (0.0, 0.9, False)}
+_COUNTS = ("epochs", "batch_size", "patience")
 
 
 def read_config(path: Path) -> dict[str, Any]:
@@ -31,11 +34,14 @@ def read_config(path: Path) -> dict[str, Any]:
     if unknown:
         raise InvalidInput(f"config {path.name}: unknown key(s) {', '.join(unknown)} (known: {', '.join(DEFAULTS)})")
     out = DEFAULTS | cfg
-    for key, (lo, hi) in _LIMITS.items():
+    for key, (lo, hi, closed) in _LIMITS.items():
         v = out[key]
-        if isinstance(v, bool) or not isinstance(v, int | float) or not (lo < v <= hi if key != "epochs" else
-                                                                         lo <= v <= hi):
-            raise InvalidInput(f"config {path.name}: {key!r} must be a number in ({lo}, {hi}], got {v!r}")
+        kind = int if key in _COUNTS else int | float
+        inside = isinstance(v, kind) and not isinstance(v, bool) and (lo <= v <= hi if closed else lo < v < hi)
+        if not inside:
+            ends = f"[{lo:g}, {hi:g}]" if closed else f"({lo:g}, {hi:g})"
+            raise InvalidInput(f"config {path.name}: {key!r} must be {'an integer' if key in _COUNTS else 'a number'}"
+                               f" in {ends}, got {v!r}")
     return out
 
 
