@@ -9,6 +9,8 @@ from plugins.ionis.release_suites import V23_SUITE, V24_SUITE, V25_SUITE, V26_SU
 from plugins.ionis.suites import V22_RELEASE, ionis_suites
 from registry.errors import GateError
 
+pytest_plugins = ["pytester"]
+
 SUITES = {s.name: s for s in ionis_suites()}
 
 
@@ -87,3 +89,22 @@ def test_family_names_each_versions_own_suite(v23_files, later_release):
     assert family.validate(later_release("v25-beta"))["own_suite"] == V25_SUITE
     assert family.validate(later_release("v27"))["own_suite"] is None
     assert family.default_suite == V22_RELEASE
+
+
+def test_own_suite_runs_as_pytest_candidate_tests(pytester, home, later_release, monkeypatch):
+    """`pytest --candidate ionis@1 --registry-suite ionis-v24-release`: one test per gate of V24's own battery."""
+    import os
+
+    from clirun import REPO, SUPPORT, run_cli
+
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(SUPPORT), str(REPO)]))
+    files = later_release("v24")
+    assert run_cli("register", "ionis", str(files["weights"]), "--config", str(files["config"])).returncode == 0
+    result = pytester.runpytest_subprocess("--registry-home", str(home), "--candidate", "ionis@1",
+                                           "--registry-suite", V24_SUITE, "-v", "-p", "no:cacheprovider")
+    names = [g.name for g in SUITES[V24_SUITE].gates]
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("passed", 0) + outcomes.get("failed", 0) == len(names) == 7
+    result.stdout.fnmatch_lines(["*registry::ionis@1::val-pearson FAILED*",  # no meta: cannot evaluate
+                                 "*registry::ionis@1::physics-sfi-ignored PASSED*",
+                                 "*registry::ionis@1::tst900-v24 FAILED*"])
