@@ -42,7 +42,10 @@ class TwoStageModel:
     def _tensor(self, rows: np.ndarray) -> Any:
         import torch
 
-        return torch.as_tensor(np.ascontiguousarray(rows, dtype=np.float32), device=self.device)
+        x = np.ascontiguousarray(rows, dtype=np.float32)
+        if not x.flags.writeable:  # a memory-mapped or read-only batch: torch wants memory it may write
+            x = x.copy()
+        return torch.as_tensor(x, device=self.device)
 
     def logits(self, rows: np.ndarray, batch_size: int = DEFAULT_BATCH) -> np.ndarray:
         """The classifier's logits for every row."""
