@@ -10,7 +10,7 @@ from plugins.tec.extracts import TEC_HOURLY
 from plugins.tec.features import DRIVER_COLUMNS
 from plugins.tec.suites import TEC_RELEASE
 from registry.errors import InvalidCheckpoint
-from registry.family import ArtifactRole, InputColumn
+from registry.family import ArtifactRole, DemoPlan, InputColumn
 
 
 class TecFamily:
@@ -55,3 +55,24 @@ class TecFamily:
         from plugins.tec.predict import predict_rows
 
         return predict_rows(model, Path(input_path))
+
+    def train(self, table: Any, config: Path, *, out_dir: Path, epochs: int | None, seed: int, device: str,
+              progress: bool) -> tuple[dict[str, Path], dict[str, Any]]:
+        """Temporal split by the config's windows, early stopping on validation; lineage records the split."""
+        from plugins.tec.train import train_files
+
+        return train_files(table, config, out_dir=out_dir, epochs=epochs, seed=seed, device=device, progress=progress)
+
+    def prepare_demo(self, source: Any, workdir: Path) -> DemoPlan:
+        """Real Kp/F10.7 from ``indices.*``, SYNTHETIC solar wind/Dst/Bz and model-derived TEC into ``demo.*``."""
+        from plugins.tec.demo import prepare
+
+        config, params, rows = prepare(source, workdir)
+        return DemoPlan(TEC_HOURLY, params, config, epochs=6, notes=(
+            f"{rows:,} SYNTHETIC hourly TEC rows (model-derived from real Kp/F10.7 with made-up Dst, solar wind "
+            "and Bz; not GNSS observations) in demo.synthetic_tec_hourly and demo.synthetic_omni2_hourly",))
+
+    def release_files(self, directory: Path) -> list[tuple[str, dict[str, Path]]]:
+        """Upstream Keras weights in ``directory`` (``*.h5``, ``*.keras``), one version each."""
+        return [(p.stem, {"weights": p}) for p in sorted(Path(directory).rglob("*"))
+                if p.suffix in (".h5", ".keras") and p.is_file()]

@@ -37,8 +37,10 @@ def synthetic_drivers(hours: np.ndarray, *, kp: np.ndarray | None = None, f107: 
     if f107 is None:
         f107 = np.clip(120 + 40 * np.sin(2 * np.pi * hours / (24 * 365.25 * 11)) + _ar1(rng, n, 0.999, 1.0), 65, 300)
     if f107_81 is None:
-        f107_81 = np.convolve(f107, np.ones(81 * 24) / (81 * 24), mode="same")
-        f107_81[: 40 * 24], f107_81[-40 * 24:] = f107_81[40 * 24], f107_81[-40 * 24 - 1]
+        csum = np.concatenate([[0.0], np.cumsum(f107)])
+        lo = np.clip(np.arange(n) - 40 * 24, 0, n)
+        hi = np.clip(np.arange(n) + 40 * 24 + 1, 0, n)
+        f107_81 = (csum[hi] - csum[lo]) / (hi - lo)  # centred 81-day mean, shorter at the ends
     speed = np.clip(420 + 25 * kp + _ar1(rng, n, 0.98, 12.0), 250, 1100)
     density = np.clip(6 + _ar1(rng, n, 0.95, 0.8), 0.5, 60)
     bz = np.clip(_ar1(rng, n, 0.9, 1.0) * (1 + 0.5 * kp), -60, 60)
