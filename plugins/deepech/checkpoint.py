@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from plugins.deepech.family import CONFIG_MAX_BYTES
 from plugins.deepech.inference import DEFAULT_THRESHOLD, TwoStageModel
 from plugins.deepech.model import (
     CLASSIFIER_PARAMETERS,
@@ -18,7 +19,6 @@ from plugins.deepech.model import (
 )
 from registry.errors import InvalidCheckpoint
 
-CONFIG_MAX_BYTES = 64 * 1024
 _STAGES = {"classifier": (build_classifier, CLASSIFIER_PARAMETERS),
            "regressor": (build_regressor, REGRESSOR_PARAMETERS)}
 

@@ -6,11 +6,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from plugins.deepech.checkpoint import CONFIG_MAX_BYTES
 from plugins.deepech.extracts import LABELLED_ROWS
 from plugins.deepech.schema import INPUT_COLUMNS
 from plugins.deepech.suites import RELEASE
 from registry.family import ArtifactRole, DemoPlan, InputColumn
+
+CONFIG_MAX_BYTES = 64 * 1024
 
 
 class DeepECHFamily:
