@@ -112,21 +112,44 @@ def paired_test(candidate_loss: Any, champion_loss: Any, *, rng: np.random.Gener
     return PairedTest(observed, float(lo), float(hi), level, p)
 
 
-def resampled_means(values: Any, *, rng: np.random.Generator, block: int = 1, n_resamples: int = 1000,
-                    chunk: int = 100) -> np.ndarray:
+def block_counts(n: int, block: int, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """``(n_resamples, n)`` float32: how often each row occurs in each circular block resample — the same resamples
+    as ``block_indices`` with the same ``rng`` state, built from the block starts (``n / block`` random numbers per
+    resample instead of ``n`` indices)."""
+    if n < 1:
+        raise GateError("nothing to resample: no rows")
+    if isinstance(block, bool) or not isinstance(block, int | np.integer) or not 1 <= block <= n:
+        raise GateError(f"block must be an int in [1, {n}] (the number of rows), got {block!r}")
+    if isinstance(n_resamples, bool) or not isinstance(n_resamples, int | np.integer) or n_resamples < 1:
+        raise GateError(f"n_resamples must be a positive int, got {n_resamples!r}")
+    k = math.ceil(n / block)
+    starts = rng.integers(0, n, size=(n_resamples, k))
+    lengths = np.full(k, block)
+    lengths[-1] = n - (k - 1) * block  # block_indices cuts the last block so that n rows are drawn
+    width = n + block + 1
+    offsets = np.arange(n_resamples)[:, None] * width
+    diff = (np.bincount((offsets + starts).ravel(), minlength=n_resamples * width)
+            - np.bincount((offsets + starts + lengths[None, :]).ravel(), minlength=n_resamples * width))
+    unwrapped = np.cumsum(diff.reshape(n_resamples, width), axis=1)[:, : n + block]
+    counts = unwrapped[:, :n].astype(np.float32)
+    counts[:, :block] += unwrapped[:, n:]  # blocks that ran past the end wrap to the start
+    return counts
+
+
+def resampled_means(values: Any, *, rng: np.random.Generator | None = None, block: int = 1, n_resamples: int = 1000,
+                    counts: np.ndarray | None = None) -> np.ndarray:
     """``(n_resamples, k)`` column means of ``values`` (``(n, k)`` or ``(n,)``) over circular block resamples of its
-    rows: a per-lead score's sampling distribution in one pass (row counts times values), without materialising
-    the resampled arrays. Use the same ``rng`` state for two arrays to resample the same rows of both."""
+    rows: a per-lead score's sampling distribution in one matrix product, without materialising the resampled
+    arrays. Give ``counts`` (from ``block_counts``) to resample the same rows for several scores."""
     v = np.asarray(values, dtype=np.float64)
     v = v.reshape(len(v), -1) if v.ndim != 2 else v
     if not np.isfinite(v).all():
         raise GateError("values hold non-finite entries")
     n = len(v)
-    idx = block_indices(n, block, n_resamples, rng)
-    out = np.empty((n_resamples, v.shape[1]))
-    for lo in range(0, n_resamples, chunk):
-        part = idx[lo:lo + chunk]
-        flat = (np.arange(len(part))[:, None] * n + part).ravel()
-        counts = np.bincount(flat, minlength=len(part) * n).reshape(len(part), n).astype(np.float64)
-        out[lo:lo + chunk] = counts @ v / n
-    return out
+    if counts is None:
+        if rng is None:
+            raise GateError("give rng or counts")
+        counts = block_counts(n, block, n_resamples, rng)
+    if counts.shape[1] != n:
+        raise GateError(f"counts are for {counts.shape[1]} rows, values have {n}")
+    return np.asarray(counts @ v.astype(np.float32), dtype=np.float64) / n

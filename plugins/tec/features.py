@@ -58,8 +58,8 @@ def hours_since_epoch(times: Any) -> np.ndarray:
 
 def location_ids(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     """One integer per distinct (lat, lon)."""
-    pairs = np.stack([np.round(lat, 6), np.round(lon, 6)], axis=1)
-    return np.unique(pairs, axis=0, return_inverse=True)[1].reshape(-1)
+    key = np.round(np.asarray(lat) * 1e6).astype(np.int64) * 10**9 + np.round(np.asarray(lon) * 1e6).astype(np.int64)
+    return np.unique(key, return_inverse=True)[1].reshape(-1)
 
 
 def previous_hour_index(location: np.ndarray, hours: np.ndarray) -> np.ndarray:

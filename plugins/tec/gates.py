@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from gates.base import GateContext, Outcome, Slice, Threshold
-from gates.bootstrap import resampled_means
+from gates.bootstrap import block_counts, resampled_means
 from gates.metrics import pearson
 from plugins.tec.evaluation import EvaluationSet, arrow_columns, evaluation_set
 from plugins.tec.extracts import TEC_HOURLY
@@ -42,6 +42,13 @@ def scored(ctx: GateContext) -> EvaluationSet:
     return ctx.memo("tec-evaluation", lambda: evaluation_set(ctx.model, _columns(ctx, "test"), _columns(ctx, "train")))
 
 
+def _counts(ctx: GateContext, n: int, limits: TecThresholds, subset: str = "all") -> np.ndarray:
+    """One set of block resamples per run (and subset), shared by every score: intervals of different gates
+    then come from the same resampled rows."""
+    return ctx.memo(f"tec-bootstrap-{subset}-{n}", lambda: block_counts(
+        n, min(limits.block, n), limits.n_resamples, ctx.rng(f"bootstrap-{subset}")))
+
+
 def _interval(draws: np.ndarray) -> dict[str, float]:
     lo, hi = np.quantile(draws, [(1 - LEVEL) / 2, 1 - (1 - LEVEL) / 2])
     return {"lower": float(lo), "upper": float(hi), "level": LEVEL}
@@ -63,8 +70,7 @@ class SkillGate:
         base = getattr(ev, self.baseline)
         e_model, e_base = (ev.model - ev.truth) ** 2, (base - ev.truth) ** 2
         leads = e_model.shape[1]
-        draws = resampled_means(np.hstack([e_model, e_base]), rng=ctx.rng(f"bootstrap-{self.name}"),
-                                block=min(self.limits.block, len(e_model)), n_resamples=self.limits.n_resamples)
+        draws = resampled_means(np.hstack([e_model, e_base]), counts=_counts(ctx, len(e_model), self.limits))
         dm, db = draws[:, :leads], draws[:, leads:]
         skill = 1 - np.sqrt(e_model.mean()) / np.sqrt(e_base.mean())
         pooled = 1 - np.sqrt(dm.mean(axis=1)) / np.sqrt(db.mean(axis=1))
@@ -114,9 +120,8 @@ class RmseGate:
                                        "judge the storm slice", details={"storm_hours": hours})
         err = (ev.model[rows] - ev.truth[rows]) ** 2
         value = float(np.sqrt(err.mean()))
-        draws = np.sqrt(resampled_means(err.mean(axis=1), rng=ctx.rng(f"bootstrap-{self.name}"),
-                                        block=min(self.limits.block, len(err)),
-                                        n_resamples=self.limits.n_resamples)[:, 0])
+        subset = "storm" if self.storm else "all"
+        draws = np.sqrt(resampled_means(err.mean(axis=1), counts=_counts(ctx, len(err), self.limits, subset))[:, 0])
         per_lead = np.sqrt(err.mean(axis=0))
         slices = tuple(Slice(f"+{k + 1} h", float(v)) for k, v in enumerate(per_lead))
         return Outcome.held_to(value, self.threshold, interval=_interval(draws), slices=slices,
@@ -175,8 +180,7 @@ class HorizonGate:
             return Outcome(None, False, 1, "==", f"the scorer's pairing is misaligned: {broken}")
         ev = scored(ctx)
         leads = ev.truth.shape[1]
-        rmse = np.array([[np.sqrt(np.mean((ev.model[:, k] - ev.truth[:, lag]) ** 2)) for lag in range(leads)]
-                         for k in range(leads)])
+        rmse = np.stack([np.sqrt(((ev.model[:, k, None] - ev.truth) ** 2).mean(axis=0)) for k in range(leads)])
         best = rmse.argmin(axis=1) + 1
         slices = tuple(Slice(f"output +{k + 1} h", int(best[k]), passed=None if k else bool(best[0] == 1))
                        for k in range(leads))

@@ -58,16 +58,16 @@ def magnetic_latitude(times: np.ndarray, lat: np.ndarray, lon: np.ndarray) -> Ma
     order = np.argsort(days, kind="stable")
     uniq, starts = np.unique(days[order], return_index=True)
     bounds = [*starts[1:], len(order)]
-    for day, lo, hi in zip(uniq, starts, bounds, strict=True):
-        rows = order[lo:hi]
-        when = datetime.fromisoformat(str(day))
-        try:
-            with _quiet_c_output(), io.StringIO() as sink, contextlib.redirect_stdout(sink):
+    with _quiet_c_output(), io.StringIO() as sink, contextlib.redirect_stdout(sink):
+        for day, lo, hi in zip(uniq, starts, bounds, strict=True):
+            rows = order[lo:hi]
+            when = datetime.fromisoformat(str(day))
+            try:
                 mlat = aacgmv2.convert_latlon_arr(lat[rows], lon[rows], HEIGHT_KM, when, method_code="G2A")[0]
-        except (RuntimeError, ValueError):
-            refused.append(str(day))
-            continue
-        out[rows] = np.asarray(mlat, dtype=np.float64)
+            except (RuntimeError, ValueError):
+                refused.append(str(day))
+                continue
+            out[rows] = np.asarray(mlat, dtype=np.float64)
     if refused:
         raise InvalidInput(f"AACGM-v2 refuses {len(refused)} day(s) outside its coefficient range, first "
                            f"{refused[0]}, last {refused[-1]}; magnetic latitude is not replaced by geographic")

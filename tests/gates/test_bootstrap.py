@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gates.bootstrap import block_bootstrap, block_indices, paired_test, resampled_means
+from gates.bootstrap import block_bootstrap, block_counts, block_indices, paired_test, resampled_means
 from registry.errors import GateError
 
 
@@ -91,9 +91,20 @@ def test_bad_input_is_one_clear_error(call, message):
 
 def test_resampled_means_equal_the_means_of_the_resampled_rows() -> None:
     v = np.random.default_rng(1).normal(size=(50, 3))
-    got = resampled_means(v, rng=np.random.default_rng(7), block=4, n_resamples=30, chunk=7)
+    got = resampled_means(v, rng=np.random.default_rng(7), block=4, n_resamples=30)
     idx = block_indices(50, 4, 30, np.random.default_rng(7))
-    np.testing.assert_allclose(got, v[idx].mean(axis=1))
+    np.testing.assert_allclose(got, v[idx].mean(axis=1), rtol=1e-5)
     assert resampled_means(v[:, 0], rng=np.random.default_rng(7), n_resamples=5).shape == (5, 1)
     with pytest.raises(GateError, match="non-finite"):
         resampled_means([1.0, np.nan], rng=np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("n, block", [(50, 4), (7, 7), (10, 3), (1, 1), (9, 1)])
+def test_block_counts_match_block_indices(n: int, block: int) -> None:
+    counts = block_counts(n, block, 20, np.random.default_rng(3))
+    idx = block_indices(n, block, 20, np.random.default_rng(3))
+    expected = np.stack([np.bincount(row, minlength=n) for row in idx])
+    np.testing.assert_array_equal(counts, expected)
+    assert (counts.sum(axis=1) == n).all()
+    with pytest.raises(GateError, match="counts are for"):
+        resampled_means(np.zeros(n + 1), counts=counts)
