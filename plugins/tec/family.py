@@ -68,7 +68,7 @@ class TecFamily:
         from plugins.tec.demo import prepare
 
         config, params, rows = prepare(source, workdir)
-        return DemoPlan(TEC_HOURLY, params, config, epochs=6, notes=(
+        return DemoPlan(TEC_HOURLY, params, config, epochs=10, notes=(
             f"{rows:,} SYNTHETIC hourly TEC rows (model-derived from real Kp/F10.7 with made-up Dst, solar wind "
             "and Bz; not GNSS observations) in demo.synthetic_tec_hourly and demo.synthetic_omni2_hourly",))
 
