@@ -77,7 +77,7 @@ def version_rows(app: Any, family: str, *, q: str = "", alias: str = "", verdict
     def build() -> tuple[list[dict[str, Any]], list[str]]:
         return _enriched_rows(app, family)
 
-    rows, suites = cache.get(("version_rows", family), build) if cache else build()
+    rows, suites = cache.get(("version_rows", family), build) if cache is not None else build()
     needle = q.strip().lower()
     out = [r for r in rows if (not needle or needle in r["text"]) and (not alias or alias in r["aliases"])
            and (not verdict or verdict in r["states"])]
@@ -154,5 +154,5 @@ def extract_pins(app: Any) -> dict[tuple[str, str], list[dict[str, str]]]:
 def extracts(app: Any, cache: ReadCache | None = None) -> dict[str, Any]:
     """`registry extracts --json` with, per cached extract, what pins it (pins depend on the catalog alone)."""
     body = run_command(app, "extracts").body
-    pins = cache.get("extract_pins", lambda: extract_pins(app)) if cache else extract_pins(app)
+    pins = cache.get("extract_pins", lambda: extract_pins(app)) if cache is not None else extract_pins(app)
     return {**body, "cached": [{**c, "pinned_by": pins.get((c["key"], c["digest"]), [])} for c in body["cached"]]}

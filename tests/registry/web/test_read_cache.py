@@ -97,3 +97,16 @@ def test_the_least_recently_used_result_goes_first(tmp_path: Path) -> None:
     assert len(cache) == 2
     assert cache.get("a", make("a")) == "a" and cache.get("b", make("b")) == "b"
     assert calls == ["a", "b", "c", "b"]
+
+
+def test_the_version_rows_of_a_page_are_kept_for_the_next_page(app, ckpts) -> None:  # type: ignore[no-untyped-def]
+    from registry.commands.versions import register_validated
+    from registry.web.views import version_rows
+
+    register_validated(app, app.plugins.family("toy"), {"weights": ckpts["good"]}, lineage={})
+    _settle()
+    cache = ReadCache(app.home)  # empty, so falsy by length: it must still be used
+    first = version_rows(app, "toy", cache=cache)
+    assert len(cache) == 1
+    assert version_rows(app, "toy", cache=cache, descending=True)["rows"] == first["rows"][::-1]
+    assert len(cache) == 1
