@@ -11,7 +11,7 @@ from gates.base import GateContext, Outcome, Slice, Threshold
 from gates.bootstrap import block_counts, resampled_means
 from gates.metrics import pearson
 from plugins.tec.evaluation import EvaluationSet, arrow_columns, evaluation_set
-from plugins.tec.extracts import TEC_HOURLY
+from plugins.tec.extracts import TEC_HOURLY, TEC_HOURLY_SPEC
 from plugins.tec.integrity import row_problems, split_problems
 
 LEVEL = 0.95
@@ -33,8 +33,23 @@ class TecThresholds:
     block: int = 24  # samples are hourly per location: a day of consecutive issue hours stays together
 
 
+def extract_params(ctx: GateContext) -> dict[str, Any]:
+    """The parameters of the ``tec-hourly`` request the version was trained on (its lineage), else the defaults."""
+    for entry in (ctx.version.lineage or {}).get("extracts") or ():
+        if isinstance(entry, dict) and entry.get("name") == TEC_HOURLY and isinstance(entry.get("params"), dict):
+            return dict(entry["params"])
+    return {}
+
+
 def _columns(ctx: GateContext, split: str) -> dict[str, np.ndarray]:
-    return ctx.memo(f"tec-rows-{split}", lambda: arrow_columns(ctx.extract(TEC_HOURLY, split=split)))
+    """The rows of one window of the spec (``train`` or ``test``), cut from that one pinned extract by time."""
+    def cut() -> dict[str, np.ndarray]:
+        rows = ctx.memo("tec-rows", lambda: arrow_columns(ctx.extract(TEC_HOURLY, params=extract_params(ctx))))
+        lo, hi = (np.datetime64(b, "s") for b in TEC_HOURLY_SPEC.window(split).bounds)
+        keep = (rows["time"] >= lo) & (rows["time"] < hi)
+        return {k: v[keep] for k, v in rows.items()}
+
+    return ctx.memo(f"tec-rows-{split}", cut)
 
 
 def scored(ctx: GateContext) -> EvaluationSet:

@@ -27,6 +27,7 @@ LIMITS = TecThresholds(n_resamples=200, min_storm_hours=5)
 @dataclass
 class Version:
     lineage: dict[str, Any]
+    ref: str = "tec@1"
 
 
 class Oracle:
@@ -57,7 +58,8 @@ class Ctx:
     _memo: dict[str, Any] = field(default_factory=dict)
 
     def extract(self, name: str, *, params: Any = None, split: str | None = None) -> pa.Table:
-        return self.tables[split or "test"]
+        assert split is None and params == {}  # one pinned request; the gates cut the spec's windows by time
+        return pa.concat_tables([self.tables["train"], self.tables["test"]])
 
     def memo(self, key: str, compute: Callable[[], Any]) -> Any:
         if key not in self._memo:
@@ -82,10 +84,9 @@ LINEAGE = {"training": {"split": {"method": "temporal", "train": {"first": "2021
 
 @pytest.fixture(scope="module")
 def data() -> dict[str, dict[str, np.ndarray]]:
-    rows = synthetic_rows("2021-01-01", "2022-05-01", STATIONS, seed=4)
-    t = rows["time"]
-    split = {"train": t < np.datetime64("2022-01-01"), "test": t >= np.datetime64("2022-01-01")}
-    return {k: {c: v[m] for c, v in rows.items()} for k, m in split.items()}
+    # the spec's windows: training ends 2022-01-01, the test window starts 2023-01-01
+    return {"train": synthetic_rows("2021-01-01", "2022-01-01", STATIONS, seed=4),
+            "test": synthetic_rows("2023-01-01", "2023-05-01", STATIONS, seed=5)}
 
 
 def good(truth: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -140,7 +141,8 @@ def test_lead_plus_one_scored_as_plus_24_is_refused(data) -> None:
 
 def test_a_shuffled_split_across_the_test_years_is_refused(data) -> None:
     shuffled = {"training": {"split": {"method": "shuffled", "train": {"first": "2015-01-01T00:00:00",
-                                                                         "last": "2025-12-31T23:00:00"}}}}
+                                                                         "last": "2025-12-31T23:00:00"}}},
+                "extracts": [{"name": "tec-hourly", "params": {}}]}
     bad = failing(run(data, lineage=shuffled))
     assert "lie inside the training span" in bad["split-integrity"] and "shuffled" in bad["split-integrity"]
     with pytest.raises(GateError, match="no training split"):
@@ -174,3 +176,13 @@ def test_too_few_storm_hours_fail_the_storm_slice(data) -> None:
     out = RmseGate("storm-rmse", 13.0, strict, storm=True).evaluate(ctx)
     assert not out.passed and "too few events" in out.message and hours > 0
     assert results["storm-rmse"].passed
+
+
+def test_gates_read_the_extract_request_the_version_was_trained_on() -> None:
+    from plugins.tec.gates import extract_params
+
+    lineage = {"extracts": [{"name": "other", "params": {"x": 1}},
+                            {"name": "tec-hourly", "params": {"database": "demo", "table": "t"}}]}
+    ctx = Ctx(None, {}, Version(lineage))
+    assert extract_params(ctx) == {"database": "demo", "table": "t"}
+    assert extract_params(Ctx(None, {}, Version({}))) == {}
