@@ -46,6 +46,13 @@ def labelled(sample_rows: np.ndarray) -> Any:
     return labelled_table(sample_rows, present, amp)
 
 
+@pytest.fixture(scope="session")
+def small_labelled(labelled: Any) -> Any:
+    """12:00–18:59 of it: 300 training minutes (58 wave-present), then 120 test minutes (21) — for tests that run
+    the full networks on the test window."""
+    return labelled.slice(720, 420)
+
+
 def save_stage(path: Path, module: Any) -> Path:
     """``torch.save(module.state_dict())``: upstream's release format."""
     import torch

@@ -42,10 +42,10 @@ def test_batches_give_the_same_predictions_as_one_pass(sample_rows: np.ndarray) 
 
     torch.manual_seed(1)
     model = TwoStageModel(build_classifier(), build_regressor(), threshold=0.5)
-    rows = sample_rows[:40]
+    rows = sample_rows[:20]
     with torch.no_grad():
         model.classifier.fc8.bias.fill_(-float(model.classifier(torch.tensor(rows, dtype=torch.float32)).median()))
-    whole, parts = model.predict(rows, batch_size=40), model.predict(rows, batch_size=7)
+    whole, parts = model.predict(rows, batch_size=20), model.predict(rows, batch_size=7)
     np.testing.assert_allclose(parts.logit, whole.logit, atol=1e-5)
     np.testing.assert_array_equal(parts.present, whole.present)
     np.testing.assert_allclose(parts.amplitude_db, whole.amplitude_db, atol=1e-4)

@@ -42,11 +42,11 @@ def test_grid_rows_keep_the_history_and_set_position() -> None:
     assert (g[:, 3] == 1.0).all() and g[0, 0] == 2.0 and g[-1, 0] == 8.0
 
 
-def test_determinism_gate_catches_dropout_left_on(labelled: Any, majority_pair: Any, make_ctx: Any) -> None:
+def test_determinism_gate_catches_dropout_left_on(small_labelled: Any, majority_pair: Any, make_ctx: Any) -> None:
     from plugins.deepech.checkpoint import load_pair
 
     model = load_pair(majority_pair)
-    assert DeterminismGate().evaluate(make_ctx(model, labelled)).passed
+    assert DeterminismGate().evaluate(make_ctx(model, small_labelled)).passed
     model.regressor.train()  # dropout active: two passes differ
-    out = DeterminismGate().evaluate(make_ctx(model, labelled))
+    out = DeterminismGate().evaluate(make_ctx(model, small_labelled))
     assert not out.passed and out.value > 0
