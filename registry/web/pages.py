@@ -101,9 +101,11 @@ def trends_page(request: Request, family: str, gate: str = Query("", max_length=
     from registry.web.app import state_of
 
     app = _app(request)
-    result = state_of(request).cache.get(("trend", family, gate, suite),
-                                         lambda: comparing.trend(app, family, gate, suite))
-    return _page("trends.j2", title=f"{family}: {gate or 'trends'}", t=result)
+
+    def build() -> str:  # the page itself is kept: a table of every version is the costly part
+        return render("trends.j2", title=f"{family}: {gate or 'trends'}", t=comparing.trend(app, family, gate, suite))
+
+    return HTMLResponse(state_of(request).cache.get(("trends page", family, gate, suite), build))
 
 
 @router.get("/families/{family}/aliases/{alias}", response_class=HTMLResponse, include_in_schema=False)
