@@ -20,8 +20,8 @@ SELECT t.time AS time, t.station AS station, t.lat AS lat, t.lon AS lon, t.tec A
        k.kp AS kp, o.dst AS dst, o.flow_speed AS sw_speed, o.proton_density AS sw_density, o.bz_gsm AS bz,
        d.f107_obs AS f107, d.f107_obs_ctr81 AS f107_81
 FROM {database:Identifier}.{table:Identifier} AS t
-INNER JOIN indices.kp3h AS k ON k.time = toStartOfInterval(t.time, INTERVAL 3 HOUR)
-INNER JOIN indices.daily AS d ON d.date = toDate(t.time)
+INNER JOIN {indices_database:Identifier}.kp3h AS k ON k.time = toStartOfInterval(t.time, INTERVAL 3 HOUR)
+INNER JOIN {indices_database:Identifier}.daily AS d ON d.date = toDate(t.time)
 LEFT JOIN {omni_database:Identifier}.{omni_table:Identifier} AS o ON o.time = t.time
 ORDER BY t.station, t.time
 """.strip()
@@ -35,7 +35,8 @@ TEC_HOURLY_SPEC = ExtractSpec(
     sql=_SQL,
     description="hourly GNSS TEC per station or cell with Kp, F10.7 (+81-day mean), Dst, solar-wind speed and "
                 "density, IMF Bz; split windows train 2015-2021, validation 2022, test 2023-2024",
-    params={"database": "tec", "table": "gnss_hourly", "omni_database": "indices", "omni_table": "omni2_hourly"},
+    params={"database": "tec", "table": "gnss_hourly", "omni_database": "indices", "omni_table": "omni2_hourly",
+            "indices_database": "indices"},
     time_column="time",
     windows=WINDOWS,
 )
