@@ -139,8 +139,13 @@ class RmseGate:
         draws = np.sqrt(resampled_means(err.mean(axis=1), counts=_counts(ctx, len(err), self.limits, subset))[:, 0])
         per_lead = np.sqrt(err.mean(axis=0))
         slices = tuple(Slice(f"+{k + 1} h", float(v)) for k, v in enumerate(per_lead))
+        pred, obs = ev.model[rows].ravel(), ev.truth[rows].ravel()
+        step = max(1, pred.size // 2000)  # every step-th pair: a fixed, reproducible thinning for the figure
+        figure = {"kind": "density", "title": f"predicted vs observed TEC ({'storm' if self.storm else 'all'})",
+                  "x": np.round(pred[::step], 2).tolist(), "y": np.round(obs[::step], 2).tolist(),
+                  "xlabel": "predicted TEC (TECU)", "ylabel": "observed TEC (TECU)"}
         return Outcome.held_to(value, self.threshold, interval=_interval(draws), slices=slices,
-                               details={"samples": int(rows.sum())})
+                               details={"samples": int(rows.sum())}, figures=(figure,))
 
 
 class SanityGate:

@@ -118,6 +118,8 @@ def test_a_genuinely_better_forecaster_passes_with_intervals_and_per_lead_slices
     assert skill.interval["lower"] > 0 and len(skill.slices) == 24
     assert all(s.interval is not None for s in skill.slices)
     assert skill.figures[0]["kind"] == "lines"
+    scatter = results["rmse-good"].figures[0]
+    assert scatter["kind"] == "density" and 1000 <= len(scatter["x"]) == len(scatter["y"]) <= 4000
 
 
 def test_constant_20_tecu_is_refused_with_an_undefined_correlation(data) -> None:
