@@ -196,4 +196,7 @@ def render_figure(spec: Mapping[str, Any], standalone: bool = False) -> str:
     if standalone:
         return svg
     svg = svg[svg.index("<svg"):]
-    return re.sub(r"^<svg ", '<svg class="fig" role="img" ', svg, count=1)
+    svg = re.sub(r"\s*<metadata>.*?</metadata>", "", svg, count=1, flags=re.S)  # RDF namespaces: no links
+    svg = re.sub(r' xmlns(:xlink)?="[^"]*"', "", svg)  # HTML's parser knows the SVG and xlink namespaces
+    svg = svg.replace("*{stroke-linejoin", ".mplfig *{stroke-linejoin", 1)  # its style stays in its figure
+    return re.sub(r"^<svg ", '<svg class="fig mplfig" role="img" ', svg, count=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -39,12 +40,16 @@ def test_every_kind_has_a_spec_here():
 @pytest.mark.parametrize("kind", sorted(SPECS))
 def test_each_kind_is_well_formed_inline_svg(kind):
     svg = render_figure(SPECS[kind])
-    assert svg.startswith('<svg class="fig" role="img" ') and svg.rstrip().endswith("</svg>")
-    root = ET.fromstring(svg)
+    assert svg.startswith('<svg class="fig mplfig" role="img" ') and svg.rstrip().endswith("</svg>")
+    xlinked = svg.replace("<svg ", '<svg xmlns:xlink="http://www.w3.org/1999/xlink" ', 1)  # as HTML reads it
+    root = ET.fromstring(xlinked)
     assert root.tag.endswith("svg") and SPECS[kind]["title"] in svg  # fonttype none: titles stay text
     assert "Date" not in svg and "<dc:date>" not in svg
+    assert "http" not in svg and "<metadata" not in svg and "<script" not in svg  # nothing outside the page
+    assert re.findall(r"url\((.)", svg) == ["#"] * len(re.findall(r"url\(", svg))  # only its own clip paths
+    assert ".mplfig *{" in svg and "\n  *{" not in svg  # matplotlib's style scoped to its figures
     standalone = render_figure(SPECS[kind], standalone=True)
-    assert standalone.startswith("<?xml") and svg[len('<svg class="fig" role="img" '):] in standalone
+    assert standalone.startswith("<?xml") and 'xmlns="http://www.w3.org/2000/svg"' in standalone
 
 
 def test_maps_are_rasters_sharing_one_colour_bar():
@@ -101,3 +106,20 @@ def test_importing_figures_does_not_import_matplotlib_or_numpy():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60,
                          cwd=ROOT)
     assert out.stdout.strip() == "[]"
+
+
+def test_dials_are_polar_rasters_sharing_one_colour_bar():
+    r_edges, mlt_edges = [1.75 + 0.5 * i for i in range(14)], list(range(25))
+    z = [[(i + j) / 36 for j in range(24)] for i in range(13)]
+    spec = {"kind": "dials", "title": "L x MLT", "r_edges": r_edges, "mlt_edges": mlt_edges, "vmin": 0, "vmax": 1,
+            "panels": [{"title": "quiet", "z": z}, {"title": "storm", "z": z}]}
+    svg = render_figure(spec)
+    assert svg.count("<image ") == 3  # two rasterised panels and the colour bar, not 2 × 312 curved cells
+    assert all(f">{hour}</text>" in svg for hour in ("00", "06", "12", "18"))
+    assert len(svg) < 150_000
+    assert render_png(spec)[:8] == b"\x89PNG\r\n\x1a\n"
+    for bad, message in (({**spec, "panels": [{"z": z[:-1]}]}, "13 rows"), ({**spec, "r_edges": r_edges[::-1]},
+                                                                             "increasing"),
+                         ({**spec, "panels": []}, "'panels' is empty")):
+        with pytest.raises(FigureError, match=message):
+            render_figure(bad)

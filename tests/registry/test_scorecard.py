@@ -367,3 +367,19 @@ def test_suite_figures_are_drawn_once_for_the_run() -> None:
     plain = render_scorecard(version=_version(7, "a" * 64), evidence=_evidence("a" * 64, 1.0),
                              decision={"verdict": "refused"})
     assert 'id="suite-figures"' not in plain
+
+
+def test_headless_chromium_shows_embedded_raster_maps(tmp_path: Path) -> None:
+    # the page's CSP lets data: images in (nothing else): a map drawn as a PNG must show, not a broken image
+    big = [[(i + j) % 17 for i in range(90)] for j in range(53)]
+    fig = {"kind": "heatmap", "title": "map", "z": big}
+    ev = replace(_evidence("a" * 64, 1.0), results=(GateResult("map", "1", "pass", 1.0, 2.0, "<=", "",
+                                                               figures=(fig,)),))
+    html = render_scorecard(version=_version(7, "a" * 64), evidence=ev, decision={"verdict": "promoted"})
+    assert "img-src data:;" not in html and "img-src data:\"" in html  # data: images only
+    card = write_scorecard(tmp_path / "map.html", html)
+    shot = tmp_path / "map.png"
+    _chromium(tmp_path, f"--screenshot={shot}", "--window-size=1200,900", "--hide-scrollbars", card=card)
+    _, _, rows = _png_rows(shot.read_bytes(), 900)
+    viridis_yellow = sum(1 for row in rows for r, g, b in row if r > 200 and g > 180 and b < 90)
+    assert viridis_yellow > 200  # the map's top colour is on screen
