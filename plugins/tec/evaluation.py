@@ -50,8 +50,9 @@ class ClimatologyFit:
         keys = np.stack([loc, day_of_year(hours), np.floor(train["kp"]).astype(np.int64)], axis=1)
         return cls(Climatology.fit(keys, train["tec"]), locations)
 
-    def predict(self, latlon: np.ndarray, target_hours: np.ndarray, kp_now: np.ndarray) -> tuple[np.ndarray, int]:
-        """Forecasts (m, leads) for samples at ``latlon`` (m, 2) and the number that fell back to the global mean."""
+    def predict(self, latlon: np.ndarray, target_hours: np.ndarray,
+                kp_now: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Forecasts (m, leads) for samples at ``latlon`` (m, 2) and where they fell back to the global mean."""
         loc = np.array([self.locations.get((round(a, 6), round(b, 6)), -1) for a, b in latlon.tolist()])
         m, leads = target_hours.shape
         keys = np.stack([np.repeat(loc, leads), day_of_year(target_hours.ravel()),
@@ -60,7 +61,7 @@ class ClimatologyFit:
         values, _ = self.climatology.predict(uniq)
         fallback = np.array([tuple(u) not in self.climatology.means for u in uniq.tolist()])
         forecast = values[inverse.reshape(-1)].reshape(m, leads)
-        return forecast, int(fallback[inverse.reshape(-1)].sum())
+        return forecast, fallback[inverse.reshape(-1)].reshape(m, leads)
 
 
 @dataclass(frozen=True)
@@ -101,4 +102,4 @@ def evaluation_set(bundle: Any, test: Mapping[str, np.ndarray], train: Mapping[s
     trimmed = Samples(samples.x[pick], samples.target[pick], samples.target_row[pick], samples.issue_row[pick],
                       samples.issue_hour[pick], samples.location[pick])
     return EvaluationSet(trimmed, samples.target[pick], out["tec"][pick], clim[pick], persistence[pick],
-                         kp_now[pick], int(fallbacks), out["storm_probability"][pick])
+                         kp_now[pick], int(fallbacks[pick].sum()), out["storm_probability"][pick])

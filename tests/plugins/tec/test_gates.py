@@ -188,3 +188,16 @@ def test_gates_read_the_extract_request_the_version_was_trained_on() -> None:
     ctx = Ctx(None, {}, Version(lineage))
     assert extract_params(ctx) == {"database": "demo", "table": "t"}
     assert extract_params(Ctx(None, {}, Version({}))) == {}
+
+
+def test_climatology_is_keyed_by_location_target_day_and_kp_and_counts_fallbacks() -> None:
+    from plugins.tec.evaluation import ClimatologyFit
+
+    t = np.array(["2021-01-01T00", "2021-01-01T01", "2021-01-02T00"], dtype="datetime64[s]")
+    fit = ClimatologyFit.fit({"time": t, "lat": np.full(3, 45.0), "lon": np.full(3, 10.0),
+                              "kp": np.array([2.3, 2.7, 5.0]), "tec": np.array([10.0, 20.0, 40.0])})
+    hours = np.array([["2022-01-01T05", "2022-01-02T05", "2022-01-03T05"]], dtype="datetime64[h]").astype(np.int64)
+    forecast, fallback = fit.predict(np.array([[45.0, 10.0]]), hours, np.array([2.9]))
+    assert forecast.tolist() == [[15.0, pytest.approx(70 / 3), pytest.approx(70 / 3)]]  # day 2 has only Kp 5
+    assert fallback.tolist() == [[False, True, True]]
+    assert fit.predict(np.array([[0.0, 0.0]]), hours[:, :1], np.array([2.0]))[1].tolist() == [[True]]
