@@ -12,6 +12,9 @@ Kinds (all values JSON from stored evidence):
   shaded bands (``"style": "errorbar"`` for error bars), optional ``hline`` (e.g. 0 skill).
 - ``maps``: ``panels`` ``[{"title", "z": rows}]`` drawn as raster images sharing one colour bar; ``scale``
   ``"fixed"`` (``vmin``/``vmax`` or the panels' range) or ``"diverging"`` (symmetric about ``centre``).
+- ``dials``: polar panels over radius × magnetic local time (e.g. L × MLT), ``r_edges`` and ``mlt_edges`` (hours)
+  bounding the cells of each panel's ``z`` (rows: radius, columns: MLT), sharing one fixed colour bar as ``maps``
+  (``vmin``/``vmax`` or the panels' range); midnight down, noon up, dawn (06) right.
 
 Everything else goes to ``registry.svg``.
 """
@@ -149,9 +152,40 @@ def _maps(fig: Any, spec: Mapping[str, Any]) -> None:
     fig.colorbar(im, ax=list(axes), label=spec.get("zlabel", ""), shrink=0.9)
 
 
+def _dials(fig: Any, spec: Mapping[str, Any]) -> None:
+    import numpy as np
+
+    panels = spec["panels"]
+    if not panels:
+        raise FigureError("'panels' is empty")
+    r, t = _arr(spec["r_edges"], "r_edges"), _arr(spec["mlt_edges"], "mlt_edges")
+    for name, edges in (("r_edges", r), ("mlt_edges", t)):
+        if edges.ndim != 1 or len(edges) < 2 or not (np.diff(edges) > 0).all() or not np.isfinite(edges).all():
+            raise FigureError(f"'{name}' must be at least two increasing finite edges")
+    zs = [_arr(p["z"], "z") for p in panels]
+    if any(z.shape != (len(r) - 1, len(t) - 1) for z in zs):
+        raise FigureError(f"each panel's 'z' must be {len(r) - 1} rows (radius) × {len(t) - 1} columns (MLT)")
+    finite = np.concatenate([z[np.isfinite(z)] for z in zs])
+    if finite.size == 0:
+        raise FigureError("no finite values to map")
+    vmin = float(spec["vmin"]) if spec.get("vmin") is not None else float(finite.min())
+    vmax = float(spec["vmax"]) if spec.get("vmax") is not None else float(finite.max())
+    axes = [fig.add_subplot(1, len(zs), i + 1, projection="polar") for i in range(len(zs))]
+    mesh = None
+    for ax, z, p in zip(axes, zs, panels, strict=True):
+        mesh = ax.pcolormesh(t / 24.0 * 2 * np.pi, r, np.ma.masked_invalid(z), cmap="viridis", vmin=vmin,
+                             vmax=vmax, shading="flat", rasterized=True)  # one image, not 312 curved paths
+        ax.set_theta_zero_location("S")  # midnight down; counter-clockwise puts dawn right, noon up
+        ax.set_xticks(np.pi * np.array([0.0, 0.5, 1.0, 1.5]), ["00", "06", "12", "18"])
+        ax.set_ylim(0.0, float(r[-1]))
+        ax.tick_params(labelsize=6)
+        ax.set_title(str(p.get("title", "")), fontsize=8)
+    fig.colorbar(mesh, ax=axes, label=spec.get("zlabel", ""), shrink=0.8)
+
+
 KINDS: dict[str, Callable[[Any, Mapping[str, Any]], None]] = {
     "reliability": _reliability, "rank_histogram": _rank_histogram, "roc": _roc, "density": _density,
-    "lines": _lines, "maps": _maps,
+    "lines": _lines, "maps": _maps, "dials": _dials,
 }
 
 
@@ -160,7 +194,7 @@ def _draw(spec: Mapping[str, Any], fmt: str) -> bytes:
     from matplotlib.figure import Figure
 
     kind = str(spec["kind"])
-    width = SIZE[0] * (1.6 if kind == "maps" and len(spec.get("panels") or ()) > 1 else 1.0)
+    width = SIZE[0] * (1.6 if kind in ("maps", "dials") and len(spec.get("panels") or ()) > 1 else 1.0)
     with matplotlib.rc_context({"svg.hashsalt": "gated-registry", "svg.fonttype": "none", "font.size": 8,
                                 "axes.titlesize": 9, "font.family": "sans-serif", "path.simplify": True}):
         fig = Figure(figsize=(width, SIZE[1] * (1.3 if kind == "reliability" else 1.0)),
