@@ -35,14 +35,17 @@ def _cells(z: np.ndarray, digits: int) -> list[list[float | None]]:
     return [[round(float(v), digits) if np.isfinite(v) else None for v in row] for row in z]
 
 
+R_EDGES = [float(v) for v in np.r_[L_GRID - 0.25, L_GRID[-1] + 0.25]]
+MLT_EDGES = [float(v) for v in np.arange(0.0, 24.01, 1.0)]
+
+
 def map_figures(maps: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[dict[str, Any], ...]:
-    """Two ``maps`` figures (occurrence probability on a fixed 0–1 scale; amplitude on one scale shared by the
-    panels), one panel per history; rows are L from 2 (bottom) to 8, columns MLT from 0 to 24."""
-    note = "rows: L 2 → 8 (bottom → top); columns: MLT 0 → 24 h"
-    prob = {"kind": "maps", "title": f"P(ECH present) over L × MLT ({note})", "scale": "fixed", "vmin": 0.0,
-            "vmax": 1.0, "zlabel": "probability",
+    """Two ``dials`` figures, the field's polar L–MLT plots (noon up, midnight down, dawn right; L outwards):
+    occurrence probability on a fixed 0–1 scale, amplitude on one scale shared by the panels; a panel per history."""
+    prob = {"kind": "dials", "title": "P(ECH present), L 2–8 × MLT", "vmin": 0.0, "vmax": 1.0,
+            "zlabel": "probability", "r_edges": R_EDGES, "mlt_edges": MLT_EDGES,
             "panels": [{"title": f"{k} history", "z": _cells(v[0], 4)} for k, v in maps.items()]}
-    amp = {"kind": "maps", "title": f"Predicted amplitude (dB) over L × MLT ({note})", "scale": "fixed",
-           "zlabel": "dB", "panels": [{"title": f"{k} history", "z": _cells(v[1], 3)}
-                                      for k, v in maps.items()]}
+    amp = {"kind": "dials", "title": "Predicted amplitude (dB), L 2–8 × MLT", "zlabel": "dB", "r_edges": R_EDGES,
+           "mlt_edges": MLT_EDGES, "panels": [{"title": f"{k} history", "z": _cells(v[1], 3)}
+                                              for k, v in maps.items()]}
     return prob, amp

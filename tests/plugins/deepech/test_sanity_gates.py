@@ -10,13 +10,17 @@ from plugins.deepech.maps import L_GRID, MLT_GRID, grid_rows
 from plugins.deepech.sanity_gates import DeterminismGate, OutputRangeGate
 
 
-def test_range_gate_draws_two_shared_scale_maps(labelled: Any, make_ctx: Any, oracle: Any) -> None:
+def test_range_gate_draws_two_shared_scale_dials(labelled: Any, make_ctx: Any, oracle: Any) -> None:
     out = OutputRangeGate().evaluate(make_ctx(oracle(), labelled))
     assert out.passed and out.value == 0
     prob, amp = out.figures
-    assert prob["kind"] == amp["kind"] == "maps" and (prob["vmin"], prob["vmax"]) == (0.0, 1.0)
+    assert prob["kind"] == amp["kind"] == "dials" and (prob["vmin"], prob["vmax"]) == (0.0, 1.0)
+    assert prob["r_edges"][0] == 1.75 and prob["r_edges"][-1] == 8.25 and prob["mlt_edges"][-1] == 24.0
     assert [p["title"] for p in prob["panels"]] == ["quiet history", "storm history"]
     assert np.shape(prob["panels"][0]["z"]) == (len(L_GRID), len(MLT_GRID)) == (13, 24)
+    from registry.figures import render_figure
+
+    assert render_figure(prob).count("<image ") == 3
     hist = out.details["histories"]
     assert hist["storm"]["symh_now_nT"] < -100 < hist["quiet"]["symh_now_nT"]
 
