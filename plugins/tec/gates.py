@@ -64,6 +64,20 @@ def _counts(ctx: GateContext, n: int, limits: TecThresholds, subset: str = "all"
         n, min(limits.block, n), limits.n_resamples, ctx.rng(f"bootstrap-{subset}")))
 
 
+def iri_baseline(ctx: GateContext, ev: EvaluationSet) -> np.ndarray:
+    """IRI-2020 TEC at each sample's location and target hour, from the month's mean observed F10.7."""
+    from plugins.tec.iri import iri_forecast
+
+    def compute() -> np.ndarray:
+        test = _columns(ctx, "test")
+        rows = ev.samples.issue_row
+        latlon = np.stack([test["lat"][rows], test["lon"][rows]], axis=1)
+        leads = ev.truth.shape[1]
+        return iri_forecast(test, latlon, ev.samples.issue_hour[:, None] + np.arange(1, leads + 1)[None, :])
+
+    return ctx.memo("tec-iri", compute)
+
+
 def _interval(draws: np.ndarray) -> dict[str, float]:
     lo, hi = np.quantile(draws, [(1 - LEVEL) / 2, 1 - (1 - LEVEL) / 2])
     return {"lower": float(lo), "upper": float(hi), "level": LEVEL}
@@ -82,7 +96,7 @@ class SkillGate:
 
     def evaluate(self, ctx: GateContext) -> Outcome:
         ev = scored(ctx)
-        base = getattr(ev, self.baseline)
+        base = iri_baseline(ctx, ev) if self.baseline == "iri" else getattr(ev, self.baseline)
         e_model, e_base = (ev.model - ev.truth) ** 2, (base - ev.truth) ** 2
         leads = e_model.shape[1]
         draws = resampled_means(np.hstack([e_model, e_base]), counts=_counts(ctx, len(e_model), self.limits))

@@ -20,6 +20,7 @@ def tec_suite(limits: TecThresholds | None = None, *, name: str = TEC_RELEASE, v
         SanityGate("spread", limits),
         SkillGate("climatology", Threshold(">", 0.0, on="lower"), limits),
         SkillGate("persistence", Threshold(">", 0.0), limits),
+        SkillGate("iri", Threshold(">", 0.0), limits),
         RmseGate("rmse-good", limits.good_rmse, limits),
         RmseGate("storm-rmse", limits.storm_rmse, limits, storm=True),
     ), description="V2.1 release: physical inputs, a held-out temporal split, leads scored at their own time, no "
