@@ -250,6 +250,14 @@ def test_streams_drawn_today_are_drawn_again_by_a_later_verify(app, ckpts):
     assert ctx.torch_generator().initial_seed() == 5980682354321161656
 
 
+def test_gates_see_the_device_the_run_was_asked_for(app, ckpts):
+    from registry.gate_context import RunContext
+
+    v = app.store.register("toy", {"weights": ckpts["good"]})[0]
+    ctx = RunContext(app.store, app.plugins.family("toy"), v, champion=None, seed=1, device="meta")
+    assert ctx.device == "meta"  # gates place their tensors by it (GateContext.device)
+
+
 def test_pinned_rows_are_read_by_their_digest_when_the_key_was_refreshed(app, ckpts, toy_obs, chdb_path):
     """A server's tables are not fingerprinted: a refresh stores new rows under the same key. The stored run's
     rows are still read by their digest; once they are gone, the run fails closed saying what happened."""
