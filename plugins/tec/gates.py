@@ -29,6 +29,7 @@ class TecThresholds:
     min_std_ratio: float = 0.3
     max_mode_share: float = 0.5
     max_storm_share: float = 0.2
+    min_reference_skill: float = -1.0  # persistence and IRI in the default suite: reported, fail only past 2× RMSE
     n_resamples: int = 1000
     block: int = 24  # samples are hourly per location: a day of consecutive issue hours stays together
 

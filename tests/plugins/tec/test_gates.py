@@ -93,12 +93,13 @@ def good(truth: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return truth + rng.normal(0, 0.3 * truth.std(), truth.shape)
 
 
-def run(data: dict, make=good, *, test: dict | None = None, lineage: dict | None = None) -> dict[str, Any]:
+def run(data: dict, make=good, *, test: dict | None = None, lineage: dict | None = None,
+        strict: bool = False) -> dict[str, Any]:
     test = test or data["test"]
     ctx = Ctx(Oracle(data["test"], make), {"train": _table(data["train"]), "test": _table(test)},
               Version(lineage or LINEAGE))
     results = {}
-    for gate in tec_suite(LIMITS).gates:
+    for gate in tec_suite(LIMITS, strict=strict).gates:
         try:
             results[gate.name] = gate.evaluate(ctx)
         except Exception as exc:  # noqa: BLE001 - an error refuses, like the suite runner
@@ -201,3 +202,13 @@ def test_climatology_is_keyed_by_location_target_day_and_kp_and_counts_fallbacks
     assert forecast.tolist() == [[15.0, pytest.approx(70 / 3), pytest.approx(70 / 3)]]  # day 2 has only Kp 5
     assert fallback.tolist() == [[False, True, True]]
     assert fit.predict(np.array([[0.0, 0.0]]), hours[:, :1], np.array([2.0]))[1].tolist() == [[True]]
+
+
+def test_worse_than_persistence_passes_the_default_suite_and_fails_the_strict_one(data) -> None:
+    def noisy(t: np.ndarray, r: np.random.Generator) -> np.ndarray:
+        return t + r.normal(0, 0.7 * t.std(), t.shape)
+
+    default = run(data, noisy)
+    assert failing(default) == {} and default["skill-vs-persistence"].value < 0
+    strict = failing(run(data, noisy, strict=True))
+    assert set(strict) == {"skill-vs-persistence"} and "lower > 0" in strict["skill-vs-persistence"]
