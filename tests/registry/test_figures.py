@@ -30,6 +30,9 @@ SPECS = {
               "series": {"skill": {"y": [0.3, 0.2, 0.05], "lower": [0.2, 0.1, -0.05], "upper": [0.4, 0.3, 0.15]}}},
     "maps": {"kind": "maps", "title": "quiet vs storm", "scale": "diverging",
              "panels": [{"title": "quiet", "z": GRID}, {"title": "storm", "z": [[2 * v for v in r] for r in GRID]}]},
+    "dials": {"kind": "dials", "title": "L x MLT", "r_edges": [1.75 + 0.5 * i for i in range(14)],
+              "mlt_edges": list(range(25)), "panels": [{"title": "quiet", "z": [[i * j for j in range(24)]
+                                                                                for i in range(13)]}]},
 }
 
 
