@@ -186,3 +186,24 @@ def test_policies_must_be_explained_by_the_ledger(app, ckpts):
         f"policy of toy@production was removed without a ledger entry (entry {entry.seq} set it)"]
     _tamper(app.store, f"UPDATE ledger SET reason = 'not json' WHERE seq = {entry.seq}")
     assert f"entry {entry.seq}: a policy entry whose body is not a policy" in app.store.verify_ledger()
+
+
+def test_a_head_that_names_the_last_entry_but_not_its_hash_is_detected(three_moves):
+    _tamper(three_moves, f"UPDATE meta SET value = '3:{'0' * 64}' WHERE key = 'ledger_head'")
+    assert three_moves.verify_ledger() == ["the ledger ends at entry 3 but its recorded head is entry 3: entries were "
+                                           "removed from the end or added without chaining"]
+
+
+def test_verdict_digests_recorded_earlier_still_verify():
+    """Each promotion entry carries this digest; `verify-ledger` recomputes it from the stored evidence."""
+    from types import SimpleNamespace
+
+    from registry.ledger import verdict_digest
+
+    ev = SimpleNamespace(evidence_id="e" * 64, verdict="promoted")
+    digest = verdict_digest(ev, "production", False)  # type: ignore[arg-type]
+    assert digest == "d1ebb7564b8c08332f981611899f1713c8173be3ecab9c8dae343a6ff07c5b2d"
+    others = {verdict_digest(SimpleNamespace(evidence_id="f" * 64, verdict="promoted"), "production", False),
+              verdict_digest(SimpleNamespace(evidence_id="e" * 64, verdict="refused"), "production", False),
+              verdict_digest(ev, "staging", False), verdict_digest(ev, "production", True)}  # type: ignore[arg-type]
+    assert len(others) == 4 and digest not in others
