@@ -79,3 +79,14 @@ def test_names_are_normalised() -> None:
     assert normalise_name("layers/bidirectional_1/forward_layer/cell/vars/2") == "bidirectional_1/forward_lstm/bias"
     assert normalise_name("layers/layer_normalization_3/vars/1") == "layer_normalization_3/beta"
     assert normalise_name("layers/multi_head_self_attention/wq/vars/0") == "multi_head_self_attention/wq/kernel"
+
+
+def test_full_size_keras_layout_holds_exactly_the_keras_count_and_imports() -> None:
+    from plugins.tec.model import KERAS_PARAMETERS, TecConfig, parameter_count
+
+    arrays = keras_arrays(TecConfig())
+    assert sum(a.size for a in arrays.values()) == KERAS_PARAMETERS == 3_879_986
+    config, state = keras_state_dict(arrays)
+    model = TecV21(config)
+    model.load_state_dict(state)
+    assert config == TecConfig() and parameter_count(model) == KERAS_PARAMETERS
