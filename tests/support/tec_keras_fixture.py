@@ -41,7 +41,10 @@ def keras_arrays(c: TecConfig = TINY, seed: int = 3) -> dict[str, np.ndarray]:
     trunk = (("dense", 4 * c.lstm2, c.dense1), ("dense_1", c.dense1, c.dense1), ("dense_2", c.dense1, c.dense2))
     for name, i, o in trunk:
         a[f"{name}/kernel"], a[f"{name}/bias"] = r(i, o), r(o)
-    for head, hidden, h, out in _HEADS:
+    widths = {"storm_binary": c.binary_hidden, "storm_probability": c.probability_hidden,
+              "tec_forecast": c.tec_hidden, "uncertainty": c.uncertainty_hidden}
+    for head, hidden, _tiny, out in _HEADS:
+        h = widths[head]
         a[f"{hidden}/kernel"], a[f"{hidden}/bias"] = r(c.dense2, h), r(h)
         a[f"{head}/kernel"], a[f"{head}/bias"] = r(h, out), r(out)
     return a
