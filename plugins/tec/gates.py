@@ -42,7 +42,7 @@ def extract_params(ctx: GateContext) -> dict[str, Any]:
     return {}
 
 
-def _columns(ctx: GateContext, split: str) -> dict[str, np.ndarray]:
+def split_rows(ctx: GateContext, split: str) -> dict[str, np.ndarray]:
     """The rows of one window of the spec (``train`` or ``test``), cut from that one pinned extract by time."""
     def cut() -> dict[str, np.ndarray]:
         rows = ctx.memo("tec-rows", lambda: arrow_columns(ctx.extract(TEC_HOURLY, params=extract_params(ctx))))
@@ -55,10 +55,11 @@ def _columns(ctx: GateContext, split: str) -> dict[str, np.ndarray]:
 
 def scored(ctx: GateContext) -> EvaluationSet:
     """The run's evaluation set, computed once and shared by the gates."""
-    return ctx.memo("tec-evaluation", lambda: evaluation_set(ctx.model, _columns(ctx, "test"), _columns(ctx, "train")))
+    return ctx.memo("tec-evaluation",
+                    lambda: evaluation_set(ctx.model, split_rows(ctx, "test"), split_rows(ctx, "train")))
 
 
-def _counts(ctx: GateContext, n: int, limits: TecThresholds, subset: str = "all") -> np.ndarray:
+def shared_counts(ctx: GateContext, n: int, limits: TecThresholds, subset: str = "all") -> np.ndarray:
     """One set of block resamples per run (and subset), shared by every score: intervals of different gates
     then come from the same resampled rows."""
     return ctx.memo(f"tec-bootstrap-{subset}-{n}", lambda: block_counts(
@@ -70,7 +71,7 @@ def iri_baseline(ctx: GateContext, ev: EvaluationSet) -> np.ndarray:
     from plugins.tec.iri import iri_forecast
 
     def compute() -> np.ndarray:
-        test = _columns(ctx, "test")
+        test = split_rows(ctx, "test")
         rows = ev.samples.issue_row
         latlon = np.stack([test["lat"][rows], test["lon"][rows]], axis=1)
         leads = ev.truth.shape[1]
@@ -79,7 +80,7 @@ def iri_baseline(ctx: GateContext, ev: EvaluationSet) -> np.ndarray:
     return ctx.memo("tec-iri", compute)
 
 
-def _interval(draws: np.ndarray) -> dict[str, float]:
+def interval_of(draws: np.ndarray) -> dict[str, float]:
     lo, hi = np.quantile(draws, [(1 - LEVEL) / 2, 1 - (1 - LEVEL) / 2])
     return {"lower": float(lo), "upper": float(hi), "level": LEVEL}
 
@@ -100,18 +101,18 @@ class SkillGate:
         base = iri_baseline(ctx, ev) if self.baseline == "iri" else getattr(ev, self.baseline)
         e_model, e_base = (ev.model - ev.truth) ** 2, (base - ev.truth) ** 2
         leads = e_model.shape[1]
-        draws = resampled_means(np.hstack([e_model, e_base]), counts=_counts(ctx, len(e_model), self.limits))
+        draws = resampled_means(np.hstack([e_model, e_base]), counts=shared_counts(ctx, len(e_model), self.limits))
         dm, db = draws[:, :leads], draws[:, leads:]
         skill = 1 - np.sqrt(e_model.mean()) / np.sqrt(e_base.mean())
         pooled = 1 - np.sqrt(dm.mean(axis=1)) / np.sqrt(db.mean(axis=1))
         per_lead = 1 - np.sqrt(e_model.mean(axis=0)) / np.sqrt(e_base.mean(axis=0))
         lead_draws = 1 - np.sqrt(dm) / np.sqrt(db)
-        bands = [_interval(lead_draws[:, k]) for k in range(leads)]
+        bands = [interval_of(lead_draws[:, k]) for k in range(leads)]
         slices = tuple(Slice(f"+{k + 1} h", float(per_lead[k]), interval=bands[k]) for k in range(leads))
         rmse_m, rmse_b = float(np.sqrt(e_model.mean())), float(np.sqrt(e_base.mean()))
         note = (f"; {ev.climatology_fallbacks:,} of {base.size:,} climatology values fell back to the training mean"
                 if self.baseline == "climatology" else "")
-        interval = _interval(pooled)
+        interval = interval_of(pooled)
         passed_text = "meets" if self.threshold.check(interval[self.threshold.on] if self.threshold.on != "value"
                                                       else skill) else "misses"
         message = (f"skill {skill:.3f} [{interval['lower']:.3f}, {interval['upper']:.3f}] (RMSE {rmse_m:.2f} vs "
@@ -151,7 +152,8 @@ class RmseGate:
         err = (ev.model[rows] - ev.truth[rows]) ** 2
         value = float(np.sqrt(err.mean()))
         subset = "storm" if self.storm else "all"
-        draws = np.sqrt(resampled_means(err.mean(axis=1), counts=_counts(ctx, len(err), self.limits, subset))[:, 0])
+        counts = shared_counts(ctx, len(err), self.limits, subset)
+        draws = np.sqrt(resampled_means(err.mean(axis=1), counts=counts)[:, 0])
         per_lead = np.sqrt(err.mean(axis=0))
         slices = tuple(Slice(f"+{k + 1} h", float(v)) for k, v in enumerate(per_lead))
         pred, obs = ev.model[rows].ravel(), ev.truth[rows].ravel()
@@ -159,7 +161,7 @@ class RmseGate:
         figure = {"kind": "density", "title": f"predicted vs observed TEC ({'storm' if self.storm else 'all'})",
                   "x": np.round(pred[::step], 2).tolist(), "y": np.round(obs[::step], 2).tolist(),
                   "xlabel": "predicted TEC (TECU)", "ylabel": "observed TEC (TECU)"}
-        return Outcome.held_to(value, self.threshold, interval=_interval(draws), slices=slices,
+        return Outcome.held_to(value, self.threshold, interval=interval_of(draws), slices=slices,
                                details={"samples": int(rows.sum())}, figures=(figure,))
 
 
@@ -239,7 +241,7 @@ class RowsGate:
 
     def evaluate(self, ctx: GateContext) -> Outcome:
         problems = [p for split in ("test", "train") for p in row_problems(
-            _columns(ctx, split), label=split, max_mode_share=self.limits.max_mode_share,
+            split_rows(ctx, split), label=split, max_mode_share=self.limits.max_mode_share,
             max_storm_share=self.limits.max_storm_share)]
         message = "; ".join(problems[:6]) + (f"; … {len(problems) - 6} more" if len(problems) > 6 else "") \
             if problems else "no NULL or fill values, every value in range, no stuck driver"
@@ -255,7 +257,7 @@ class SplitGate:
     threshold = Threshold("<=", 0)
 
     def evaluate(self, ctx: GateContext) -> Outcome:
-        times = _columns(ctx, "test")["time"]
+        times = split_rows(ctx, "test")["time"]
         inside, problems, facts = split_problems(ctx.version.lineage, times)
         message = "; ".join(problems) if problems else (
             f"evaluation {facts['test_first']} … {facts['test_last']} after training {facts['train_first']} … "

@@ -211,4 +211,11 @@ def test_worse_than_persistence_passes_the_default_suite_and_fails_the_strict_on
     default = run(data, noisy)
     assert failing(default) == {} and default["skill-vs-persistence"].value < 0
     strict = failing(run(data, noisy, strict=True))
-    assert set(strict) == {"skill-vs-persistence"} and "lower > 0" in strict["skill-vs-persistence"]
+    assert "skill-vs-persistence" in strict and "lower > 0" in strict["skill-vs-persistence"]
+    assert "skill-vs-climatology" not in strict and "skill-vs-iri" not in strict
+
+
+def test_storm_probabilities_are_scored_against_the_training_storm_rate(data) -> None:
+    storm = run(data)["storm-brier-skill"]
+    assert storm.passed and len(storm.slices) == 24 and storm.figures[0]["kind"] == "reliability"
+    assert -1 < storm.value < 0 and "against the training storm rate" in storm.message  # a constant 0.1 forecast
