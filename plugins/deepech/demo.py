@@ -13,8 +13,8 @@ from registry.errors import InvalidInput
 from registry.family import DemoPlan
 
 SHARED_DATA_ENV = "REGISTRY_SHARED_DATA"
-DEMO_CONFIG: dict[str, Any] = {"threshold": 0.5, "epochs": 6, "batch_size": 64, "lr": 5e-4, "patience": 2,
-               "validation_fraction": 0.2, "note": "demo: a few CPU epochs on one day of SYNTHETIC labels"}
+DEMO_CONFIG: dict[str, Any] = {"threshold": 0.5, "epochs": 8, "batch_size": 64, "lr": 5e-4, "patience": 3,
+               "validation_fraction": 0.3, "note": "demo: a few CPU epochs on one day of SYNTHETIC labels"}
 
 
 def sample_path() -> Path:
