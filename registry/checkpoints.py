@@ -6,8 +6,6 @@ first global it would import (found by reading the pickle's opcodes, never by ru
 
 from __future__ import annotations
 
-import io
-import pickletools
 import warnings
 import zipfile
 from collections.abc import Mapping, Sequence
@@ -26,7 +24,6 @@ _PLAIN = ("torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_parameter", 
           "torch.LongStorage", "torch.IntStorage", "torch.ShortStorage", "torch.CharStorage", "torch.ByteStorage",
           "torch.BoolStorage", "torch.float32", "torch.float64", "torch.float16", "torch.bfloat16", "torch.int64",
           "torch._utils._rebuild_tensor", "torch.Size", "torch.device", "builtins.set", "builtins.frozenset")
-_STRINGS = {"SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "UNICODE", "SHORT_BINSTRING", "BINSTRING", "STRING"}
 _MAX_PICKLE = 256 * 2**20
 
 
@@ -51,20 +48,11 @@ def _pickle_bytes(path: Path) -> bytes | None:
 
 
 def imported_globals(data: bytes) -> list[str]:
-    """Every ``module.name`` a pickle would import, in order, read from its opcodes (nothing is executed)."""
-    found: list[str] = []
-    strings: list[str] = []
-    try:
-        for op, arg, _pos in pickletools.genops(io.BytesIO(data)):
-            if op.name in _STRINGS and isinstance(arg, str | bytes):
-                strings.append(arg.decode("latin-1") if isinstance(arg, bytes) else arg)
-            elif op.name in ("GLOBAL", "INST") and isinstance(arg, str):
-                found.append(".".join(arg.split(" ", 1)))
-            elif op.name == "STACK_GLOBAL" and len(strings) >= 2:
-                found.append(f"{strings[-2]}.{strings[-1]}")
-    except Exception:  # a torn pickle: report what was read before the damage
-        pass
-    return found
+    """Every ``module.name`` a pickle would import, in order, read from its opcodes (nothing is executed); module
+    names fetched back from the pickle's memo are followed (``registry.safe_pickle.pickle_globals``)."""
+    from registry.safe_pickle import pickle_globals
+
+    return pickle_globals(data)
 
 
 def code_global(path: Path) -> str | None:

@@ -79,3 +79,18 @@ def test_non_tensor_contents_and_bad_files_are_one_line(tmp_path):
     with pytest.raises(InvalidCheckpoint, match="not a loadable checkpoint") as err:
         read_tensors(tmp_path / "torn.pt")
     assert "\n" not in str(err.value)
+
+
+def test_a_memoised_module_name_is_followed(tmp_path):
+    # protocol 4 memoises 'torch' once and fetches it back for torch.DoubleStorage: the culprit must be the
+    # code-carrying global, not a name spliced from the last two strings read ('b.DoubleStorage')
+    import zipfile
+
+    path = tmp_path / "mixed.pt"
+    torch.save({"a": torch.ones(2), "b": torch.zeros(1, dtype=torch.float64), "e": _Evil(tmp_path / "m")}, path,
+               pickle_protocol=4)
+    assert code_global(path) == "posix.system"
+    with zipfile.ZipFile(path) as z:
+        data = z.read(next(n for n in z.namelist() if n.endswith("data.pkl")))
+    assert imported_globals(data)[:4] == ["torch._utils._rebuild_tensor_v2", "torch.FloatStorage",
+                                          "collections.OrderedDict", "torch.DoubleStorage"]
