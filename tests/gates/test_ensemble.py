@@ -231,3 +231,46 @@ def test_spread_skill_by_variable_and_lead():
     assert isinstance(whole, float) and per_lead.min() < whole < per_lead.max()
     with pytest.raises(GateError, match=r"by axis \(3,\) is out of range"):
         spread_skill_ratio(members, truth, by=3)
+
+
+def test_spread_skill_closed_form():
+    # two members 0 and 2 at both points: mean 1, variance (ddof 1) 2; obs 0 and 2: RMSE of the mean 1
+    members = np.array([[0.0, 0.0], [2.0, 2.0]])
+    assert spread_skill_ratio(members, [0.0, 2.0]) == pytest.approx(math.sqrt(2 * 3 / 2), rel=1e-15)
+    by_point = spread_skill_ratio(members[:, None, :], [[0.0, 2.0]], by=-2)  # a negative axis of obs is kept too
+    assert by_point.shape == (1,) and by_point[0] == pytest.approx(math.sqrt(3), rel=1e-15)
+    members3 = np.array([[0.0], [3.0], [6.0]])  # variance 9, (m + 1)/m = 4/3
+    assert spread_skill_ratio(members3, [1.0]) == pytest.approx(math.sqrt(9 * 4 / 3) / 2, rel=1e-15)
+
+
+def test_ties_are_broken_uniformly_over_the_ranks_they_share():
+    members = np.broadcast_to(np.array([0.0, 1.0, 1.0, 2.0])[:, None], (4, 6000))
+    got = ranks(members, np.ones(6000), np.random.default_rng(0))
+    assert got.dtype == np.int64
+    counts = np.bincount(got, minlength=5)
+    assert counts[0] == 0 and counts[4] == 0  # one member below, one above: never rank 0 or 4
+    assert all(1800 < c < 2200 for c in counts[1:4])  # ranks 1, 2, 3 about equally often
+    assert rank_histogram(np.zeros((3, 5)), np.full(5, -1.0), np.random.default_rng(1)).tolist() == [5, 0, 0, 0]
+    assert rank_histogram(np.zeros((3, 5)), np.full(5, 1.0), np.random.default_rng(1)).tolist() == [0, 0, 0, 5]
+
+
+def test_error_messages_name_their_argument_in_full():
+    for call, message in [
+        (lambda: crps_gaussian("a", 1.0, 0.0), "mu must be numeric"),
+        (lambda: crps_gaussian(0.0, "a", 0.0), "sigma must be numeric"),
+        (lambda: crps_gaussian(0.0, 1.0, "a"), "obs must be numeric"),
+        (lambda: crps_point("a", 1.0), "pred must be numeric"),
+        (lambda: crps_point(1.0, "a"), "obs must be numeric"),
+        (lambda: crps_ensemble(np.ones((2, 2)), ["a", "b"]), "obs must be numeric"),
+        (lambda: rank_histogram_test(["a", "b"]), "counts must be numeric"),
+        (lambda: crps_ensemble(np.ones((1, 2)), [1.0, 1.0], fair=True), "^the fair CRPS needs at least two members$"),
+        (lambda: crps_ensemble(np.ones((0, 2)), [1.0, 1.0]), r"^members is an empty ensemble \(0 members\)$"),
+        (lambda: rank_histogram_test([0, 0]), "^rank histogram has no cases$"),
+        (lambda: spread_skill_ratio(np.ones((1, 2)), [1.0, 1.0]), "^spread needs at least two members$"),
+    ]:
+        with pytest.raises(GateError, match=message):
+            call()
+    assert rank_histogram_test([1, 1]) == (0.0, 1.0)  # one case a bin is a histogram
+    with pytest.raises(GateError, match=r"members hold non-finite values at 1 of 2 point\(s\); remove them or pass "
+                                        r"nan_policy='omit' \(NaN members dropped\) or 'propagate' \(NaN for those"):
+        crps_ensemble(np.array([[1.0, np.nan]]), [1.0, 1.0])
