@@ -207,3 +207,23 @@ def test_verdict_digests_recorded_earlier_still_verify():
               verdict_digest(SimpleNamespace(evidence_id="e" * 64, verdict="refused"), "production", False),
               verdict_digest(ev, "staging", False), verdict_digest(ev, "production", True)}  # type: ignore[arg-type]
     assert len(others) == 4 and digest not in others
+
+
+def test_rows_the_ledger_never_wrote_are_detected(three_moves, app):
+    from registry.policy import set_policy
+
+    entry = set_policy(app, "toy", "production", ["release"], reason="pinned")
+    version = three_moves.ledger()[0].to_version
+    _tamper(three_moves, f"INSERT INTO aliases VALUES ('toy', 'canary', '{version}', 99)")
+    _tamper(three_moves, "INSERT INTO policies SELECT family, 'canary', body, 98 FROM policies")
+    assert three_moves.verify_ledger() == [
+        "alias toy@canary is not explained by the ledger (its last move is missing, the alias names entry 99)",
+        "policy of toy@canary is not explained by the ledger (its last policy entry is missing, the policy names "
+        "entry 98)"]
+    _tamper(three_moves, "DELETE FROM aliases WHERE alias = 'canary'; DELETE FROM policies WHERE alias = 'canary'")
+    # the policy row moved to another entry, or re-serialised with the same meaning: neither is what the ledger wrote
+    _tamper(three_moves, f"UPDATE policies SET ledger_seq = {entry.seq - 1}")
+    assert three_moves.verify_ledger() == [f"policy of toy@production is not explained by the ledger (its last policy "
+                                           f"entry is entry {entry.seq}, the policy names entry {entry.seq - 1})"]
+    _tamper(three_moves, f"UPDATE policies SET ledger_seq = {entry.seq}, body = replace(body, ',', ', ')")
+    assert len(three_moves.verify_ledger()) == 1
