@@ -170,3 +170,35 @@ def test_who_acts_is_the_context_actor_then_registry_user(monkeypatch):
     finally:
         ACTOR.reset(token)
     assert len(now_utc()) == len("2026-01-01T00:00:00+00:00") and "." in now_utc(precise=True)
+
+
+def test_an_empty_home_answers_without_creating_anything(tmp_path):
+    from registry.ledger import GENESIS
+
+    home = tmp_path / "never-used"
+    s = Store(home)
+    assert (s.versions(), s.families_in_use(), s.aliases(), s.ledger(), s.evidence_for("v")) == ([], [], {}, [], [])
+    assert s.verify_ledger() == [] and s.ledger_head() == (0, GENESIS) and s.head_after("e") is None
+    assert s.verify_ledger(witnesses=[(1, "a" * 64)]) == [
+        f"witnessed head 1:{'a' * 16}… is no longer in the ledger (entry 1 is gone)"]
+    with pytest.raises(UnknownName, match=r"no version toy@1: the registry at .* is empty"):
+        s.resolve("toy@1")
+    with pytest.raises(UnknownName, match="no version with id"):
+        s.by_id("v")
+    with pytest.raises(UnknownName, match="no evidence"):
+        s.evidence("e")
+    assert not (home / "catalog.duckdb").exists()
+
+
+def test_resolve_says_which_kind_of_name_is_missing(tmp_path, ckpts):
+    from registry.errors import AliasMoved
+
+    s = Store(tmp_path / "h")
+    v, _ = s.register("toy", {"weights": ckpts["good"]})
+    with pytest.raises(UnknownName, match="^alias toy@production is not set: no version of toy holds it yet$"):
+        s.resolve("toy@production")
+    with pytest.raises(UnknownName, match=r"^no version toy@canary \(not a version number, alias or hash prefix"):
+        s.resolve("toy@canary")
+    s.move_alias("toy", "production", expected=None, to=v.version_id, action="promote", verdict_digest="d")
+    with pytest.raises(AliasMoved, match=f"it now points at toy@1, not {'f' * 12}; decide again"):
+        s.move_alias("toy", "production", expected="f" * 64, to=None, action="rollback", verdict_digest="d")
