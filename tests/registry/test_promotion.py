@@ -348,3 +348,35 @@ def test_expect_current_accepts_a_hash_prefix_and_none(app, ckpts):
         promote(app, b.ref, "production", expect_current="none")
     d = promote(app, b.ref, "production", expect_current=a.version_id[:8], force=True, reason="swap")
     assert d.entry is not None and d.previous == a.version_id
+
+
+def test_promote_refuses_unknown_aliases_and_unaccepted_suites_before_any_gate_runs(app, ckpts, tmp_path):
+    v = _register(app, ckpts["good"])
+    with pytest.raises(UnknownName, match="alias toy@canary does not exist"):
+        promote(app, v.ref, "canary")
+    with pytest.raises(UsageError, match="suite 'with-data' cannot move toy@production"):
+        promote(app, v.ref, "production", suite="with-data")
+    with pytest.raises(InvalidInput, match="does not exist"):
+        promote(app, v.ref, "production", report=tmp_path / "missing" / "card.html")
+    assert app.store.evidence_for(v.version_id) == [] and app.store.ledger() == []
+    assert promote(app, v.ref, "canary", create_alias=True).entry is not None
+    assert promote(app, v.ref, "production", suite="with-data", dry_run=True).verdict == "error"  # any suite dry
+
+
+def test_promote_on_an_empty_home_creates_nothing(app):
+    with pytest.raises(UnknownName):
+        promote(app, "toy@1", "production")
+    assert not (app.home / "catalog.duckdb").exists()
+
+
+def test_rollback_carries_the_evidence_and_force_of_the_promotion_it_returns_to(app, ckpts):
+    a, b, c = (_register(app, ckpts[k]) for k in ("good", "constant", "good2"))
+    promote(app, a.ref, "production")
+    forced = promote(app, b.ref, "production", force=True, reason="drill")
+    promote(app, c.ref, "production", force=True, reason="back")
+    entry, target = rollback(app, "toy", "production")
+    assert target == b.version_id and entry.from_version == c.version_id and entry.to_version == b.version_id
+    assert entry.evidence_id == forced.evidence.evidence_id and entry.forced and entry.reason == "rollback of entry 3"
+    entry, target = rollback(app, "toy", "production", reason="b was a drill")
+    assert target == a.version_id and not entry.forced and entry.reason == "b was a drill"
+    assert app.store.verify_ledger() == []
