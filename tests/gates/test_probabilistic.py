@@ -137,3 +137,22 @@ def test_edges_of_the_unit_interval_are_probabilities():
     assert d.brier == 0.0 and d.reliability == 0.0
     r = reliability_diagram([0.0, 1.0, 0.25], [0, 1, 0], 4)
     assert r.counts.tolist() == [2, 0, 0, 1]  # 0.25 is the first bin's upper edge
+
+
+def test_reliability_closed_form_bars_and_figure():
+    # 10 forecasts of 0.5 (5 events) and one of 0.95 (an event); bins [0, 0.5], (0.5, 0.9], (0.9, 1]
+    p = np.array([0.5] * 10 + [0.95])
+    e = np.array([1, 0] * 5 + [1], dtype=float)
+    r = reliability_diagram(p, e, [0, 0.5, 0.9, 1], level=0.9)
+    assert r.edges.tolist() == [0, 0.5, 0.9, 1] and r.level == 0.9 and r.counts.dtype == np.int64
+    assert r.counts.tolist() == [10, 0, 1]
+    assert r.lower[0] == 0.2 and r.upper[0] == 0.8  # binomial(10, 0.5) 5 % and 95 % quantiles over 10
+    assert r.figure("R") == {"kind": "reliability", "title": "R", "forecast": [0.5, 0.95], "observed": [0.5, 1.0],
+                             "counts": [10, 1], "lower": [0.2, r.lower[2]], "upper": [0.8, 1.0]}
+    with pytest.raises(GateError, match="level must lie in"):
+        reliability_diagram(p, e, level=0.0)
+    assert bin_edges([0, 1]).tolist() == [0.0, 1.0]  # two edges: one bin
+    with pytest.raises(GateError, match="^bins must be a count or strictly increasing edges from 0 to 1$"):
+        bin_edges([0, 0.5, 0.5, 1])
+    with pytest.raises(GateError, match="^ROC needs both events and non-events$"):
+        roc_curve([0.2, 0.3], [1, 1])
