@@ -227,3 +227,31 @@ def test_rows_the_ledger_never_wrote_are_detected(three_moves, app):
                                            f"entry is entry {entry.seq}, the policy names entry {entry.seq - 1})"]
     _tamper(three_moves, f"UPDATE policies SET ledger_seq = {entry.seq}, body = replace(body, ',', ', ')")
     assert len(three_moves.verify_ledger()) == 1
+
+
+def test_every_promotion_is_checked_not_only_up_to_the_first_problem(three_moves):
+    first, second, third = three_moves.ledger()
+    _tamper(three_moves, f"DELETE FROM evidence WHERE evidence_id = '{first.evidence_id}'")
+    _tamper(three_moves, "UPDATE evidence SET body = replace(body, '\"status\":\"pass\"', '\"status\":\"fail\"') "
+                         f"WHERE evidence_id = '{second.evidence_id}'")
+    _tamper(three_moves, f"UPDATE files SET sha256 = '{'0' * 64}' WHERE version_id = '{third.to_version}'")
+    assert [p for p in three_moves.verify_ledger() if p.startswith("entry ")] == [
+        f"entry 1: its evidence {first.evidence_id[:12]} is missing",
+        f"entry 2: its evidence {second.evidence_id[:12]} was edited",
+        "entry 3: the files of the version moved to are not the ones its gates ran on"]
+
+
+def test_the_stored_policy_not_the_default_decides_which_suites_may_promote(app, ckpts):
+    from registry.ledger import GENESIS, check_witnesses
+    from registry.policy import set_policy
+    from registry.promotion import promote
+
+    policy = set_policy(app, "toy", "production", ["release"], reason="explicit")
+    v = app.store.register("toy", {"weights": ckpts["good"]})[0]
+    promote(app, v.ref, "production")
+    assert app.store.verify_ledger(defaults={"toy": "with-data"}) == []
+    _tamper(app.store, f"UPDATE ledger SET reason = replace(reason, '[\"release\"]', '[\"with-data\",\"empty\"]') "
+                       f"WHERE seq = {policy.seq}")
+    assert (f"entry {policy.seq + 1}: an unforced promotion by suite release, which the policy of toy@production did "
+            "not accept (with-data or empty)") in app.store.verify_ledger()
+    assert check_witnesses([], [(0, GENESIS), (2, "c" * 64)]) != []  # a genesis witness does not end the check
