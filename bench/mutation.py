@@ -10,8 +10,9 @@ of that file which reached the mutated function. Without MODULE it runs the defa
 
 The score is killed / (mutants − equivalent): a mutant no test reached ("no tests") counts as survived. A mutant
 that cannot change behaviour is listed in ``bench/mutation_equivalent.toml`` with its original and mutated line
-and the reason; surviving mutants are printed with their diffs so each is either killed by a new test or
-argued there. It measures; it never fails (exit 0), except for a module name outside the scope (exit 2).
+and the reason (one kind is recognised by rule: a change of letter case in SQL text outside quoted literals);
+surviving mutants are printed with their diffs so each is either killed by a new test or argued there. It
+measures; it never fails (exit 0), except for a module name outside the scope (exit 2).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import argparse
 import fcntl
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -140,6 +142,18 @@ def _environment(ws: Path) -> dict[str, str]:
     return env
 
 
+_SQL = re.compile(r"\b(SELECT|INSERT|DELETE|UPDATE|CREATE)\b", re.IGNORECASE)
+_QUOTED = re.compile(r"'[^']*'")
+SQL_CASE = "only the letter case of SQL changed: keywords and unquoted names are case-insensitive (literals kept)"
+
+
+def sql_case_only(removed: list[str], added: list[str]) -> bool:
+    """True when a mutant only changes the case of SQL text outside its quoted literals (an equivalent mutant)."""
+    return bool(removed) and len(removed) == len(added) and all(
+        a != b and a.lower() == b.lower() and _SQL.search(a) is not None and _QUOTED.findall(a) == _QUOTED.findall(b)
+        for a, b in zip(removed, added, strict=True))
+
+
 def _collect(ws: Path, module: str, equivalents: list[Equivalent]) -> ModuleScore:
     """Read mutmut's results and each mutant's diff (mutmut reads its config from the working directory)."""
     script = (
@@ -164,6 +178,8 @@ def _collect(ws: Path, module: str, equivalents: list[Equivalent]) -> ModuleScor
         for e in equivalents:
             if e.module == module and e.removed in removed and e.added in added:
                 result.equivalent[name] = e.reason
+        if sql_case_only(removed, added):
+            result.equivalent[name] = SQL_CASE
     return result
 
 
