@@ -255,3 +255,16 @@ def test_the_stored_policy_not_the_default_decides_which_suites_may_promote(app,
     assert (f"entry {policy.seq + 1}: an unforced promotion by suite release, which the policy of toy@production did "
             "not accept (with-data or empty)") in app.store.verify_ledger()
     assert check_witnesses([], [(0, GENESIS), (2, "c" * 64)]) != []  # a genesis witness does not end the check
+
+
+def test_promotions_after_a_rollback_are_checked_and_alias_problems_name_the_last_move(three_moves, app, ckpts):
+    from registry.promotion import promote, rollback
+
+    rollback(app, "toy", "production")  # entry 4
+    v = app.store.register("toy", {"weights": ckpts["good"]})[0]
+    last = promote(app, v.ref, "staging").entry  # entry 5, after the rollback
+    _tamper(three_moves, f"DELETE FROM evidence WHERE evidence_id = '{last.evidence_id}'")
+    _tamper(three_moves, "UPDATE aliases SET ledger_seq = 2 WHERE alias = 'production'")
+    assert three_moves.verify_ledger() == [
+        "alias toy@production is not explained by the ledger (its last move is entry 4, the alias names entry 2)",
+        f"entry 5: its evidence {last.evidence_id[:12]} is missing"]
