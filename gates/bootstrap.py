@@ -38,9 +38,8 @@ class PairedTest:
     p_value: float
 
 
-def block_indices(n: int, block: int, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
-    """``(n_resamples, n)`` row indices of circular block resamples: blocks of ``block`` consecutive rows (wrapping
-    at the end) from random starts, so that autocorrelation within a block is kept."""
+def _block_starts(n: int, block: int, n_resamples: int, rng: np.random.Generator) -> tuple[int, np.ndarray]:
+    """Blocks per resample and their random starts, after checking the arguments (one draw for both layouts)."""
     if n < 1:
         raise GateError("nothing to resample: no rows")
     if isinstance(block, bool) or not isinstance(block, int | np.integer) or not 1 <= block <= n:
@@ -49,6 +48,13 @@ def block_indices(n: int, block: int, n_resamples: int, rng: np.random.Generator
         raise GateError(f"n_resamples must be a positive int, got {n_resamples!r}")
     k = math.ceil(n / block)
     starts = rng.integers(0, n, size=(n_resamples, k))
+    return k, starts
+
+
+def block_indices(n: int, block: int, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """``(n_resamples, n)`` row indices of circular block resamples: blocks of ``block`` consecutive rows (wrapping
+    at the end) from random starts, so that autocorrelation within a block is kept."""
+    k, starts = _block_starts(n, block, n_resamples, rng)
     idx = (starts[:, :, None] + np.arange(block)[None, None, :]) % n
     return idx.reshape(n_resamples, k * block)[:, :n]
 
@@ -116,14 +122,7 @@ def block_counts(n: int, block: int, n_resamples: int, rng: np.random.Generator)
     """``(n_resamples, n)`` float32: how often each row occurs in each circular block resample — the same resamples
     as ``block_indices`` with the same ``rng`` state, built from the block starts (``n / block`` random numbers per
     resample instead of ``n`` indices)."""
-    if n < 1:
-        raise GateError("nothing to resample: no rows")
-    if isinstance(block, bool) or not isinstance(block, int | np.integer) or not 1 <= block <= n:
-        raise GateError(f"block must be an int in [1, {n}] (the number of rows), got {block!r}")
-    if isinstance(n_resamples, bool) or not isinstance(n_resamples, int | np.integer) or n_resamples < 1:
-        raise GateError(f"n_resamples must be a positive int, got {n_resamples!r}")
-    k = math.ceil(n / block)
-    starts = rng.integers(0, n, size=(n_resamples, k))
+    k, starts = _block_starts(n, block, n_resamples, rng)
     lengths = np.full(k, block)
     lengths[-1] = n - (k - 1) * block  # block_indices cuts the last block so that n rows are drawn
     width = n + block + 1
