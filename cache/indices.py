@@ -173,6 +173,22 @@ def _arrow(rows: list[dict[str, Any]], ddl_types: dict[str, pa.DataType]) -> pa.
     return pa.table({name: pa.array([r[name] for r in rows], type=t) for name, t in ddl_types.items()})
 
 
+def replace_table(source: ClickHouseSource, database: str, name: str, ddl: str, table: pa.Table) -> None:
+    """Load ``table`` into ``database.name`` atomically: a ``__loading`` copy, then EXCHANGE TABLES, so a reader
+    sees the old rows or the new ones, never half; a failed insert leaves the old table as it was."""
+    source.command(f"CREATE DATABASE IF NOT EXISTS {database}")
+    new = f"{database}.{name}__loading"
+    source.command(f"DROP TABLE IF EXISTS {new}")
+    source.command(ddl.format(table=new))
+    try:
+        source.client.insert_arrow(new, table)
+    except Exception as exc:
+        raise SourceError(f"loading {new} failed: {exc}") from None
+    source.command(f"CREATE TABLE IF NOT EXISTS {database}.{name} AS {new}")
+    source.command(f"EXCHANGE TABLES {new} AND {database}.{name}")
+    source.command(f"DROP TABLE IF EXISTS {new}")
+
+
 def load_indices(source: ClickHouseSource, paths: Path | list[Path] | None = None) -> dict[str, Any]:
     """(Re)create ``indices.daily`` and ``indices.kp3h`` in ``source`` from CelesTrak files.
 
@@ -203,17 +219,7 @@ def load_indices(source: ClickHouseSource, paths: Path | list[Path] | None = Non
         "kp3h": (KP3H_DDL, _arrow(kp3h, {"time": pa.timestamp("s", tz="UTC"), "date": pa.date32(), "slot": u8,
                                          "kp": f32, "ap": u16})),
     }
-    source.command(f"CREATE DATABASE IF NOT EXISTS {DATABASE}")
     for name, (ddl, table) in tables.items():
-        new = f"{DATABASE}.{name}__loading"
-        source.command(f"DROP TABLE IF EXISTS {new}")
-        source.command(ddl.format(table=new))
-        try:
-            source.client.insert_arrow(new, table)
-        except Exception as exc:
-            raise SourceError(f"loading {new} failed: {exc}") from None
-        source.command(f"CREATE TABLE IF NOT EXISTS {DATABASE}.{name} AS {new}")
-        source.command(f"EXCHANGE TABLES {new} AND {DATABASE}.{name}")
-        source.command(f"DROP TABLE IF EXISTS {new}")
+        replace_table(source, DATABASE, name, ddl, table)
     return {"files": [p.name for p in files], "daily_rows": len(daily), "kp3h_rows": len(kp3h),
             "first_day": daily[0]["date"].isoformat(), "last_day": daily[-1]["date"].isoformat(), **merged}

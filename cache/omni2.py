@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from registry.errors import InvalidInput, SourceError
+from registry.errors import InvalidInput
 
 if TYPE_CHECKING:
     from cache.sources import ClickHouseSource
@@ -128,17 +128,9 @@ def load_omni2(source: ClickHouseSource, paths: list[Path]) -> dict[str, Any]:
         raise InvalidInput(f"{len(dupes)} hour(s) appear twice across the files, first {dupes[0]:%Y-%m-%d %H}:00")
     table = pa.table({"time": pa.array([r["time"] for r in rows], type=pa.timestamp("s", tz="UTC")),
                       **{c: pa.array([r[c] for r in rows], type=pa.float32()) for c, _, _ in COLUMNS}})
-    source.command(f"CREATE DATABASE IF NOT EXISTS {DATABASE}")
-    new = f"{DATABASE}.{TABLE}__loading"
-    source.command(f"DROP TABLE IF EXISTS {new}")
-    source.command(DDL.format(table=new))
-    try:
-        source.client.insert_arrow(new, table)
-    except Exception as exc:
-        raise SourceError(f"loading {new} failed: {exc}") from None
-    source.command(f"CREATE TABLE IF NOT EXISTS {DATABASE}.{TABLE} AS {new}")
-    source.command(f"EXCHANGE TABLES {new} AND {DATABASE}.{TABLE}")
-    source.command(f"DROP TABLE IF EXISTS {new}")
+    from cache.indices import replace_table
+
+    replace_table(source, DATABASE, TABLE, DDL, table)
     return {"files": [Path(p).name for p in paths], "rows": len(rows), "first_hour": rows[0]["time"].isoformat(),
             "last_hour": rows[-1]["time"].isoformat(),
             "nulls": {c: sum(r[c] is None for r in rows) for c, _, _ in COLUMNS}}
