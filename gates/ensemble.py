@@ -151,6 +151,39 @@ def rank_histogram(members: Any, obs: Any, rng: np.random.Generator, *, member_a
     return np.bincount(ranks(members, obs, rng, member_axis=member_axis).ravel(), minlength=m + 1)
 
 
+def rank_histogram_shared_ties(members: Any, obs: Any, *, member_axis: int = 0) -> np.ndarray:
+    """Rank histogram (m + 1 bins, float64) with ties shared instead of drawn: an observation tied with t members
+    adds 1/(t + 1) to each of the t + 1 ranks it could take — the expectation of random tie-breaking, so the
+    counts depend neither on a generator nor on how a case is cut into tiles. Non-finite input is a ``GateError``."""
+    x, y, axis = ensemble_pair(members, obs, member_axis)
+    if not (np.isfinite(y).all() and np.isfinite(x).all()):
+        raise GateError("members or obs hold non-finite values: ranks need finite input")
+    m = x.shape[axis]
+    below = np.zeros(y.shape, dtype=np.int64)
+    ties = np.zeros(y.shape, dtype=np.int64)
+    for member in np.moveaxis(x, axis, 0):
+        below += member < y
+        ties += member == y
+    share = (1.0 / (ties + 1)).ravel()
+    steps = (np.bincount(below.ravel(), share, minlength=m + 2)
+             - np.bincount((below + ties + 1).ravel(), share, minlength=m + 2))
+    return np.asarray(np.cumsum(steps)[: m + 1])
+
+
+def rank_reliability_index(counts: Any) -> float:
+    """Σ_k |f_k − 1/(m + 1)| of the normalised rank frequencies f_k (Delle Monache et al. 2006): 0 for a flat
+    histogram, up to 2·m/(m + 1) when every observation takes one rank. Unlike χ² it does not grow with the
+    number of (spatially correlated) points, so one limit suits a small and a full grid."""
+    c = as_float_array("counts", counts).astype(np.float64, copy=False)
+    if c.ndim != 1 or len(c) < 2:
+        raise GateError(f"counts must be one-dimensional with at least two bins, got shape {c.shape}")
+    if not np.isfinite(c).all() or (c < 0).any():
+        raise GateError("counts must be finite and ≥ 0")
+    if c.sum() <= 0:
+        raise GateError("rank histogram has no cases")
+    return float(np.abs(c / c.sum() - 1.0 / len(c)).sum())
+
+
 def rank_histogram_chi2(counts: Any) -> float:
     """χ² of the counts against a flat histogram (0 if flat; compare with bins − 1 degrees of freedom)."""
     return rank_histogram_test(counts)[0]

@@ -177,3 +177,45 @@ class FSSAccumulator:
         if any(w > min(self.rows, self.carry[0].shape[1]) for w in self.windows):
             raise GateError(f"a window of {max(self.windows)} does not fit the {self.rows} rows added")
         return [1 - n / d if d > 0 else float("nan") for n, d in zip(self.num, self.den, strict=True)]
+
+
+class QuantileAccumulator:
+    """Quantiles of values far larger than memory from counts on fixed ``edges`` (plus one bin below and one above
+    them) and the exact minimum and maximum: the same counts whatever the tiling, and a quantile exact to within
+    one bin, linearly interpolated inside it (beyond the edges, between the edge and the extreme seen)."""
+
+    def __init__(self, edges: Any) -> None:
+        e = np.asarray(edges, dtype=np.float64)
+        if e.ndim != 1 or len(e) < 2 or not np.isfinite(e).all() or not (np.diff(e) > 0).all():
+            raise GateError("edges must be at least two strictly increasing finite values")
+        self.edges = e
+        self.counts = np.zeros(len(e) + 1, dtype=np.int64)  # [below e0, e0..e1, …, above e_last]
+        self.low, self.high = np.inf, -np.inf
+
+    def update(self, values: Any) -> None:
+        """Count one tile (any shape; a non-finite value is a ``GateError``)."""
+        v = np.asarray(values)
+        if v.size == 0:
+            return
+        if not np.isfinite(v).all():
+            raise GateError(f"values hold {int((~np.isfinite(v)).sum())} non-finite entries")
+        flat = v.ravel()
+        self.counts += np.bincount(np.searchsorted(self.edges, flat, side="right"), minlength=len(self.counts))
+        self.low, self.high = min(self.low, float(flat.min())), max(self.high, float(flat.max()))
+
+    def quantile(self, q: float) -> float:
+        """The ``q`` quantile (0 ≤ q ≤ 1) of every value added."""
+        if not 0 <= q <= 1:
+            raise GateError(f"q must lie in [0, 1], got {q}")
+        total = int(self.counts.sum())
+        if total == 0:
+            raise GateError("no values were added: nothing to score")
+        target = q * total
+        cum = np.cumsum(self.counts)
+        k = min(int(np.searchsorted(cum, target, side="left")), len(self.counts) - 1)
+        while self.counts[k] == 0:  # target 0 lands before the first filled bin
+            k += 1
+        lo = max(self.low, self.edges[k - 1]) if k > 0 else self.low
+        hi = min(self.high, self.edges[k]) if k < len(self.edges) else self.high
+        before = cum[k] - self.counts[k]
+        return float(lo + (hi - lo) * (target - before) / self.counts[k])

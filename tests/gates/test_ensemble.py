@@ -18,7 +18,9 @@ from gates.ensemble import (
     crps_gaussian,
     crps_point,
     rank_histogram,
+    rank_histogram_shared_ties,
     rank_histogram_test,
+    rank_reliability_index,
     ranks,
     spread_skill_ratio,
     twcrps_ensemble,
@@ -274,3 +276,27 @@ def test_error_messages_name_their_argument_in_full():
     with pytest.raises(GateError, match=r"members hold non-finite values at 1 of 2 point\(s\); remove them or pass "
                                         r"nan_policy='omit' \(NaN members dropped\) or 'propagate' \(NaN for those"):
         crps_ensemble(np.array([[1.0, np.nan]]), [1.0, 1.0])
+
+
+def test_shared_ties_spread_an_observation_over_the_ranks_it_could_take():
+    members = np.array([[0.0, 1.0, 5.0], [0.0, 2.0, 5.0], [3.0, 3.0, 5.0]])  # 3 members × 3 points
+    counts = rank_histogram_shared_ties(members, np.array([0.0, 2.5, 9.0]))
+    # point 0 ties two members below one: ranks 0, 1, 2 share it; point 1 has rank 2; point 2 rank 3
+    np.testing.assert_allclose(counts, [1 / 3, 1 / 3, 1 / 3 + 1, 1])
+    np.testing.assert_allclose(rank_histogram_shared_ties(np.zeros((4, 3)), np.zeros(3)), [0.6] * 5)
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 3, size=(5, 4000)).astype(float), rng.integers(0, 3, size=4000).astype(float)
+    drawn = rank_histogram(x, y, rng)  # random tie-breaking agrees with the shared expectation
+    np.testing.assert_allclose(drawn / 4000, rank_histogram_shared_ties(x, y) / 4000, atol=0.02)
+    with pytest.raises(GateError, match="non-finite"):
+        rank_histogram_shared_ties(np.array([[np.inf]]), np.array([0.0]))
+
+
+def test_reliability_index_of_flat_and_one_rank_histograms():
+    assert rank_reliability_index([5, 5, 5, 5]) == 0.0
+    assert rank_reliability_index([0, 0, 8]) == pytest.approx(4 / 3)  # 2·m/(m + 1), m = 2
+    assert rank_reliability_index([1, 3]) == pytest.approx(0.5)
+    for bad, message in (([1], "at least two bins"), ([0, 0], "no cases"), ([1, -1, 2], "≥ 0"),
+                         ([1, np.nan], "finite")):
+        with pytest.raises(GateError, match=message):
+            rank_reliability_index(bad)

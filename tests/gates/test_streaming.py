@@ -14,6 +14,7 @@ from gates.streaming import (
     BrierAccumulator,
     CRPSAccumulator,
     FSSAccumulator,
+    QuantileAccumulator,
     RankHistogramAccumulator,
     SpreadSkillAccumulator,
 )
@@ -96,3 +97,32 @@ def test_tiles_that_do_not_fit_are_refused():
             empty.result()
     with pytest.raises(GateError, match="members must be a positive int"):
         RankHistogramAccumulator(0)
+
+
+
+def test_quantiles_from_counts_on_fixed_edges():
+    rng = np.random.default_rng(4)
+    v = rng.normal(size=20_000)
+    acc = QuantileAccumulator(np.linspace(-5, 5, 2001))
+    for part in np.array_split(v, 7):
+        acc.update(part)
+    whole = QuantileAccumulator(np.linspace(-5, 5, 2001))
+    whole.update(v)
+    assert (acc.counts == whole.counts).all()
+    assert acc.quantile(0.5) == pytest.approx(np.quantile(v, 0.5), abs=0.005)  # one bin is 0.005 wide
+    for q in (0.001, 0.999):  # in the tails neighbouring order statistics lie ~0.01 apart as well
+        assert acc.quantile(q) == pytest.approx(np.quantile(v, q), abs=0.02)
+    assert acc.quantile(0) == v.min() and acc.quantile(1) == v.max()
+    few = QuantileAccumulator([0.0, 1.0])
+    few.update(np.array([-3.0, 0.5, 4.0, 4.0]))  # one below, one inside, two above the edges
+    # values spread evenly inside their bin: [-3, 0] holds the first quarter, [0, 1] the second, [1, 4] the rest
+    assert few.quantile(0.125) == -1.5 and few.quantile(0.25) == 0.0 and few.quantile(0.375) == 0.5
+    assert few.quantile(0.5) == 1.0 and few.quantile(0.75) == 2.5 and few.quantile(1.0) == 4.0
+    with pytest.raises(GateError, match="non-finite"):
+        few.update(np.array([np.nan]))
+    with pytest.raises(GateError, match="nothing to score"):
+        QuantileAccumulator([0.0, 1.0]).quantile(0.5)
+    with pytest.raises(GateError, match="q must lie"):
+        few.quantile(1.5)
+    with pytest.raises(GateError, match="strictly increasing"):
+        QuantileAccumulator([1.0, 1.0])
