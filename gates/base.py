@@ -13,6 +13,9 @@ if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
 
+    from cache.datasets import Dataset
+    from cache.ensembles import Ensemble
+    from registry.family import EnsemblePlan
     from registry.records import ModelVersion
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
@@ -185,6 +188,10 @@ class GateContext(Protocol):
     missing extract raises ``DataMissing``, so a gate that lacks data fails closed. ``memo(key, compute)``
     shares a product between the gates of one run (predictions on a fixed battery, a generated ensemble).
     ``rng(stream)`` and ``torch_generator(stream)`` are seeded from the run's seed and the stream name.
+    ``dataset(name)`` opens a registered gridded dataset lazily (chunks verified as read; pinned by digest in
+    the evidence); ``ensemble(plan, champion=False)`` returns the on-disk ensemble a family's ``EnsemblePlan``
+    describes, generated once per (version, condition, sampler, seed, device) and shared by every gate, run,
+    re-run and the champion comparison.
     """
 
     version: ModelVersion
@@ -202,6 +209,10 @@ class GateContext(Protocol):
 
     def extract(self, name: str, *, params: Mapping[str, Any] | None = None, split: str | None = None) -> pa.Table:
         ...
+
+    def dataset(self, name: str) -> Dataset: ...
+
+    def ensemble(self, plan: EnsemblePlan, *, champion: bool = False) -> Ensemble: ...
 
     def memo(self, key: str, compute: Callable[[], Any]) -> Any: ...
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from cache.datasets import Dataset
 
 DEFAULT_MAX_BYTES = 8 * 2**30  # a role that declares no limit: large enough for any checkpoint of these families
 
@@ -87,15 +90,67 @@ class TrainableFamily(Protocol):
               progress: bool) -> tuple[dict[str, Path], dict[str, Any]]: ...
 
 
+@runtime_checkable
+class DatasetTrainableFamily(Protocol):
+    """A family that trains a new version from registered gridded datasets (``registry train --dataset``).
+
+    ``datasets`` maps each dataset name to its lazy, chunk-verified ``cache.datasets.Dataset``; ``train``
+    writes the version's files into ``out_dir`` and returns ``(files by role, lineage facts)``. The core adds
+    each dataset's name, digest and normalisation statistics to the lineage.
+    """
+
+    def train_datasets(self, datasets: Mapping[str, Dataset], config: Path, *, out_dir: Path, epochs: int | None,
+                       seed: int, device: str, progress: bool) -> tuple[dict[str, Path], dict[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class EnsemblePlan:
+    """How a family generates one ensemble, member-batch by member-batch (the core writes it to disk).
+
+    ``generate(member_ids)`` returns ``(len(member_ids), len(variables), *grid)`` values (NumPy or torch, any
+    device); member ``i`` must depend only on ``(seed, i)`` so any subset can be regenerated. ``sampler`` is
+    the sampler and its parameters as an opaque JSON-able dict and ``condition`` a digest of what the ensemble
+    is conditioned on (e.g. ``digest_json({"dataset": ds.digest, "time": 12})``); both are part of its key.
+    """
+
+    variables: tuple[str, ...]
+    grid: tuple[int, int]
+    members: int
+    seed: int
+    sampler: dict[str, Any]
+    condition: str
+    generate: Callable[[Sequence[int]], Any]
+    batch: int = 8
+
+
+@runtime_checkable
+class EnsembleFamily(Protocol):
+    """A family whose prediction is an ensemble of arrays (``registry predict --out ens.zarr``, ``ctx.ensemble``).
+
+    ``ensemble_plan`` plans ``members`` members from ``model`` conditioned on ``case`` (a ``Dataset``: a
+    registered one, or the ``--input`` store); ``steps`` is the sampler's step count (None: the version's
+    default) and ``options`` the family's own ``--option K=V`` values (text). Raise ``InvalidInput`` on a
+    case the model cannot take.
+    """
+
+    def ensemble_plan(self, model: Any, case: Dataset, *, members: int, seed: int, steps: int | None, device: str,
+                      options: Mapping[str, str]) -> EnsemblePlan: ...
+
+
 @dataclass(frozen=True)
 class DemoPlan:
-    """What a family's demo trains: the extract (with parameters) and the config file, and for how long."""
+    """What a family's demo trains: the extract (with parameters) and the config file, and for how long.
+
+    A gridded family's demo names ``datasets`` instead (name → the paths ``registry datasets add`` takes: a
+    Zarr group or ``.npy`` stacks); ``extract`` is then ``""`` and the demo trains with ``train_datasets``.
+    """
 
     extract: str
     params: dict[str, Any]
     config: Path
     epochs: int
     notes: tuple[str, ...] = ()
+    datasets: dict[str, tuple[Path, ...]] = field(default_factory=dict)
 
 
 @runtime_checkable
@@ -109,3 +164,11 @@ class DemoFamily(Protocol):
     def prepare_demo(self, source: Any, workdir: Path) -> DemoPlan: ...
 
     def release_files(self, directory: Path) -> list[tuple[str, dict[str, Path]]]: ...
+
+
+@runtime_checkable
+class DatasetDemoFamily(Protocol):
+    """A family whose demo needs no ClickHouse (``registry demo``): ``prepare_dataset_demo`` writes clearly
+    labelled demo data and a config into ``workdir`` and returns a plan naming ``datasets``."""
+
+    def prepare_dataset_demo(self, workdir: Path) -> DemoPlan: ...

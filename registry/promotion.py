@@ -116,6 +116,7 @@ def promote(app: App, ref: str, alias: str, *, expect_current: str | None = None
             if not create_alias:
                 check_declared(con, version.family, alias)
             if suite is not None:
+                suite = app.plugins.suite_name(version.family, suite)
                 check_suite(policy, suite)
         gate_suite = app.plugins.suite(version.family, suite or policy.suites[0])
         observed = store.holder(version.family, alias)
@@ -219,10 +220,18 @@ class Verification:
                 "gates": [r.to_dict() for r in self.rerun.results]}
 
 
-def _same(a: Any, b: Any, rtol: float) -> bool:
+def _same(a: Any, b: Any, rtol: float, atol: float = 0.0) -> bool:
     if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool):
-        return a == b or abs(a - b) <= rtol * max(abs(a), abs(b))
+        return a == b or abs(a - b) <= atol + rtol * max(abs(a), abs(b))
     return bool(a == b)
+
+
+_DEVICE_KEYS = ("device", "gpu", "cuda")
+
+
+def _other_device(stored: Evidence, rerun: Evidence) -> bool:
+    """Whether the re-run ran on other hardware than the stored run (device, GPU model or CUDA build)."""
+    return any(stored.environment.get(k) != rerun.environment.get(k) for k in _DEVICE_KEYS)
 
 
 def verify(app: App, ref: str, *, rtol: float = 0.0, device: str = "cpu") -> Verification:
@@ -241,8 +250,13 @@ def verify(app: App, ref: str, *, rtol: float = 0.0, device: str = "cpu") -> Ver
     champion = store.by_id(stored.champion_version_id) if stored.champion_version_id else None
     rerun = run_suite(store, family, suite, version, champion=champion, seed=stored.seed, device=device,
                       extract_pins=stored.extract_keys, expected_digests=stored.extract_digests,
-                      extract_specs=app.plugins.extracts(), purpose={"command": "verify", "of": stored.evidence_id})
+                      extract_specs=app.plugins.extracts(), purpose={"command": "verify", "of": stored.evidence_id},
+                      expected_datasets=stored.dataset_digests)
     drift: list[str] = []
+    atol = 0.0
+    elsewhere = _other_device(stored, rerun)
+    if elsewhere:  # float differences between devices are not drift, within the tolerance the run recorded
+        rtol, atol = max(rtol, stored.tolerance.get("rtol", 0.0)), stored.tolerance.get("atol", 0.0)
     if suite.version != stored.suite_version:
         drift.append(f"suite {suite.name} is now version {suite.version}, evidence used {stored.suite_version}")
     old = {r.name: r for r in stored.results}
@@ -253,12 +267,18 @@ def verify(app: App, ref: str, *, rtol: float = 0.0, device: str = "cpu") -> Ver
             drift.append(f"gate {name}: {'added' if a is None else 'removed'} since the stored run")
         elif a.status != b.status:
             drift.append(f"gate {name}: was {a.status}, now {b.status} ({b.message})")
-        elif not _same(a.value, b.value, rtol):
+        elif not _same(a.value, b.value, rtol, atol):
             drift.append(f"gate {name}: value was {a.value!r}, now {b.value!r}")
         elif (a.gate_version, a.comparator, a.threshold) != (b.gate_version, b.comparator, b.threshold):
             drift.append(f"gate {name}: now v{b.gate_version} {b.comparator} {b.threshold}, "
                          f"was v{a.gate_version} {a.comparator} {a.threshold}")
     if stored.extract_digests != rerun.extract_digests:
         drift.append("extract digests differ from the stored run")
+    if stored.dataset_digests != rerun.dataset_digests:
+        drift.append("dataset digests differ from the stored run")
+    if set(stored.ensemble_digests) != set(rerun.ensemble_digests) or (
+            not elsewhere and stored.ensemble_digests != rerun.ensemble_digests):
+        drift.append("the generated ensembles differ from the stored run's"
+                     + ("" if elsewhere else " on the same device"))
     store.save_evidence(rerun)
     return Verification(version, stored, rerun, drift)

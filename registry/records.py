@@ -107,6 +107,11 @@ class Evidence:
     purpose: dict[str, str] = field(default_factory=dict)
     # figure specs of the run as a whole (``GateSuite.figures``); hashed only when there are some
     figures: tuple[dict[str, Any], ...] = ()
+    # gridded datasets read (name → digest) and ensembles used (label → digest), and the suite's cross-device
+    # tolerance ({"rtol", "atol"}); like ``figures``, hashed only when there are some
+    dataset_digests: dict[str, str] = field(default_factory=dict)
+    ensemble_digests: dict[str, str] = field(default_factory=dict)
+    tolerance: dict[str, float] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -147,6 +152,9 @@ class Evidence:
             d["figures"] = list(self.figures)
         else:  # evidence stored before suites had figures keeps its hash
             d.pop("figures")
+        for name in ("dataset_digests", "ensemble_digests", "tolerance"):  # likewise before gridded data
+            if not d[name]:
+                d.pop(name)
         return d
 
 

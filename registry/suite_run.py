@@ -87,10 +87,12 @@ def run_suite(store: Store, family: Family, suite: GateSuite, version: ModelVers
               extract_pins: dict[str, str] | None = None, expected_digests: dict[str, str] | None = None,
               extract_specs: Mapping[str, ExtractSpec] | None = None,
               progress: bool = False,
-              purpose: dict[str, str] | None = None) -> Evidence:
+              purpose: dict[str, str] | None = None,
+              expected_datasets: dict[str, str] | None = None) -> Evidence:
     """Evaluate every gate of ``suite`` on ``version``; the caller stores the returned evidence."""
     ctx = RunContext(store, family, version, champion=champion, seed=seed, device=device,
-                     extract_pins=extract_pins, expected_digests=expected_digests, extract_specs=extract_specs)
+                     extract_pins=extract_pins, expected_digests=expected_digests, extract_specs=extract_specs,
+                     expected_datasets=expected_datasets, progress=progress and sys.stderr.isatty())
     t0 = time.perf_counter()
     gates = suite.gates
     results: list[GateResult] = []
@@ -121,6 +123,9 @@ def run_suite(store: Store, family: Family, suite: GateSuite, version: ModelVers
                 champion_version_id=champion.version_id if champion else None, seed=seed,
                 environment=environment(family, device), created_at=now_utc(precise=True),
                 seconds=round(time.perf_counter() - t0, 4), extract_keys=dict(sorted(ctx.extract_keys.items())),
-                purpose=dict(purpose or {}), figures=figures)
+                purpose=dict(purpose or {}), figures=figures,
+                dataset_digests=dict(sorted(ctx.dataset_digests.items())),
+                ensemble_digests=dict(sorted(ctx.ensemble_digests.items())),
+                tolerance={k: float(v) for k, v in sorted((suite.device_tolerance or {}).items())})
     draft = Evidence(evidence_id="", **body)  # type: ignore[arg-type]
     return Evidence(evidence_id=digest_json(draft.content()), **body)  # type: ignore[arg-type]

@@ -1,0 +1,291 @@
+"""Gridded datasets beside the extracts: Zarr v3 stores registered by a digest over their chunks.
+
+Layout of ``<home>/datasets``::
+
+    <name>-<digest16>/          the Zarr v3 group: one (time, y, x) float32 array per variable, 2-D lat/lon,
+                                its header (dims, variables, stats…) in the group's attributes
+    <name>-<digest16>.json      the record: name, digest, header and every chunk's digest
+    .tmp-<pid>-<random>/        a dataset being written; never read, removed by the next writer once <pid> is dead
+    .write.lock                 the single-writer lock (``cache.lock``)
+
+The digest is sha256 over the header (canonical JSON) and each chunk's digest (its values as little-endian
+float32), computed while the input is copied chunk by chunk, so no array is ever held whole. Reading checks
+each chunk it touches against its recorded digest. The record is written after the rename, so a writer that
+dies leaves only a temporary folder, which nothing lists.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cache.chunked import DTYPE, VerifiedArray, chunk_digest, chunk_grid, chunk_slices, combine, create_array
+from cache.gridded_input import COORDS, GriddedInput
+from cache.lock import WriterLock
+from cache.store import _alive
+from registry.errors import DataMissing, IntegrityError, InvalidInput
+from registry.hashing import canonical_json
+from registry.store import now_utc
+
+FORMAT = 1
+TILE = 256  # chunk edge on y and x; one time step per chunk
+_NAME = re.compile(r"[a-z][a-z0-9_.-]{0,63}\Z")
+SCALES = ("stored", "physical", "z")
+
+
+@dataclass(frozen=True)
+class DatasetRef:
+    """A registered dataset: its name, content digest, header and where it lies."""
+
+    name: str
+    digest: str
+    header: dict[str, Any]
+    created_at: str
+    path: str
+
+    @property
+    def short(self) -> str:
+        return self.digest[:12]
+
+
+def header_for(found: GriddedInput, stats: Mapping[str, Any], tile: int = TILE) -> dict[str, Any]:
+    n, h, w = found.shape
+    return {"format": FORMAT, "dims": ["time", "y", "x"], "shape": [n, h, w], "chunks": [1, min(h, tile), min(w, tile)],
+            "variables": list(found.variables), "coords": sorted(found.coords), "normalised": found.normalised,
+            "stats": {k: {"mean": float(v["mean"]), "std": float(v["std"])} for k, v in stats.items()},
+            "attrs": dict(found.attrs)}
+
+
+class Dataset:
+    """Lazy, chunk-verified access to one dataset: ``read(variable, time, y, x, scale=…)``, ``lat``/``lon``,
+    ``stats``, ``tiles()``. ``scale`` is ``stored`` (as registered), ``physical`` or ``z`` (z-scores)."""
+
+    def __init__(self, name: str, digest: str, header: dict[str, Any], arrays: Mapping[str, Any]) -> None:
+        self.name, self.digest, self.header = name, digest, header
+        self._arrays = dict(arrays)
+        self.variables: tuple[str, ...] = tuple(header["variables"])
+        self.shape: tuple[int, int, int] = tuple(header["shape"])  # type: ignore[assignment]
+        self.stats: dict[str, dict[str, float]] = header["stats"]
+        self.normalised: bool = bool(header["normalised"])
+        self.attrs: dict[str, Any] = header.get("attrs", {})
+
+    def __repr__(self) -> str:
+        return f"Dataset({self.name!r}, {self.digest[:12]}, {self.variables}, shape={self.shape})"
+
+    def read(self, variable: str, time: Any = None, y: Any = None, x: Any = None, *,
+             scale: str = "stored") -> np.ndarray:
+        """float32 values of ``variable`` at ``time``/``y``/``x`` (integers or step-1 slices; None = all)."""
+        if variable not in self.variables:
+            raise DataMissing(f"dataset {self.name!r} has no variable {variable!r} "
+                              f"(it has {', '.join(self.variables)})")
+        if scale not in SCALES:
+            raise InvalidInput(f"scale must be one of {', '.join(SCALES)}, got {scale!r}")
+        values = self._arrays[variable].read(time, y, x)
+        s = self.stats[variable]
+        if scale == "physical" and self.normalised:
+            return (values * np.float32(s["std"]) + np.float32(s["mean"])).astype(np.float32)
+        if scale == "z" and not self.normalised:
+            return ((values - np.float32(s["mean"])) / np.float32(s["std"])).astype(np.float32)
+        return values
+
+    def coordinate(self, name: str) -> np.ndarray:
+        """The 2-D ``lat`` or ``lon`` array; ``DataMissing`` if the dataset was registered without coordinates."""
+        if name not in self.header["coords"]:
+            raise DataMissing(f"dataset {self.name!r} was registered without {name} coordinates")
+        return self._arrays[name].read()
+
+    def tiles(self) -> Iterator[tuple[slice, slice]]:
+        """The (y, x) slices of the stored chunks, for reading a grid tile by tile."""
+        _, h, w = self.shape
+        _, th, tw = self.header["chunks"]
+        for index in chunk_grid((h, w), (th, tw)):
+            yield chunk_slices(index, (h, w), (th, tw))  # type: ignore[misc]
+
+    def verify(self, progress: Callable[[], None] | None = None) -> None:
+        """Check every chunk of every array against its digest."""
+        for array in self._arrays.values():
+            array.verify_all(progress)
+
+
+class DatasetStore:
+    """The registered datasets under ``<home>/datasets``."""
+
+    def __init__(self, home: Path, *, lock_timeout: float | None = None) -> None:
+        self.root = Path(home) / "datasets"
+        self.lock_timeout = lock_timeout
+
+    def list(self) -> list[DatasetRef]:
+        """Every registered dataset, oldest first."""
+        refs = [self._load(p) for p in self.root.glob("*.json")] if self.root.is_dir() else []
+        return sorted((r for r in refs if r is not None), key=lambda r: (r.created_at, r.name))
+
+    def _load(self, entry: Path) -> DatasetRef | None:
+        try:
+            record = json.loads(entry.read_text())
+            return DatasetRef(record["name"], record["digest"], record["header"], record["created_at"],
+                              str(entry.with_suffix("")))
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def latest(self, name: str) -> DatasetRef | None:
+        found = [r for r in self.list() if r.name == name]
+        return found[-1] if found else None
+
+    def by_digest(self, name: str, digest: str) -> DatasetRef | None:
+        entry = self.root / f"{name}-{digest[:16]}.json"
+        ref = self._load(entry) if entry.is_file() else None
+        return ref if ref is not None and ref.digest == digest and ref.name == name else None
+
+    def resolve(self, name: str, digest: str | None = None) -> DatasetRef:
+        """The dataset ``name`` (the newest, or the one with ``digest``); ``DataMissing`` if absent."""
+        ref = self.by_digest(name, digest) if digest else self.latest(name)
+        if ref is None:
+            held = self.latest(name)
+            if digest and held is not None:
+                raise DataMissing(f"dataset {name!r}: the content the stored run used (digest {digest[:12]}) is "
+                                  f"no longer registered; it holds {held.short} now")
+            raise DataMissing(f"dataset {name!r} is not registered; run `registry datasets add {name} PATH…`")
+        return ref
+
+    def open(self, ref: DatasetRef) -> Dataset:
+        """The dataset at ``ref``; its record must still combine to its digest (chunks are checked as read)."""
+        import zarr
+
+        record = json.loads(Path(ref.path + ".json").read_text())
+        names = [*ref.header["variables"], *ref.header["coords"]]
+        digests = record["chunk_digests"]
+        if combine(canonical_json(ref.header), [d for n in names for d in digests[n]]) != ref.digest:
+            raise IntegrityError(f"dataset {ref.name!r} {ref.short}: its record no longer matches its digest")
+        try:
+            group = zarr.open_group(ref.path, mode="r")
+            arrays = {n: VerifiedArray(group[n], digests[n], f"dataset {ref.name} {ref.short} {n}") for n in names}
+        except (KeyError, FileNotFoundError) as exc:
+            raise IntegrityError(f"dataset {ref.name!r} {ref.short}: array {exc} is missing on disk") from None
+        return Dataset(ref.name, ref.digest, ref.header, arrays)
+
+    def register(self, name: str, found: GriddedInput, *, tile: int = TILE,
+                 progress: bool = False) -> tuple[DatasetRef, bool]:
+        """Copy ``found`` into the store chunk by chunk; ``(ref, created)`` (False: the same content was there)."""
+        if not _NAME.match(name):
+            raise InvalidInput(f"dataset name {name!r}: use a lower-case letter, then letters, digits, . _ -")
+        self.root.mkdir(parents=True, exist_ok=True)
+        with WriterLock(self.root / ".write.lock", self.lock_timeout, f"registering dataset {name}"):
+            self._sweep()
+            tmp = self.root / f".tmp-{os.getpid()}-{secrets.token_hex(4)}"
+            try:
+                header, digest, chunk_digests = _copy(found, tmp, tile, progress, name)
+                final = self.root / f"{name}-{digest[:16]}"
+                existing = self.by_digest(name, digest)
+                if existing is not None:
+                    shutil.rmtree(tmp)
+                    return existing, False
+                if final.exists():  # a folder left without its record: replace it with the fresh copy
+                    shutil.rmtree(final)
+                os.replace(tmp, final)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+            record = {"name": name, "digest": digest, "header": header, "created_at": now_utc(precise=True),
+                      "chunk_digests": chunk_digests}
+            entry = final.with_suffix(".json")
+            part = entry.with_name(f".{entry.name}.{os.getpid()}")
+            part.write_text(json.dumps(record))
+            os.replace(part, entry)
+            ref = self._load(entry)
+            assert ref is not None
+            return ref, True
+
+    def _sweep(self) -> None:
+        for p in self.root.glob(".tmp-*"):
+            pid = p.name.split("-")[1]
+            if pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(p, ignore_errors=True)
+
+
+class _Plain:
+    """An input array read as is (``registry predict --input``): same ``read`` as ``VerifiedArray``, no digests."""
+
+    def __init__(self, source: Any) -> None:
+        self.source = source
+
+    def read(self, *keys: Any) -> np.ndarray:
+        keys = tuple(slice(None) if k is None else k for k in keys)
+        return np.asarray(self.source[keys], dtype=np.float32)
+
+    def verify_all(self, progress: Callable[[], None] | None = None) -> None:
+        return None
+
+
+def from_input(name: str, found: GriddedInput, *, tile: int = TILE, progress: bool = False) -> Dataset:
+    """An unregistered input as a ``Dataset``; its digest (the one registering it would give) is computed by
+    reading it once, chunk by chunk."""
+    header, digest, _ = _copy(found, None, tile, progress, name)
+    arrays = {**{k: _Plain(v) for k, v in found.variables.items()}, **{k: _Plain(v) for k, v in found.coords.items()}}
+    return Dataset(name, digest, header, arrays)
+
+
+def _copy(found: GriddedInput, tmp: Path | None, tile: int, progress: bool, name: str
+          ) -> tuple[dict[str, Any], str, dict[str, list[str]]]:
+    """Read ``found`` chunk by chunk (writing each chunk into a new Zarr group at ``tmp`` unless None); the
+    header, the digest and every chunk's digest. Statistics not given are computed on the way."""
+    import zarr
+    from tqdm import tqdm
+
+    n, h, w = found.shape
+    chunks = (1, min(h, tile), min(w, tile))
+    group = zarr.open_group(tmp, mode="w", zarr_format=3) if tmp is not None else None
+    per_array = len(chunk_grid((n, h, w), chunks))
+    bar = tqdm(total=per_array * len(found.variables) + 2 * bool(found.coords), desc=f"dataset {name}",
+               unit="chunk", disable=not progress, leave=False)
+    digests: dict[str, list[str]] = {}
+    sums: dict[str, list[float]] = {}
+    for var, source in found.variables.items():
+        acc = [0.0, 0.0, 0.0]  # count, sum, sum of squares (float64)
+        digests[var] = []
+        target = create_array(group, var, (n, h, w), chunks) if group is not None else None
+        for block in _blocks(source, (n, h, w), chunks, target, bar.update):
+            if not np.isfinite(block).all():
+                raise InvalidInput(f"variable {var!r} holds NaN or infinite values (or values beyond float32)")
+            b = block.astype(np.float64)
+            acc = [acc[0] + b.size, acc[1] + float(b.sum()), acc[2] + float((b * b).sum())]
+            digests[var].append(chunk_digest(block))
+        sums[var] = acc
+    for coord in COORDS if found.coords else ():
+        target = create_array(group, coord, (h, w), chunks[1:]) if group is not None else None
+        digests[coord] = [chunk_digest(b) for b in _blocks(found.coords[coord], (h, w), chunks[1:], target,
+                                                           bar.update)]
+    bar.close()
+    stats = found.stats
+    if stats is None:
+        stats = {}
+        for var, (count, total, squares) in sums.items():
+            mean = total / count
+            std = max(squares / count - mean * mean, 0.0) ** 0.5
+            if not std > 0:
+                raise InvalidInput(f"variable {var!r} is constant; its z-score statistics are undefined")
+            stats[var] = {"mean": mean, "std": std}
+    header = header_for(found, stats, tile)
+    if group is not None:
+        group.attrs.update(header)
+    names = [*header["variables"], *header["coords"]]
+    return header, combine(canonical_json(header), [d for k in names for d in digests[k]]), digests
+
+
+def _blocks(source: Any, shape: tuple[int, ...], chunks: tuple[int, ...], target: Any,
+            tick: Callable[[], Any]) -> Iterator[np.ndarray]:
+    for index in chunk_grid(shape, chunks):
+        where = chunk_slices(index, shape, chunks)
+        block = np.asarray(source[where], dtype=DTYPE)
+        if target is not None:
+            target[where] = block
+        tick()
+        yield block
