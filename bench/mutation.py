@@ -1,12 +1,16 @@
 """Mutation testing (mutmut) of the modules that carry the registry's promises, each against its mirrored tests.
 
-Run: ``.venv/bin/python bench/mutation.py [MODULE …] [--all] [--max-children 1] [--survivors] [--tests-at REV]``.
+Run: ``.venv/bin/python bench/mutation.py [MODULE …] [--all] [--max-children 1] [--survivors] [--resume]
+[--tests-at REV]``.
 
 Each module (``registry/store.py``) is mutated in a workspace of its own under ``.mutation/`` (git-ignored, copied
 from the working tree, so nobody else's files are touched and a shared tree stays usable) and only its mirrored
-test file (``tests/registry/test_store.py``) is run against each mutant; mutmut runs, per mutant, just the tests
-of that file which reached the mutated function. Without MODULE it runs the default set (``DEFAULT``), with
-``--all`` every module in scope (``registry/``, ``gates/``, ``cache/digest.py``, ``plugins/*/gates.py``).
+test file (``tests/registry/test_store.py``), plus any files ``EXTRA_TESTS`` lists for it, is run against each
+mutant; mutmut runs, per mutant, just the tests of those files which reached the mutated function. Without
+MODULE it runs the default set (``DEFAULT``), with ``--all`` every module in scope (``registry/``, ``gates/``,
+``cache/digest.py``, each family's gate modules: ``plugins/*/gates.py`` and ``plugins/*/*_gates.py``).
+``--resume`` tries again, in the module's existing workspace and against today's tests, only the mutants that
+survived or were not run yet (after adding tests for the survivors).
 
 The score is killed / (mutants − equivalent): a mutant no test reached ("no tests") counts as survived. A mutant
 that cannot change behaviour is listed in ``bench/mutation_equivalent.toml`` with its original and mutated line
@@ -38,24 +42,35 @@ DEFAULT = ("cache/digest.py", "registry/gate_context.py", "registry/ledger.py", 
            "registry/promotion.py", "registry/suite_run.py", "gates/base.py", "gates/metrics.py",
            "gates/baselines.py")
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
+# Test files run for a module besides its mirrored one: where its promises are tested elsewhere too.
+EXTRA_TESTS: dict[str, tuple[str, ...]] = {
+    "registry/promotion.py": ("tests/registry/test_policy.py",),
+}
+# each family's gate modules: ionis/gates.py, ionis/release_gates.py, deepech/class_gates.py, ...
+FAMILY_GATES = ("plugins/*/gates.py", "plugins/*/*_gates.py")
 
 
 def in_scope() -> list[str]:
     """Every module mutation testing covers, as paths relative to the repository."""
     found = [*REPO.glob("registry/**/*.py"), *REPO.glob("gates/*.py"), REPO / "cache" / "digest.py",
-             *REPO.glob("plugins/*/gates.py")]
+             *(p for pattern in FAMILY_GATES for p in REPO.glob(pattern))]
     return sorted(str(p.relative_to(REPO)) for p in found if p.name != "__init__.py")
 
 
 def default_modules() -> list[str]:
     """The default run: the core's promise-carrying modules and every family's gate module."""
-    return [*DEFAULT, *sorted(str(p.relative_to(REPO)) for p in REPO.glob("plugins/*/gates.py"))]
+    return [*DEFAULT, *sorted(str(p.relative_to(REPO)) for pattern in FAMILY_GATES for p in REPO.glob(pattern))]
 
 
 def mirrored_test(module: str) -> Path:
     """``registry/store.py`` → ``tests/registry/test_store.py``."""
     path = Path(module)
     return Path("tests") / path.parent / f"test_{path.name}"
+
+
+def selected_tests(module: str) -> list[str]:
+    """The test files run against ``module``'s mutants: its mirrored file and any listed in ``EXTRA_TESTS``."""
+    return [mirrored_test(module).as_posix(), *EXTRA_TESTS.get(module, ())]
 
 
 @dataclass
@@ -100,7 +115,7 @@ class ModuleScore:
 
 
 def _prepare(module: str, test: Path, tests_at: str | None = None) -> Path:
-    ws = WORKSPACE / module.replace("/", "__").removesuffix(".py")
+    ws = _workspace(module)
     if ws.exists():
         shutil.rmtree(ws)
     ws.mkdir(parents=True)
@@ -118,7 +133,7 @@ def _prepare(module: str, test: Path, tests_at: str | None = None) -> Path:
     config = {
         "source_paths": ["registry", "gates", "cache", "plugins"],
         "only_mutate": [module],
-        "pytest_add_cli_args_test_selection": [str(test)],
+        "pytest_add_cli_args_test_selection": selected_tests(module),
         "pytest_add_cli_args": ["-q", "-p", "no:cacheprovider"],
         "process_isolation": "forkserver",  # torch and the embedded ClickHouse engine are not fork-safe after use
         "use_git_change_detection": False,
@@ -142,7 +157,8 @@ def _environment(ws: Path) -> dict[str, str]:
     return env
 
 
-_SQL = re.compile(r"\b(SELECT|INSERT|DELETE|UPDATE|CREATE)\b", re.IGNORECASE)
+# SQL text: a statement, or a fragment of one passed on (a WHERE clause such as "v.version_id = ?", an ORDER BY)
+_SQL = re.compile(r"\b(SELECT|INSERT|DELETE|UPDATE|CREATE|ORDER BY)\b|\? IS NULL\b|\b[a-z]\.[a-z_]+ = \?", re.I)
 _QUOTED = re.compile(r"'[^']*'")
 SQL_CASE = "only the letter case of SQL changed: keywords and unquoted names are case-insensitive (literals kept)"
 
@@ -184,7 +200,7 @@ def _collect(ws: Path, module: str, equivalents: list[Equivalent]) -> ModuleScor
 
 
 def run_module(module: str, max_children: int, equivalents: list[Equivalent], verbose: bool,
-               tests_at: str | None = None) -> ModuleScore:
+               tests_at: str | None = None, resume: bool = False) -> ModuleScore:
     """Mutate ``module`` in its own workspace and run its mirrored tests against every mutant."""
     test = mirrored_test(module)
     if not (REPO / test).exists():
@@ -195,16 +211,41 @@ def run_module(module: str, max_children: int, equivalents: list[Equivalent], ve
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return ModuleScore(module, note="skipped: another run of this module is using its workspace")
-        return _run_locked(module, test, max_children, equivalents, verbose, tests_at)
+        return _run_locked(module, test, max_children, equivalents, verbose, tests_at, resume)
+
+
+def _workspace(module: str) -> Path:
+    return WORKSPACE / module.replace("/", "__").removesuffix(".py")
+
+
+def _resumable(ws: Path, module: str, equivalents: list[Equivalent]) -> list[str] | None:
+    """The mutants a resumed run tries again (survivors and those not run yet), after refreshing the tests.
+
+    None when the workspace has no results to resume from. Only ``tests/`` is refreshed: a changed source
+    module needs a fresh run.
+    """
+    if not (ws / "mutants" / (module + ".meta")).exists():
+        return None
+    shutil.copytree(REPO / "tests", ws / "tests", dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis"))
+    return _collect(ws, module, equivalents).survivors()
 
 
 def _run_locked(module: str, test: Path, max_children: int, equivalents: list[Equivalent], verbose: bool,
-                tests_at: str | None) -> ModuleScore:
-    ws = _prepare(module, test, tests_at)
+                tests_at: str | None, resume: bool = False) -> ModuleScore:
+    ws = _workspace(module)
+    again = _resumable(ws, module, equivalents) if resume and not tests_at else None
+    if again == []:
+        return _collect(ws, module, equivalents)  # resumed, and nothing is left to try
+    if again is None:
+        ws = _prepare(module, test, tests_at)
+        again = []
     t0 = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children)], cwd=ws,
-                          env=_environment(ws), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    (ws / "mutmut-run.log").write_text(done.stdout)
+    log = ws / "mutmut-run.log"
+    done = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children), *again],
+                          cwd=ws, env=_environment(ws), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    with open(log, "a") as f:
+        f.write(done.stdout)
     if verbose:
         print(done.stdout[-3000:])
     result = _collect(ws, module, equivalents)
@@ -223,6 +264,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--verbose", action="store_true", help="print the tail of mutmut's own output")
     ap.add_argument("--json", type=Path, help="also write the per-module figures to this file")
     ap.add_argument("--tests-at", metavar="REV", help="use each mirrored test file as of git revision REV")
+    ap.add_argument("--resume", action="store_true",
+                    help="reuse the module's workspace: refresh tests/, run only the survivors and the mutants not run "
+                         "yet (source changes need a fresh run)")
     args = ap.parse_args(argv)
     scope = in_scope()
     modules = scope if args.all else [m.removeprefix("./") for m in args.modules] or default_modules()
@@ -234,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     t0 = time.perf_counter()
     for module in modules:
-        r = run_module(module, args.max_children, equivalents, args.verbose, args.tests_at)
+        r = run_module(module, args.max_children, equivalents, args.verbose, args.tests_at, args.resume)
         results.append(r)
         line = (f"{module:32s} {r.killed:4d}/{r.counted:<4d} killed  {100 * r.score:5.1f} %  "
                 f"({len(r.equivalent)} equivalent, {r.seconds:.0f} s)") if r.statuses else f"{module:32s} {r.note}"

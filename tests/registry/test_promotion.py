@@ -380,3 +380,45 @@ def test_rollback_carries_the_evidence_and_force_of_the_promotion_it_returns_to(
     entry, target = rollback(app, "toy", "production", reason="b was a drill")
     assert target == a.version_id and not entry.forced and entry.reason == "b was a drill"
     assert app.store.verify_ledger() == []
+
+
+GATE_FIELDS = ("name", "status", "passed", "value", "threshold", "comparator", "message", "seconds")
+
+
+def test_the_json_of_a_decision_names_every_field(app, ckpts, tmp_path):
+    good, const = _register(app, ckpts["good"]), _register(app, ckpts["constant"])
+    first = promote(app, good.ref, "production", report=tmp_path / "card.html")
+    body = first.to_json()
+    gates = body.pop("gates")
+    assert body == {
+        "verdict": "promoted", "version": "toy@1", "version_id": good.version_id, "alias": "production",
+        "dry_run": False, "forced": False, "reason": "", "previous": None, "suite": "release", "suite_version": "1",
+        "evidence_id": first.evidence.evidence_id, "ledger_seq": 1, "message": "toy@1 is now toy@production",
+        "scorecard": str(tmp_path / "card.html"), "ledger_head": f"1:{app.store.ledger()[0].entry_hash}"}
+    assert [tuple(g) for g in gates] == [GATE_FIELDS] * 3
+    assert gates == [{k: r.to_dict()[k] for k in GATE_FIELDS} for r in first.evidence.results]
+    assert [(g["name"], g["status"], g["passed"]) for g in gates] == [
+        ("skill_vs_climatology", "pass", True), ("spread_ratio", "pass", True),
+        ("not_worse_than_champion", "pass", True)]
+    forced = promote(app, const.ref, "production", force=True, reason="drill").to_json()
+    assert (forced["verdict"], forced["forced"], forced["reason"], forced["previous"], forced["ledger_seq"]) == (
+        "promoted", True, "drill", good.version_id, 2)
+    dry = promote(app, good.ref, "staging", dry_run=True, suite="empty").to_json()
+    assert (dry["dry_run"], dry["suite"], dry["ledger_seq"], dry["gates"], dry["alias"]) == (
+        True, "empty", None, [], "staging")
+    assert dry["ledger_head"] == f"2:{app.store.ledger()[-1].entry_hash}"
+
+
+def test_the_json_of_a_verification_says_whether_it_reproduced(app, ckpts, monkeypatch):
+    import toy_family
+
+    v = _register(app, ckpts["good"])
+    stored = promote(app, v.ref, "production").evidence
+    same = verify(app, v.ref)
+    assert same.to_json() == {"version": "toy@1", "stored_evidence": stored.evidence_id,
+                              "rerun_evidence": same.rerun.evidence_id, "drift": [], "reproduced": True,
+                              "gates": [r.to_dict() for r in same.rerun.results]}
+    assert len(same.to_json()["gates"]) == 3 and same.rerun.evidence_id != stored.evidence_id
+    monkeypatch.setattr(toy_family, "truth", lambda x: 3.0 * x[:, 0])
+    body = verify(app, v.ref).to_json()
+    assert body["reproduced"] is False and body["drift"] and body["stored_evidence"] == stored.evidence_id

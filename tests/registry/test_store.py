@@ -58,8 +58,9 @@ def test_sigkill_during_register_leaves_nothing_half_written(home, ckpts, point)
     assert killed.returncode == -9
     s = Store(home)
     assert [v.number for v in s.versions()] == [1]
-    # the next writer sweeps what the killed one left behind
-    assert run_cli("register", "toy", str(ckpts["good"])).returncode == 0
+    # the next writer (here in this process, so that mutation testing maps register to this test) sweeps what
+    # the killed one left behind
+    assert s.register("toy", {"weights": ckpts["good"]}) == (s.versions()[0], False)
     referenced = {f.sha256 for v in s.versions() for f in v.files}
     assert set(s.objects.all_hashes()) == referenced
     assert not s.objects.tmp.exists() or not any(s.objects.tmp.iterdir())
@@ -202,3 +203,125 @@ def test_resolve_says_which_kind_of_name_is_missing(tmp_path, ckpts):
     s.move_alias("toy", "production", expected=None, to=v.version_id, action="promote", verdict_digest="d")
     with pytest.raises(AliasMoved, match=f"it now points at toy@1, not {'f' * 12}; decide again"):
         s.move_alias("toy", "production", expected="f" * 64, to=None, action="rollback", verdict_digest="d")
+
+
+def test_a_hash_prefix_two_versions_share_is_ambiguous(tmp_path):
+    from registry.naming import VersionRef
+
+    s = Store(tmp_path / "h")
+    made = []
+    for i in (43, 322, 7):  # synthetic contents: the first two give version ids that share their first 4 hex digits
+        path = tmp_path / f"w{i}.bin"
+        path.write_bytes(b"synthetic weights %d" % i)
+        made.append(s.register("toy", {"weights": path})[0])
+    a, b, c = made
+    assert a.version_id[:4] == b.version_id[:4] == "8dbe" and a.version_id[:5] != b.version_id[:5]
+    with pytest.raises(UnknownName, match="^toy@8dbe is ambiguous: 2 versions start with '8dbe'$"):
+        s.resolve("toy@8dbe")
+    assert s.resolve(f"toy@{b.version_id[:5]}") == b and s.resolve(VersionRef("toy", "3")) == c
+    assert s.resolve(VersionRef("toy", c.version_id[:4])) == c
+
+
+def test_an_alias_known_only_from_the_ledger_is_not_set_once_unset(tmp_path, ckpts):
+    s = Store(tmp_path / "h")
+    v, _ = s.register("toy", {"weights": ckpts["good"]})
+    s.move_alias("toy", "canary", expected=None, to=v.version_id, action="promote", verdict_digest="d")
+    s.move_alias("toy", "canary", expected=v.version_id, to=None, action="rollback", verdict_digest="d")
+    with pytest.raises(UnknownName, match="^alias toy@canary is not set: no version of toy holds it yet$"):
+        s.resolve("toy@canary")
+    with pytest.raises(UnknownName, match=r"^no version toy@canar \(not a version number"):
+        s.resolve("toy@canar")
+
+
+def test_error_messages_name_the_id_prefix_exactly(tmp_path, ckpts):
+    s = Store(tmp_path / "h")
+    s.register("toy", {"weights": ckpts["good"]})
+    with pytest.raises(UnknownName, match="^no version with id 0123456789ab$"):
+        s.by_id("0123456789abcdef" * 4)
+    with pytest.raises(UnknownName, match="^no evidence 0123456789ab$"):
+        s.evidence("0123456789abcdef" * 4)
+
+
+def test_a_catalog_size_that_disagrees_with_the_object_is_refused_on_checkout(tmp_path, ckpts):
+    s = Store(tmp_path / "h")
+    v, _ = s.register("toy", {"weights": ckpts["good"]})
+    with s.catalog.write() as con:
+        con.execute("UPDATE files SET size = size + 1 WHERE version_id = ?", [v.version_id])
+    edited = s.by_id(v.version_id)
+    with pytest.raises(IntegrityError, match=f"^object {v.files[0].sha256[:12]} has the wrong size$"):
+        s.checkout(edited)
+
+
+def test_a_checkout_link_that_was_removed_is_made_again(tmp_path, ckpts):
+    s = Store(tmp_path / "h")
+    v, _ = s.register("toy", {"weights": ckpts["good"]})
+    w, _ = s.register("toy", {"weights": ckpts["good2"]})
+    first = s.checkout(v)["weights"]
+    assert first.parent.parent.name == v.version_id[:16] and first.parent.name == "weights"
+    first.unlink()  # its folder stays
+    again = s.checkout(v)["weights"]
+    assert again == first and again.read_bytes() == ckpts["good"].read_bytes()
+    assert s.checkout(w)["weights"].parent.parent.name == w.version_id[:16]
+
+
+def test_names_with_control_characters_are_refused_naming_what_holds_them(tmp_path, ckpts, monkeypatch):
+    from registry.errors import InvalidInput
+
+    s = Store(tmp_path / "h")
+    with pytest.raises(InvalidInput, match="^the version name contains the control character '\\\\n' at position 3"):
+        s.register("toy", {"weights": ckpts["good"]}, name="bad\nname")
+    odd = tmp_path / "we\x1bights.safetensors"
+    odd.write_bytes(ckpts["good"].read_bytes())
+    with pytest.raises(InvalidInput, match="^a file name contains the control character '\\\\x1b' at position 2"):
+        s.register("toy", {"weights": odd})
+    assert s.versions() == []
+    monkeypatch.setenv("REGISTRY_USER", "ada\x07")
+    with pytest.raises(InvalidInput, match=r"^the user name \(\$REGISTRY_USER or the login name\) contains"):
+        s.register("toy", {"weights": ckpts["good"]})
+
+
+def test_who_acts_is_unknown_when_no_login_name_can_be_found(monkeypatch):
+    import getpass
+
+    from registry.store import current_user
+
+    def no_login() -> str:
+        raise OSError("No username set in the environment")
+
+    monkeypatch.delenv("REGISTRY_USER", raising=False)
+    monkeypatch.setattr(getpass, "getuser", no_login)
+    assert current_user() == "unknown"
+
+
+def test_a_move_records_its_evidence_and_is_unforced_without_a_reason_by_default(app, ckpts):
+    from registry.ledger import verdict_digest
+    from registry.promotion import promote
+
+    s = app.store
+    a, _ = s.register("toy", {"weights": ckpts["good"]})
+    ev = promote(app, a.ref, "staging", dry_run=True, suite="tunable").evidence
+    assert ev.passed
+    entry = s.move_alias("toy", "staging", expected=None, to=a.version_id, action="promote",
+                         verdict_digest=verdict_digest(ev, "staging", False), evidence=ev)
+    assert (entry.evidence_id, entry.forced, entry.reason) == (ev.evidence_id, False, "")
+    assert s.head_after(ev.evidence_id) == (1, entry.entry_hash)
+    back = s.move_alias("toy", "staging", expected=a.version_id, to=None, action="rollback", verdict_digest="r",
+                        evidence_id=ev.evidence_id)
+    assert back.evidence_id == ev.evidence_id
+    # promoted by the suite 'tunable' with no stored policy: only the family's default suite could have done that
+    assert s.verify_ledger() == []
+    assert s.verify_ledger(defaults={"toy": "release"}) == [
+        "entry 1: an unforced promotion by suite tunable, which the policy of toy@staging did not accept (release)"]
+
+
+@pytest.mark.parametrize("point", ["promote:ledger-written", "promote:alias-written"])
+def test_sigkill_during_an_alias_move_leaves_the_alias_and_ledger_as_they_were(home, ckpts, point):
+    from clirun import run_cli
+
+    s = Store(home)
+    v, _ = s.register("toy", {"weights": ckpts["good"]})
+    killed = run_cli("promote", "toy@1", "--to", "production", env={"REGISTRY_CRASH_AT": point})
+    assert killed.returncode == -9
+    assert s.holder("toy", "production") is None and s.ledger() == [] and s.verify_ledger() == []
+    moved = s.move_alias("toy", "production", expected=None, to=v.version_id, action="promote", verdict_digest="d")
+    assert moved.seq == 1 and s.holder("toy", "production") == v.version_id
