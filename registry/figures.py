@@ -15,6 +15,8 @@ Kinds (all values JSON from stored evidence):
 - ``dials``: polar panels over radius × magnetic local time (e.g. L × MLT), ``r_edges`` and ``mlt_edges`` (hours)
   bounding the cells of each panel's ``z`` (rows: radius, columns: MLT), sharing one fixed colour bar as ``maps``
   (``vmin``/``vmax`` or the panels' range); midnight down, noon up, dawn (06) right.
+- ``paintball``: ``members`` ``[{"name", "mask": rows of 0/1}]``, each member's event area painted in its own
+  colour over the others, and an optional ``truth`` mask outlined in black (an ensemble's exceedance areas).
 
 Everything else goes to ``registry.svg``.
 """
@@ -183,9 +185,42 @@ def _dials(fig: Any, spec: Mapping[str, Any]) -> None:
     fig.colorbar(mesh, ax=axes, label=spec.get("zlabel", ""), shrink=0.8)
 
 
+def _paintball(fig: Any, spec: Mapping[str, Any]) -> None:
+    import numpy as np
+    from matplotlib.colors import to_rgba
+    from matplotlib.patches import Patch
+
+    members = spec["members"]
+    if not members:
+        raise FigureError("'members' is empty")
+    masks = [_arr(m["mask"], "mask") for m in members]
+    shape = masks[0].shape
+    if len(shape) != 2 or any(m.shape != shape for m in masks):
+        raise FigureError("each member's 'mask' must be rows of 0/1 of one shape")
+    palette = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#999999")
+    ax = fig.subplots()
+    image = np.ones(shape + (4,))
+    handles = []
+    for i, (m, mask) in enumerate(zip(members, masks, strict=True)):
+        rgba = to_rgba(palette[i % len(palette)], 0.85)
+        image[np.nan_to_num(mask) > 0] = rgba
+        handles.append(Patch(color=rgba, label=str(m.get("name", i + 1))[:20]))
+    ax.imshow(image, origin="lower", interpolation="nearest", aspect="auto")
+    if spec.get("truth") is not None:
+        truth = _arr(spec["truth"], "truth")
+        if truth.shape != shape:
+            raise FigureError(f"'truth' has shape {truth.shape}, the members {shape}")
+        if np.nanmax(truth) > 0 and np.nanmin(truth) < 1:  # a contour needs both sides
+            ax.contour(np.nan_to_num(truth), levels=[0.5], colors="black", linewidths=0.8)
+        handles.append(Patch(facecolor="none", edgecolor="black", label="truth"))
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.legend(handles=handles, fontsize=6, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+
+
 KINDS: dict[str, Callable[[Any, Mapping[str, Any]], None]] = {
     "reliability": _reliability, "rank_histogram": _rank_histogram, "roc": _roc, "density": _density,
-    "lines": _lines, "maps": _maps, "dials": _dials,
+    "lines": _lines, "maps": _maps, "dials": _dials, "paintball": _paintball,
 }
 
 

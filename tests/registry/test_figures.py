@@ -33,6 +33,10 @@ SPECS = {
     "dials": {"kind": "dials", "title": "L x MLT", "r_edges": [1.75 + 0.5 * i for i in range(14)],
               "mlt_edges": list(range(25)), "panels": [{"title": "quiet", "z": [[i * j for j in range(24)]
                                                                                 for i in range(13)]}]},
+    "paintball": {"kind": "paintball", "title": "REFC over 35 dBZ", "truth": [[int(i > 4 and j > 3) for i in range(9)]
+                                                                         for j in range(8)],
+                  "members": [{"name": f"member {k}", "mask": [[int(i > 3 + k and j > 2) for i in range(9)]
+                                                               for j in range(8)]} for k in range(3)]},
 }
 
 
@@ -124,5 +128,19 @@ def test_dials_are_polar_rasters_sharing_one_colour_bar():
     for bad, message in (({**spec, "panels": [{"z": z[:-1]}]}, "13 rows"), ({**spec, "r_edges": r_edges[::-1]},
                                                                              "increasing"),
                          ({**spec, "panels": []}, "'panels' is empty")):
+        with pytest.raises(FigureError, match=message):
+            render_figure(bad)
+
+
+def test_paintball_paints_each_member_and_outlines_the_truth():
+    spec = SPECS["paintball"]
+    svg = render_figure(spec)
+    assert svg.count("<image ") == 1 and "member 2" in svg and ">truth<" in svg
+    assert render_png(spec)[:8] == b"\x89PNG\r\n\x1a\n"
+    no_truth = {**spec, "truth": None}
+    assert ">truth<" not in render_figure(no_truth)
+    for bad, message in (({**spec, "members": []}, "'members' is empty"),
+                         ({**spec, "members": [{"mask": [[1, 0]]}, {"mask": [[1]]}]}, "of one shape"),
+                         ({**spec, "truth": [[1, 0]]}, "'truth' has shape")):
         with pytest.raises(FigureError, match=message):
             render_figure(bad)
