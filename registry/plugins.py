@@ -229,13 +229,21 @@ class Plugins:
         return fams[name]
 
     def suite(self, family: str, name: str | None = None) -> GateSuite:
+        """The suite ``name`` of ``family`` (default: the family's); ``NAME[option=value,…]`` runs it with options
+        (``GateSuite.configured``), named canonically."""
+        from gates.suite import split_suite_name
+
         fam = self.family(family)
-        name = name or fam.default_suite
-        suite = self._suites.get((family, name))
+        base, given = split_suite_name(name or fam.default_suite)
+        suite = self._suites.get((family, base))
         if suite is None:
             known = ", ".join(sorted(n for f, n in self._suites if f == family)) or "none"
-            raise UnknownName(f"family {family!r} has no gate suite {name!r} (known: {known})")
-        return suite
+            raise UnknownName(f"family {family!r} has no gate suite {base!r} (known: {known})")
+        return suite.configured(given)
+
+    def suite_name(self, family: str, name: str) -> str:
+        """The canonical name of ``name``: as given for a plain name, else that of the configured suite."""
+        return self.suite(family, name).name if "[" in name or "]" in name else name
 
     def extract(self, name: str) -> ExtractSpec:
         if name not in self._extracts:

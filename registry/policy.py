@@ -114,9 +114,8 @@ def set_policy(app: App, family: str, alias: str, suites: Sequence[str], *, reas
     app.plugins.family(family)
     if not suites:
         raise InvalidInput("a policy needs at least one suite (--suite NAME, repeatable)")
-    for name in suites:
-        app.plugins.suite(family, name)  # UnknownName lists the family's suites
-    chosen = list(dict.fromkeys(suites))
+    # UnknownName lists the family's suites; a suite with options is stored under its canonical name
+    chosen = list(dict.fromkeys(app.plugins.suite(family, name).name for name in suites))
     body = body_of(chosen, reason)
     with app.store.catalog.write() as con:
         entry = ledger.append(con, family=family, alias=alias, from_version=None, to_version=None,

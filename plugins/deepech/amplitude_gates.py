@@ -9,12 +9,13 @@ import numpy as np
 from gates.base import Outcome, Threshold, table
 from gates.bootstrap import block_bootstrap
 from gates.classification import regression_scores
-from plugins.deepech.evaluation import BOOTSTRAP_RESAMPLES, bootstrap_block, evaluate
+from plugins.deepech.evaluation import BOOTSTRAP_RESAMPLES, DEFAULT_SETUP, Setup, bootstrap_block, evaluate
 from registry.errors import GateError
 
 
-def _present_rows(ctx: Any, storm_only: bool, min_events: int, name: str) -> tuple[Any, np.ndarray]:
-    ev = evaluate(ctx)
+def _present_rows(ctx: Any, storm_only: bool, min_events: int, name: str,
+                  setup: Setup) -> tuple[Any, np.ndarray]:
+    ev = evaluate(ctx, setup)
     keep = ev.present & (ev.storm if storm_only else True)
     if keep.sum() < max(min_events, 2):
         where = "storm-time wave-present" if storm_only else "wave-present"
@@ -28,12 +29,12 @@ class AmplitudeR2Gate:
     name = "amplitude-r2"
     version = "1"
 
-    def __init__(self, minimum: float = 0.7094) -> None:
-        self.minimum = minimum
+    def __init__(self, minimum: float = 0.7094, setup: Setup = DEFAULT_SETUP) -> None:
+        self.minimum, self.setup = minimum, setup
         self.description = f"R² of amplitude (dB) on wave-present test rows ≥ {minimum:g} (upstream published 0.7094)"
 
     def evaluate(self, ctx: Any) -> Outcome:
-        ev, keep = _present_rows(ctx, False, 2, self.name)
+        ev, keep = _present_rows(ctx, False, 2, self.name, self.setup)
         pred, truth, clim = ev.amp_pred[keep], ev.amplitude_db[keep], ev.clim_amp[keep]
         scores = regression_scores(pred, truth, reference=clim)
         idx = np.arange(len(truth))
@@ -57,15 +58,15 @@ class AmplitudeSkillGate:
 
     version = "1"
 
-    def __init__(self, *, storm_only: bool = False, min_events: int = 0) -> None:
-        self.storm_only, self.min_events = storm_only, min_events
+    def __init__(self, *, storm_only: bool = False, min_events: int = 0, setup: Setup = DEFAULT_SETUP) -> None:
+        self.storm_only, self.min_events, self.setup = storm_only, min_events, setup
         self.name = "storm-amplitude-rmse-skill" if storm_only else "amplitude-rmse-skill"
-        where = "storm-time (SYM-H ≤ −50 nT) " if storm_only else ""
+        where = f"storm-time (SYM-H ≤ {setup.storm_symh_nt:g} nT) " if storm_only else ""
         self.description = (f"1 − RMSE/RMSE of the (L, MLT) mean-amplitude climatology on {where}wave-present test "
                             f"rows; lower 95 % bound > 0" + (f"; at least {min_events} events" if min_events else ""))
 
     def evaluate(self, ctx: Any) -> Outcome:
-        ev, keep = _present_rows(ctx, self.storm_only, self.min_events, self.name)
+        ev, keep = _present_rows(ctx, self.storm_only, self.min_events, self.name, self.setup)
         pred, truth, clim = ev.amp_pred[keep], ev.amplitude_db[keep], ev.clim_amp[keep]
 
         def skill(i: np.ndarray) -> float:

@@ -11,7 +11,14 @@ from gates.base import Outcome, Threshold, table
 from gates.bootstrap import block_bootstrap
 from gates.classification import classification_scores, scores_of_matrix
 from gates.probabilistic import ProbabilityBins, roc_auc, roc_curve
-from plugins.deepech.evaluation import BOOTSTRAP_RESAMPLES, Evaluation, bootstrap_block, evaluate
+from plugins.deepech.evaluation import (
+    BOOTSTRAP_RESAMPLES,
+    DEFAULT_SETUP,
+    Evaluation,
+    Setup,
+    bootstrap_block,
+    evaluate,
+)
 from registry.errors import GateError
 
 LABEL_SCORES = ("accuracy", "balanced_accuracy", "precision", "recall", "f1")
@@ -47,13 +54,14 @@ class MarginOverBaselines:
     version = "1"
 
     def __init__(self, metric: str, *, against: str = "best", on: str = "value", storm_only: bool = False,
-                 min_events: int = 0, min_rows: int = 0) -> None:
+                 min_events: int = 0, min_rows: int = 0, setup: Setup = DEFAULT_SETUP) -> None:
         if against not in ("majority", "best"):
             raise ValueError(f"against must be 'majority' or 'best', got {against!r}")
         self.metric, self.against, self.on = metric, against, on
         self.storm_only = storm_only
-        self.min_events, self.min_rows = min_events, min_rows
-        where = "storm rows (SYM-H ≤ −50 nT) of the test window" if storm_only else "the test window"
+        self.min_events, self.min_rows, self.setup = min_events, min_rows, setup
+        where = (f"storm rows (SYM-H ≤ {setup.storm_symh_nt:g} nT) of the test window" if storm_only
+                 else "the test window")
         base = "majority class" if against == "majority" else "better of majority class and (L, MLT) climatology"
         self.name = (f"{'storm-' if storm_only else ''}{metric.replace('_', '-')}-vs-"
                      f"{'majority' if against == 'majority' else 'baselines'}")
@@ -71,7 +79,7 @@ class MarginOverBaselines:
         return mine - max(theirs)
 
     def evaluate(self, ctx: Any) -> Outcome:
-        ev = evaluate(ctx)
+        ev = evaluate(ctx, self.setup)
         keep = ev.storm if self.storm_only else _rows_of(ev, None)
         truth = ev.present[keep].astype(np.float64)
         events = int(truth.sum())
@@ -119,12 +127,12 @@ class AccuracyGate:
     name = "accuracy"
     version = "1"
 
-    def __init__(self, minimum: float = 0.912) -> None:
-        self.minimum = minimum
+    def __init__(self, minimum: float = 0.912, setup: Setup = DEFAULT_SETUP) -> None:
+        self.minimum, self.setup = minimum, setup
         self.description = f"accuracy on the test window ≥ {minimum:g} (upstream published 0.912)"
 
     def evaluate(self, ctx: Any) -> Outcome:
-        ev = evaluate(ctx)
+        ev = evaluate(ctx, self.setup)
         scores = classification_scores(ev.predicted.astype(float), ev.present.astype(float), ev.prob)
         idx = np.arange(len(ev.rows))
         interval = block_bootstrap(lambda i: float(np.mean(ev.predicted[i] == ev.present[i])), idx,
@@ -142,7 +150,7 @@ class AccuracyGate:
             scores["accuracy"], Threshold(">=", self.minimum), interval=interval.as_json(),
             details={"scores": shown, "majority": scores["baseline"], "confusion": scores["confusion"],
                      "test_rows": len(ev.rows), "training_rows": ev.training_rows,
-                     "training_rate": ev.training_rate, "threshold": ev.threshold},
+                     "training_rate": ev.training_rate, "threshold": ev.threshold, "split": self.setup.to_json()},
             figures=({"kind": "roc", "title": "ROC on the test window", "curves": curves},))
 
 
@@ -153,12 +161,12 @@ class ReliabilityGate:
     name = "reliability"
     version = "1"
 
-    def __init__(self, maximum: float = 0.02, bins: int = 10) -> None:
-        self.maximum, self.bins = maximum, bins
+    def __init__(self, maximum: float = 0.02, bins: int = 10, setup: Setup = DEFAULT_SETUP) -> None:
+        self.maximum, self.bins, self.setup = maximum, bins, setup
         self.description = f"Brier reliability term of the probability on the test window ≤ {maximum:g}"
 
     def evaluate(self, ctx: Any) -> Outcome:
-        ev = evaluate(ctx)
+        ev = evaluate(ctx, self.setup)
         truth = ev.present.astype(np.float64)
         acc = ProbabilityBins.of(ev.prob, truth, self.bins)
         mine = acc.decomposition()

@@ -3,20 +3,37 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 
 from gates.baselines import Climatology
-from plugins.deepech.extracts import LABELLED_ROWS, split_mask, table_arrays
+from plugins.deepech.extracts import LABELLED_ROWS, TRAIN_END, split_mask, table_arrays
 from plugins.deepech.schema import L_COL, current_symh, mlt_hours
-from registry.errors import DataMissing
+from registry.errors import DataMissing, GateError
 
 L_BIN = 1.0  # climatology bins: 1 L × 2 h MLT
 MLT_BIN_H = 2.0
 STORM_SYMH_NT = -50.0
 BOOTSTRAP_BLOCK = 30  # one-minute rows: keep half an hour together (the orbit and the indices change slowly)
 BOOTSTRAP_RESAMPLES = 300
+
+
+@dataclass(frozen=True)
+class Setup:
+    """How a suite run cuts the extract, beside its thresholds (suite options ``test_from``, ``storm_symh_nt``):
+    rows before ``test_from`` are the training window (the baselines' fit), rows from it on the test window;
+    storm rows have SYM-H at or below ``storm_symh_nt``."""
+
+    test_from: datetime = TRAIN_END
+    storm_symh_nt: float = STORM_SYMH_NT
+
+    def to_json(self) -> dict[str, Any]:
+        return {"test_from": self.test_from.isoformat(), "storm_symh_nt": self.storm_symh_nt}
+
+
+DEFAULT_SETUP = Setup()
 
 
 def bootstrap_block(n: int) -> int:
@@ -52,10 +69,11 @@ class Evaluation:
     clim_amp_fallbacks: int
     training_rows: int
     training_rate: float
+    setup: Setup = DEFAULT_SETUP
 
     @property
     def storm(self) -> np.ndarray:
-        return current_symh(self.rows) <= STORM_SYMH_NT
+        return current_symh(self.rows) <= self.setup.storm_symh_nt
 
     @property
     def predicted(self) -> np.ndarray:
@@ -67,17 +85,32 @@ class Evaluation:
                 "lmlt_climatology": (self.clim_prob > self.threshold, self.clim_prob)}
 
 
-def evaluate(ctx: Any) -> Evaluation:
+def evaluate(ctx: Any, setup: Setup = DEFAULT_SETUP) -> Evaluation:
     """The shared product of a run (through ``ctx.memo``): reads the extract once, runs the candidate once."""
-    return ctx.memo("deepech-evaluation", lambda: _compute(ctx, ctx.model))
+    key = f"deepech-evaluation:{setup.test_from.isoformat()}:{setup.storm_symh_nt!r}"
+    return ctx.memo(key, lambda: _compute(ctx, ctx.model, setup))
 
 
-def _compute(ctx: Any, model: Any) -> Evaluation:
+def trained_until(ctx: Any) -> datetime | None:
+    """Where the version's own training recorded its test window to start (``registry train`` lineage), if it did."""
+    split = ((getattr(ctx.version, "lineage", None) or {}).get("training") or {}).get("split") or {}
+    text = split.get("test_window_from") if isinstance(split, dict) else None
+    try:
+        return datetime.fromisoformat(text) if isinstance(text, str) else None
+    except ValueError:
+        raise GateError(f"the version's lineage records an unreadable training split end {text!r}") from None
+
+
+def _compute(ctx: Any, model: Any, setup: Setup) -> Evaluation:
+    until = trained_until(ctx)
+    if until is not None and until > setup.test_from:
+        raise GateError(f"the version was trained on rows up to {until.isoformat()}, after this suite's test window "
+                        f"starts ({setup.test_from.isoformat()}): its test rows would include training rows")
     times, rows, present, amp = table_arrays(ctx.extract(LABELLED_ROWS))
-    train = split_mask(times)
+    train = split_mask(times, setup.test_from)
     if train.sum() == 0 or (~train).sum() == 0:
-        raise DataMissing(f"extract {LABELLED_ROWS!r} needs rows on both sides of the temporal split "
-                          f"(training {int(train.sum())}, test {int((~train).sum())})")
+        raise DataMissing(f"extract {LABELLED_ROWS!r} needs rows on both sides of the temporal split at "
+                          f"{setup.test_from.isoformat()} (training {int(train.sum())}, test {int((~train).sum())})")
     tr_rows, te_rows = rows[train], rows[~train]
     rate = float(present[train].mean())
     occ = Climatology.fit(lmlt_keys(tr_rows), present[train].astype(np.float64))
@@ -93,4 +126,4 @@ def _compute(ctx: Any, model: Any) -> Evaluation:
         prob=1.0 / (1.0 + np.exp(-logit)), amp_pred=model.amplitudes(te_rows).astype(np.float64),
         threshold=model.threshold, majority_prob=np.full(len(te_rows), rate), clim_prob=clim_prob,
         clim_amp=clim_amp, clim_fallbacks=fallbacks, clim_amp_fallbacks=amp_fallbacks,
-        training_rows=int(train.sum()), training_rate=rate)
+        training_rows=int(train.sum()), training_rate=rate, setup=setup)

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from gates.base import Outcome, Threshold
-from plugins.deepech.evaluation import evaluate
+from plugins.deepech.evaluation import DEFAULT_SETUP, Setup, evaluate
 from plugins.deepech.extracts import LABELLED_ROWS, table_arrays
 from plugins.deepech.maps import L_GRID, MLT_GRID, chosen_histories, grid_rows, map_figures
 
@@ -21,8 +21,11 @@ class OutputRangeGate:
     description = ("share of outputs out of range (probability outside [0, 1] or not finite, amplitude not finite) "
                    "on the test rows and the quiet/storm L–MLT maps; must be 0")
 
+    def __init__(self, setup: Setup = DEFAULT_SETUP) -> None:
+        self.setup = setup
+
     def evaluate(self, ctx: Any) -> Outcome:
-        ev = evaluate(ctx)
+        ev = evaluate(ctx, self.setup)
         _times, rows, _present, _amp = table_arrays(ctx.extract(LABELLED_ROWS))
         histories = chosen_histories(rows)
         model = ctx.model
@@ -55,8 +58,11 @@ class DeterminismGate:
     version = "1"
     description = "largest |difference| of two eval-mode passes over the test rows (logit, amplitude); must be 0"
 
+    def __init__(self, setup: Setup = DEFAULT_SETUP) -> None:
+        self.setup = setup
+
     def evaluate(self, ctx: Any) -> Outcome:
-        ev = evaluate(ctx)
+        ev = evaluate(ctx, self.setup)
         rows = ev.rows[:512]
         again_logit = ctx.model.logits(rows).astype(np.float64)
         again_amp = ctx.model.amplitudes(rows).astype(np.float64)

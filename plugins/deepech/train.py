@@ -6,6 +6,7 @@ import copy
 import json
 import math
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from plugins.deepech.schema import check_rows
 from registry.errors import InvalidInput
 
 DEFAULTS: dict[str, Any] = {"threshold": 0.5, "epochs": 8, "batch_size": 128, "lr": 1e-3, "patience": 3,
-                            "validation_fraction": 0.2}
+                            "validation_fraction": 0.2, "test_from": TRAIN_END.isoformat()}
 # (lowest, highest, whether the ends themselves are allowed); counts are integers
 _LIMITS: dict[str, tuple[float, float, bool]] = {
     "threshold": (0.0, 1.0, False), "epochs": (1, 10_000, True), "batch_size": (1, 1_000_000, True),
@@ -34,6 +35,13 @@ def read_config(path: Path) -> dict[str, Any]:
     if unknown:
         raise InvalidInput(f"config {path.name}: unknown key(s) {', '.join(unknown)} (known: {', '.join(DEFAULTS)})")
     out = DEFAULTS | cfg
+    try:
+        when = datetime.fromisoformat(out["test_from"]) if isinstance(out["test_from"], str) else None
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is not None:
+        raise InvalidInput(f"config {path.name}: 'test_from' must be an ISO date-time in UTC without an offset "
+                           f"(e.g. {TRAIN_END.isoformat()}), got {out['test_from']!r}")
     for key, (lo, hi, closed) in _LIMITS.items():
         v = out[key]
         kind = int if key in _COUNTS else int | float
@@ -85,8 +93,9 @@ def _fit(model: Any, x: np.ndarray, y: np.ndarray, xv: np.ndarray, yv: np.ndarra
 def train_pair(table: Any, config: Path, *, out_dir: Path, epochs: int | None, seed: int, device: str,
                progress: bool) -> tuple[dict[str, Path], dict[str, Any]]:
     """Classifier (BCE on every row) and regressor (MSE on wave-present rows) on the extract's training window
-    (before ``TRAIN_END``), early-stopped on its last ``validation_fraction`` in time; the test window after it is
-    never read. Writes ``classifier.pth``, ``regressor.pth`` (plain state_dicts, as upstream) and ``deepech.json``."""
+    (before the config's ``test_from``, default ``TRAIN_END``), early-stopped on its last ``validation_fraction``
+    in time; the test window after it is never read. Writes ``classifier.pth``, ``regressor.pth`` (plain
+    state_dicts, as upstream) and ``deepech.json``."""
     import torch
 
     cfg = read_config(Path(config))
@@ -95,11 +104,12 @@ def train_pair(table: Any, config: Path, *, out_dir: Path, epochs: int | None, s
     check_rows(rows, "extract")
     order = np.argsort(times, kind="stable")
     times, rows, present, amp = times[order], rows[order], present[order], amp[order]
-    window = split_mask(times)
+    test_from = datetime.fromisoformat(cfg["test_from"])
+    window = split_mask(times, test_from)
     n_train = int(window.sum())
     n_fit = int(round(n_train * (1 - float(cfg["validation_fraction"]))))
     if n_fit < 2 or n_train - n_fit < 1 or present[:n_fit].sum() < 2:
-        raise InvalidInput(f"extract: {n_train} rows in the training window (before {TRAIN_END:%Y-%m-%d %H:%M}) with "
+        raise InvalidInput(f"extract: {n_train} rows in the training window (before {test_from:%Y-%m-%d %H:%M}) with "
                            f"{int(present[:n_train].sum())} wave-present: too few to train and validate")
     fit, val = slice(0, n_fit), slice(n_fit, n_train)
     t0 = time.perf_counter()
@@ -125,6 +135,6 @@ def train_pair(table: Any, config: Path, *, out_dir: Path, epochs: int | None, s
     files["config"].write_text(json.dumps({k: cfg[k] for k in DEFAULTS}, indent=2, sort_keys=True))
     return files, {"metrics": {k: v for k, v in metrics.items() if math.isfinite(v)}, "seed": seed,
                    "split": {"fit_rows": n_fit, "validation_rows": n_train - n_fit, "test_window_from":
-                             TRAIN_END.isoformat(), "rule": "temporal: fit, then validation, then test"},
+                             test_from.isoformat(), "rule": "temporal: fit, then validation, then test"},
                    "classifier": cls_facts, "regressor": reg_facts, "seconds": round(time.perf_counter() - t0, 1),
                    "config": {k: cfg[k] for k in DEFAULTS}}

@@ -31,6 +31,7 @@ def add_parsers(sub: Any) -> None:
 
 
 def run_policy(args: argparse.Namespace, out: Output) -> int:
+    from gates.suite import split_suite_name
     from registry.app import App
     from registry.commands.versions import known_family
     from registry.policy import in_force
@@ -42,7 +43,9 @@ def run_policy(args: argparse.Namespace, out: Output) -> int:
     rows = []
     for pol in policies:
         row = pol.to_json()
-        row["suite_versions"] = {s: suites[(pol.family, s)].version for s in pol.suites if (pol.family, s) in suites}
+        bases = {s: split_suite_name(s)[0] for s in pol.suites}
+        row["suite_versions"] = {s: suites[(pol.family, b)].version for s, b in bases.items()
+                                 if (pol.family, b) in suites}
         rows.append(row)
     lines = [f"{'FAMILY':<12} {'ALIAS':<16} {'ACCEPTS':<40} SET BY"]
     for r in rows:
@@ -60,10 +63,12 @@ def run_policy_set(args: argparse.Namespace, out: Output) -> int:
     from registry.policy import set_policy
     from registry.witness import format_head
 
-    entry = set_policy(App.from_args(args), args.family, args.alias, args.suite, reason=args.reason)
+    app = App.from_args(args)
+    entry = set_policy(app, args.family, args.alias, args.suite, reason=args.reason)
     head = format_head(entry.seq, entry.entry_hash)
-    out.emit({"family": args.family, "alias": args.alias, "suites": list(dict.fromkeys(args.suite)),
+    names = list(dict.fromkeys(app.plugins.suite(args.family, s).name for s in args.suite))  # canonical, as stored
+    out.emit({"family": args.family, "alias": args.alias, "suites": names,
               "ledger_seq": entry.seq, "ledger_head": head},
-             f"{args.family}@{args.alias} now accepts {' or '.join(dict.fromkeys(args.suite))} "
+             f"{args.family}@{args.alias} now accepts {' or '.join(names)} "
              f"(ledger entry {entry.seq})\nledger head: {head}")
     return 0

@@ -142,3 +142,48 @@ def test_history_shows_suite_version_forced_and_reason(home, ckpts, capsys):
     assert main(["history", "toy"]) == 0
     text = capsys.readouterr().out
     assert "release v1" in text and "yes" in text and "incident 4711" in text
+
+
+def test_suite_options_change_the_verdict_without_code_and_are_recorded(app, good, capsys):
+    """A suite's options (``tunable[skill_min=…]``) are set in the policy, not in code: the same version under the
+    same suite is promoted at the default bar and refused at a higher one; the evidence, the ledger's policy entry
+    and a re-run all carry the options in the suite's canonical name."""
+    from registry.promotion import verify
+
+    assert promote(app, good.ref, "production", suite="tunable", dry_run=True).verdict == "promoted"
+    entry = set_policy(app, "toy", "production", ["tunable[ strict=false,skill_min=0.9999 ]"])
+    assert json.loads(entry.reason)["suites"] == ["tunable[skill_min=0.9999]"]  # canonical: changed options only
+    d = promote(app, good.ref, "production")
+    assert d.verdict == "refused" and d.evidence.suite == "tunable[skill_min=0.9999]"
+    (skill,) = d.evidence.results
+    assert skill.threshold == 0.9999 and skill.status == "fail" and 0.5 < skill.value < 0.9999
+    # the same options written otherwise are the same suite; other options are another suite
+    assert promote(app, good.ref, "production", suite="tunable[skill_min=0.99990,label=plain]").verdict == "refused"
+    with pytest.raises(UsageError, match=r"suite 'tunable\[skill_min=0.6\]' cannot move toy@production: its policy "
+                                         r"requires tunable\[skill_min=0.9999\]"):
+        promote(app, good.ref, "production", suite="tunable[skill_min=0.6]")
+    set_policy(app, "toy", "production", ["tunable[skill_min=0.6]"], reason="a bar this model clears")
+    d = promote(app, good.ref, "production")
+    assert d.verdict == "promoted" and d.evidence.suite == "tunable[skill_min=0.6]"
+    assert verify(app, good.ref).drift == []  # the re-run rebuilt the suite from the recorded name
+    assert app.store.verify_ledger(defaults={"toy": "release"}) == []
+    rc, body = run(capsys, "policy", "show", "toy")
+    rows = {(r["family"], r["alias"]): r for r in body["policies"]}
+    assert rows[("toy", "production")]["suite_versions"] == {"tunable[skill_min=0.6]": "1"}
+
+
+@pytest.mark.parametrize(("suite", "msg"), [
+    ("tunable[skill_min=nan]", "option skill_min='nan' is not a finite float"),
+    ("tunable[skil_min=0.6]", "has no option 'skil_min'"),
+    ("tunable[skill_min=0.6", "is not NAME or NAME"),
+    ("release[skill_min=0.6]", "suite 'release' has no option 'skill_min' (options: none)"),
+    ("nosuch[a=1]", "no gate suite 'nosuch'"),
+])
+def test_bad_suite_options_are_refused_before_anything_is_stored(app, good, capsys, suite, msg):
+    with pytest.raises(UsageError, match=msg.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")):
+        set_policy(app, "toy", "production", [suite])
+    with pytest.raises(UsageError):
+        promote(app, good.ref, "production", suite=suite)
+    assert app.store.ledger() == [] and app.store.evidence_for(good.version_id) == []
+    rc, body = run(capsys, "policy", "set", "toy", "production", "--suite", suite)
+    assert rc == 2 and body["message"]

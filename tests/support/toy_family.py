@@ -120,12 +120,16 @@ class SkillGate:
 
     name, version, description = "skill_vs_climatology", "1", "1 − RMSE/RMSE_clim on 512 seeded samples"
 
+    def __init__(self, minimum: float = 0.5) -> None:
+        self.minimum = minimum
+
     def evaluate(self, ctx: Any) -> Outcome:
         x = ctx.rng("skill").normal(size=(512, N_IN))
         y = truth(x)
         rmse = float(np.sqrt(np.mean((_predict(ctx.model, x) - y) ** 2)))
         clim = float(np.sqrt(np.mean((y - y.mean()) ** 2)))
-        return Outcome.held_to(1 - rmse / clim, Threshold(">=", 0.5), details={"rmse": rmse, "rmse_clim": clim},
+        return Outcome.held_to(1 - rmse / clim, Threshold(">=", self.minimum),
+                               details={"rmse": rmse, "rmse_clim": clim},
                                figures=({"kind": "bar", "title": "RMSE", "labels": ["model", "climatology"],
                                          "values": [rmse, clim]},))
 
@@ -204,4 +208,12 @@ def registry_gates() -> list[GateSuite]:
     return [GateSuite("release", "1", "toy", core, "the toy family's release gates"),
             GateSuite("with-data", "1", "toy", (*core, ExtractGate())),
             GateSuite("concurrent", "1", "toy", (BarrierGate(), *core)),
-            GateSuite("empty", "1", "toy", ())]
+            GateSuite("empty", "1", "toy", ()),
+            tunable_suite()]
+
+
+def tunable_suite(skill_min: float = 0.5, samples: int = 512, label: str = "plain", strict: bool = False) -> GateSuite:
+    """A suite with options (``tunable[skill_min=0.99]``): the skill gate's bar; the others only name the run."""
+    return GateSuite("tunable", "1", "toy", (SkillGate(skill_min),), f"skill ≥ {skill_min:g} ({label})",
+                     options=(("skill_min", 0.5), ("samples", 512), ("label", "plain"), ("strict", False)),
+                     build=tunable_suite)

@@ -42,6 +42,12 @@ def test_test_window_is_never_read_and_seed_decides(tmp_path: Path, sample_rows:
         a, b = torch.load(a_files[role], weights_only=True), torch.load(b_files[role], weights_only=True)
         assert all(torch.equal(a[k], b[k]) for k in a), role
     assert facts["split"]["fit_rows"] + facts["split"]["validation_rows"] == 50
+    assert facts["split"]["test_window_from"] == "2015-01-01T17:00:00"
+    _, earlier = train_pair(labelled_table(rows, present, amp, start=START), _config(tmp_path, test_from=
+                            "2015-01-01T16:50:00"), out_dir=tmp_path / "e", epochs=None, seed=3, device="cpu",
+                            progress=False)  # the split is the config's: 40 training minutes
+    assert earlier["split"]["fit_rows"] + earlier["split"]["validation_rows"] == 40
+    assert earlier["split"]["test_window_from"] == "2015-01-01T16:50:00"
     assert facts["seed"] == 3 and facts["classifier"]["epochs_run"] == 1
     c_files, _ = train_pair(labelled_table(rows, present, amp, start=START), cfg, out_dir=tmp_path / "c",
                             epochs=None, seed=4, device="cpu", progress=False)
@@ -55,7 +61,8 @@ def test_bad_configs_and_too_few_rows(tmp_path: Path, sample_rows: np.ndarray) -
 
     assert read_config(_config(tmp_path))["lr"] == 1e-3
     for bad, msg in (({"epochs": 0}, "'epochs'"), ({"threshold": 1.0}, "'threshold'"), ({"lr": True}, "'lr'"),
-                     ({"learning_rate": 1}, "unknown key")):
+                     ({"learning_rate": 1}, "unknown key"), ({"test_from": "17:00"}, "'test_from'"),
+                     ({"test_from": 17}, "'test_from'"), ({"test_from": "2015-01-01T17:00:00Z"}, "without an offset")):
         with pytest.raises(InvalidInput, match=msg):
             read_config(_config(tmp_path, **bad))
     rows = sample_rows[:20]
