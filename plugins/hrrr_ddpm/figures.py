@@ -21,12 +21,9 @@ def case_maps(sums: Sums) -> tuple[dict[str, Any], ...]:
     if maps is None or not maps.truth:
         return ()
     name, thr = sums.plan.fss_event
-    i = sums.plan.index(name)
     unit = UNITS.get(name, "")
-    truth = np.concatenate(maps.truth, axis=1)[i]
-    mean = np.concatenate(maps.mean, axis=1)[i]
-    spread = np.concatenate(maps.spread, axis=1)[i]
-    prob = np.concatenate(maps.prob, axis=0)
+    truth, mean, spread, prob = (np.concatenate(part, axis=0) for part in (maps.truth, maps.mean, maps.spread,
+                                                                            maps.prob))
     members = np.concatenate(maps.members, axis=1)
     note = f"first case, every {maps.stride}th pixel" if maps.stride > 1 else "first case"
     return (

@@ -57,7 +57,7 @@ class Case:
 
 @dataclass
 class CaseMaps:
-    """The first case on a subsampled grid (every ``stride``-th row and column), for the scorecard's maps."""
+    """The FSS variable of the first case on a subsampled grid (every ``stride``-th row and column), for maps."""
 
     stride: int
     truth: list[np.ndarray] = field(default_factory=list)
@@ -93,10 +93,6 @@ class Sums:
         return np.concatenate(self.units[key], axis=0)
 
 
-def _rows(a: Any, r0: int, r1: int) -> np.ndarray:
-    return np.asarray(a[..., r0:r1, :])
-
-
 def _shape_of(case: Case, plan: ScoringPlan) -> tuple[int, int, int, int]:
     shape = tuple(case.members.shape)
     if len(shape) != 4:
@@ -118,8 +114,9 @@ def _shape_of(case: Case, plan: ScoringPlan) -> tuple[int, int, int, int]:
 def _edges(case_truths: list[Any], plan: ScoringPlan, c: int) -> np.ndarray:
     lo, hi = math.inf, -math.inf
     for truth in case_truths:
-        for r0 in range(0, truth.shape[-2], 256):
-            band = np.asarray(truth[c, r0:r0 + 256, :])
+        h = truth.shape[-2]
+        for r0 in range(0, h, 256):
+            band = np.asarray(truth[c, r0:min(h, r0 + 256), :])
             lo, hi = min(lo, float(band.min())), max(hi, float(band.max()))
     pad = max(hi - lo, 1e-6) * 0.5
     return np.linspace(lo - pad, hi + pad, plan.tail_bins + 1)
@@ -149,54 +146,71 @@ def score_cases(cases: Iterable[Case], plan: ScoringPlan | None = None) -> Sums:
     return sums
 
 
+def _band_rows(case: Case, plan: ScoringPlan, m: int, w: int) -> int:
+    """Rows read at a time: the case's own choice, else the budget for one variable of every member, rounded to
+    whole chunks of rows when the store is chunked (so that every chunk is read once)."""
+    if case.band_rows:
+        return int(case.band_rows)
+    rows = max(1, plan.band_bytes // (m * w * np.dtype(case.members.dtype).itemsize))
+    chunks = getattr(case.members, "chunks", None)
+    if chunks is not None and len(chunks) == 4 and chunks[2]:
+        rows = max(1, rows // int(chunks[2])) * int(chunks[2])
+    return rows
+
+
 def _score_case(case: Case, plan: ScoringPlan, sums: Sums, *, first: bool) -> None:
     m, c, h, w = _shape_of(case, plan)
-    band = case.band_rows or max(1, plan.band_bytes // (m * c * w * np.dtype(case.members.dtype).itemsize))
+    band = _band_rows(case, plan, m, w)
     rows: dict[str, np.ndarray] = {}
     fss_c, fss_t = plan.index(plan.fss_event[0]), plan.fss_event[1]
     windows = tuple(x for x in plan.fss_windows if x <= min(h, w))
     fss = [FSSAccumulator(fss_t, windows) for _ in range(m)] if windows else []
     stride = max(1, math.ceil(max(h, w) / plan.map_pixels))
     maps = CaseMaps(stride) if first else None
+    ranks = np.zeros((c, m + 1))
+    events = [(e, plan.index(name), thr) for e, (name, thr) in enumerate(plan.events)]
+
+    def put(key: str, index: int, r0: int, values: np.ndarray, size: int = c) -> None:
+        rows.setdefault(key, np.zeros((size, h)))[index, r0:r0 + len(values)] = values.sum(axis=-1)
+
     for r0 in range(0, h, band):
         r1 = min(h, r0 + band)
-        x, y = _rows(case.members, r0, r1), _rows(case.truth, r0, r1).astype(np.float64)
-        terms = {"crps": crps_ensemble(x, y)}
-        mean, var = member_mean_var(x, 0)
-        terms["var"], terms["se"] = var, (mean - y) ** 2
-        if case.persistence is not None:
-            terms["crps_persistence"] = np.abs(_rows(case.persistence, r0, r1).astype(np.float64) - y)
-        clim = None if case.climatology is None else _rows(case.climatology, r0, r1)
-        if clim is not None:
-            terms["crps_climatology"] = crps_ensemble(clim, y)
-        ranks = np.stack([rank_histogram_shared_ties(x[:, i], y[i]) for i in range(c)])
-        sums.ranks = ranks if sums.ranks is None else sums.ranks + ranks
-        briers, briers_c = [], []
-        for e, (name, thr) in enumerate(plan.events):
-            i = plan.index(name)
-            prob = (x[:, i] > thr).mean(axis=0, dtype=np.float64)
-            event = (y[i] > thr).astype(np.float64)
-            sums.bins[e].add(prob, event)
-            briers.append((prob - event) ** 2)
+        for i in range(c):  # one variable of every member at a time: a band is M × rows × W values
+            x = np.asarray(case.members[0:m, i, r0:r1, :])
+            y = np.asarray(case.truth[i, r0:r1, :]).astype(np.float64)
+            put("crps", i, r0, crps_ensemble(x, y))
+            mean, var = member_mean_var(x, 0)
+            put("var", i, r0, var)
+            put("se", i, r0, (mean - y) ** 2)
+            if case.persistence is not None:
+                put("crps_persistence", i, r0, np.abs(np.asarray(case.persistence[i, r0:r1, :]) - y))
+            clim = None if case.climatology is None else np.asarray(
+                case.climatology[0:case.climatology.shape[0], i, r0:r1, :])
             if clim is not None:
-                briers_c.append(((clim[:, i] > thr).mean(axis=0, dtype=np.float64) - event) ** 2)
-        terms["brier"] = np.stack(briers) if briers else np.zeros((0, r1 - r0, w))
-        if briers_c:
-            terms["brier_climatology"] = np.stack(briers_c)
-        for key, values in terms.items():
-            rows.setdefault(key, np.zeros((values.shape[0], h)))[:, r0:r1] = values.sum(axis=-1)
-        for acc, member in zip(fss, x[:, fss_c], strict=True):
-            acc.update(member, y[fss_c])
-        for i, (tail_x, tail_y) in enumerate(sums.tails):
-            tail_x.update(x[:, i])
-            tail_y.update(y[i])
-        if maps is not None:
-            keep = slice((-r0) % stride, None, stride)
-            maps.truth.append(y[:, keep, ::stride])
-            maps.mean.append(mean[:, keep, ::stride])
-            maps.spread.append(np.sqrt(var[:, keep, ::stride]))
-            maps.prob.append((x[:, fss_c, keep, ::stride] > fss_t).mean(axis=0))
-            maps.members.append(x[: min(m, 6), fss_c, keep, ::stride])
+                put("crps_climatology", i, r0, crps_ensemble(clim, y))
+            ranks[i] += rank_histogram_shared_ties(x, y)
+            for e, _, thr in (ev for ev in events if ev[1] == i):
+                prob = (x > thr).mean(axis=0, dtype=np.float64)
+                event = (y > thr).astype(np.float64)
+                sums.bins[e].add(prob, event)
+                put("brier", e, r0, (prob - event) ** 2, len(events))
+                if clim is not None:
+                    put("brier_climatology", e, r0, ((clim > thr).mean(axis=0, dtype=np.float64) - event) ** 2,
+                        len(events))
+            tail_x, tail_y = sums.tails[i]
+            tail_x.update(x)
+            tail_y.update(y)
+            if i == fss_c:
+                for acc, member in zip(fss, x, strict=True):
+                    acc.update(member, y)
+                if maps is not None:
+                    keep = slice((-r0) % stride, None, stride)
+                    maps.truth.append(y[keep, ::stride])
+                    maps.mean.append(mean[keep, ::stride])
+                    maps.spread.append(np.sqrt(var[keep, ::stride]))
+                    maps.prob.append((x[:, keep, ::stride] > fss_t).mean(axis=0))
+                    maps.members.append(x[: min(m, 6), keep, ::stride])
+    sums.ranks = ranks if sums.ranks is None else sums.ranks + ranks
     starts = np.arange(0, h, plan.block_rows)
     for key, per_row in rows.items():
         sums.units.setdefault(key, []).append(np.add.reduceat(per_row, starts, axis=1).T)
@@ -209,7 +223,7 @@ def _score_case(case: Case, plan: ScoringPlan, sums: Sums, *, first: bool) -> No
         den = np.sum([a.den for a in fss], axis=0)
         sums.fss_num = num if sums.fss_num is None else sums.fss_num + num
         sums.fss_den = den if sums.fss_den is None else sums.fss_den + den
-        sums.fss_obs_events += int(_count_events(case.truth, fss_c, fss_t, band))
+        sums.fss_obs_events += _count_events(case.truth, fss_c, fss_t, band)
         sums.fss_points += h * w
     _spectra(case, plan, sums, m)
     if maps is not None:
@@ -217,13 +231,16 @@ def _score_case(case: Case, plan: ScoringPlan, sums: Sums, *, first: bool) -> No
 
 
 def _count_events(truth: Any, c: int, threshold: float, band: int) -> int:
-    return sum(int((np.asarray(truth[c, r0:r0 + band, :]) > threshold).sum()) for r0 in range(0, truth.shape[-2], band))
+    h = truth.shape[-2]
+    return sum(int((np.asarray(truth[c, r0:min(h, r0 + band), :]) > threshold).sum()) for r0 in range(0, h, band))
 
 
 def _spectra(case: Case, plan: ScoringPlan, sums: Sums, m: int) -> None:
     """Radially averaged power of the truth and of the first ``spectrum_members`` members, per variable, one
     whole field at a time (a spectrum needs the whole field; a field is one member's one variable)."""
     for i, name in enumerate(plan.variables):
-        k, truth_power = power_spectrum(np.asarray(case.truth[i]))
-        members = [power_spectrum(np.asarray(case.members[j, i]))[1] for j in range(min(m, plan.spectrum_members))]
+        h, w = case.truth.shape[-2:]
+        k, truth_power = power_spectrum(np.asarray(case.truth[i, 0:h, :]))
+        fields = np.asarray(case.members[0:min(m, plan.spectrum_members), i, 0:h, :])
+        members = [power_spectrum(f)[1] for f in fields]
         sums.spectra.setdefault(name, []).append((truth_power, np.mean(members, axis=0)))
