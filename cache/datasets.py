@@ -21,6 +21,7 @@ import os
 import re
 import secrets
 import shutil
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +64,12 @@ def header_for(found: GriddedInput, stats: Mapping[str, Any], tile: int = TILE) 
             "variables": list(found.variables), "coords": sorted(found.coords), "normalised": found.normalised,
             "stats": {k: {"mean": float(v["mean"]), "std": float(v["std"])} for k, v in stats.items()},
             "attrs": dict(found.attrs)}
+
+
+def check_name(name: str) -> None:
+    """``InvalidInput`` unless ``name`` can name a dataset."""
+    if not _NAME.match(name):
+        raise InvalidInput(f"dataset name {name!r}: use a lower-case letter, then letters, digits, . _ -")
 
 
 class Dataset:
@@ -175,8 +182,7 @@ class DatasetStore:
     def register(self, name: str, found: GriddedInput, *, tile: int = TILE,
                  progress: bool = False) -> tuple[DatasetRef, bool]:
         """Copy ``found`` into the store chunk by chunk; ``(ref, created)`` (False: the same content was there)."""
-        if not _NAME.match(name):
-            raise InvalidInput(f"dataset name {name!r}: use a lower-case letter, then letters, digits, . _ -")
+        check_name(name)
         self.root.mkdir(parents=True, exist_ok=True)
         with WriterLock(self.root / ".write.lock", self.lock_timeout, f"registering dataset {name}"):
             self._sweep()
@@ -244,8 +250,9 @@ def _copy(found: GriddedInput, tmp: Path | None, tile: int, progress: bool, name
     chunks = (1, min(h, tile), min(w, tile))
     group = zarr.open_group(tmp, mode="w", zarr_format=3) if tmp is not None else None
     per_array = len(chunk_grid((n, h, w), chunks))
-    bar = tqdm(total=per_array * len(found.variables) + 2 * bool(found.coords), desc=f"dataset {name}",
-               unit="chunk", disable=not progress, leave=False)
+    per_coord = len(chunk_grid((h, w), chunks[1:])) if found.coords else 0
+    bar = tqdm(total=per_array * len(found.variables) + 2 * per_coord, desc=f"dataset {name}",
+               unit="chunk", disable=not progress or not sys.stderr.isatty(), leave=False)
     digests: dict[str, list[str]] = {}
     sums: dict[str, list[float]] = {}
     for var, source in found.variables.items():

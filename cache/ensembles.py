@@ -20,6 +20,7 @@ import json
 import os
 import secrets
 import shutil
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -124,7 +125,7 @@ def write_ensemble(path: Path, ident: Mapping[str, Any], generate: Generate, *, 
         array = create_array(zarr.open_group(tmp, mode="w", zarr_format=3), "members", shape, chunks)
         digests: list[str] = []
         with tqdm(total=members, desc=f"ensemble {digest_json(dict(ident))[:12]}", unit="member",
-                  disable=not progress, leave=False) as bar:
+                  disable=not progress or not sys.stderr.isatty(), leave=False) as bar:
             for start in range(0, members, batch):
                 ids = list(range(start, min(start + batch, members)))
                 block = _as_array(generate(ids))

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from registry.errors import InvalidInput, UsageError
-from registry.family import TrainableFamily
+from registry.family import DatasetTrainableFamily, TrainableFamily
 
 if TYPE_CHECKING:
     from registry.app import App
@@ -44,5 +44,36 @@ def train_and_register(app: App, family_name: str, config: Path, extract: str, *
                    "plugin_version": family.version, "code_version": f"gated-registry {__version__}",
                    "extracts": [{"name": ref.name, "key": ref.key, "digest": ref.digest, "rows": ref.rows,
                                  "params": ref.params}],
+                   "source_files": {role: p.name for role, p in files.items()}}
+        return app.store.register(family.name, files, name=name, lineage=lineage)
+
+
+def train_from_datasets(app: App, family_name: str, config: Path, datasets: list[str], *, epochs: int | None = None,
+                        seed: int = 0, device: str = "cpu", name: str = "",
+                        progress: bool = True) -> tuple[ModelVersion, bool]:
+    """Train ``family_name`` on registered gridded ``datasets`` (the newest of each name) with ``config``;
+    the lineage names each dataset's digest and normalisation statistics."""
+    from cache.datasets import DatasetStore
+    from registry import __version__
+
+    family = app.plugins.family(family_name)
+    if not isinstance(family, DatasetTrainableFamily):
+        raise UsageError(f"family {family_name!r} does not train from gridded datasets")
+    if not datasets or len(set(datasets)) != len(datasets):
+        raise InvalidInput(f"name each dataset once with --dataset, got {datasets}")
+    if not Path(config).is_file():
+        raise InvalidInput(f"config file {config} does not exist")
+    store = DatasetStore(app.home)
+    refs = [store.resolve(n) for n in datasets]
+    opened = {r.name: store.open(r) for r in refs}
+    with tempfile.TemporaryDirectory(prefix="registry-train-") as tmp:
+        files, facts = family.train_datasets(opened, Path(config), out_dir=Path(tmp), epochs=epochs, seed=seed,
+                                             device=device, progress=progress)
+        validated = family.validate(files)
+        lineage = {"validated": validated, "training": facts, "registry_version": __version__,
+                   "plugin_version": family.version, "code_version": f"gated-registry {__version__}",
+                   "datasets": [{"name": r.name, "digest": r.digest, "shape": r.header["shape"],
+                                 "variables": r.header["variables"], "stats": r.header["stats"],
+                                 "normalised": r.header["normalised"]} for r in refs],
                    "source_files": {role: p.name for role, p in files.items()}}
         return app.store.register(family.name, files, name=name, lineage=lineage)

@@ -7,6 +7,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "registry.commands.ledger_cmd",
     "registry.commands.policy_cmd",
     "registry.commands.extract",
+    "registry.commands.datasets",
     "registry.commands.train",
     "registry.commands.demo",
     "registry.commands.serve",

@@ -15,7 +15,8 @@ def add_parsers(sub: Any) -> None:
                        description="Runs on the in-process ClickHouse engine; no server needed. Loads the real "
                        "Kp/F10.7 indices, a clearly labelled synthetic signature table, caches the extract, trains "
                        "a small model on CPU, registers it and runs its release gates for `production`.")
-    p.add_argument("--family", default="ionis", help="family whose demo to run (default ionis)")
+    p.add_argument("family", nargs="?", default=None, help="family whose demo to run (default ionis)")
+    p.add_argument("--family", dest="family_option", default=None, metavar="FAMILY", help="the same, as an option")
     p.add_argument("--release", "--ionis-release", dest="release", type=Path, metavar="DIR",
                    help="also register and gate every released checkpoint in DIR and its sub-folders (e.g. "
                         "../shared/data/ionis), one line per version: architecture, parameters, verdict, failing gates")
@@ -31,19 +32,82 @@ def _say(out: Output, text: str) -> None:
 
 
 def run_demo(args: argparse.Namespace, out: Output) -> int:
-    from cache.indices import load_indices
-    from cache.sources import open_source
     from registry.app import App
     from registry.errors import UsageError
-    from registry.family import DemoFamily
+    from registry.family import DatasetDemoFamily, DemoFamily
     from registry.promotion import promote
-    from registry.training import cached_extract, train_and_register
 
     t0 = time.perf_counter()
+    if args.family and args.family_option and args.family != args.family_option:
+        raise UsageError(f"two families given: {args.family!r} and --family {args.family_option!r}")
+    name = args.family or args.family_option or "ionis"
     app = App.from_args(args)
-    family = app.plugins.family(args.family)
-    if not isinstance(family, DemoFamily):
-        raise UsageError(f"family {args.family!r} has no demo")
+    family = app.plugins.family(name)
+    if isinstance(family, DatasetDemoFamily):
+        version = _dataset_demo(app, family, args, out)
+    elif not isinstance(family, DemoFamily):
+        raise UsageError(f"family {name!r} has no demo")
+    else:
+        version = _extract_demo(app, family, args, out)
+    decision = promote(app, version.ref, "production", device=args.device, progress=not out.json_mode)
+    report = [_summary(decision)]
+    _say(out, f"[5/5] {decision.message}")
+    for line in _gate_table(decision):
+        _say(out, line)
+    if decision.verdict != "promoted":
+        holder = app.store.holder(family.name, "production")
+        _say(out, f"production is unchanged ({app.store.by_id(holder).ref if holder else 'unset'}): nothing "
+                  "reaches it without passing every gate of its release suite")
+    _say(out, f"scorecard: {decision.scorecard}")
+    if args.release:
+        if not isinstance(family, DemoFamily):
+            raise UsageError(f"family {name!r} lists no released checkpoints (--release)")
+        report += _release(app, family, args.release, args.device, out)
+    _say(out, f"done in {time.perf_counter() - t0:.0f} s")
+    if out.json_mode:
+        out.emit({"home": str(app.home), "demo": report[0], "release": report[1:]})
+    return 0
+
+
+def _dataset_demo(app: Any, family: Any, args: argparse.Namespace, out: Output) -> Any:
+    """Steps 1–4 of a gridded family's demo: write demo data, register it as datasets, train, register."""
+    from cache.datasets import DatasetStore
+    from cache.gridded_input import open_input
+    from registry.errors import UsageError
+    from registry.training import train_from_datasets
+
+    _say(out, f"registry home: {app.home.resolve()}")
+    plan = family.prepare_dataset_demo(app.home / "demo")
+    if not plan.datasets:
+        raise UsageError(f"the demo of {family.name!r} names no datasets")
+    for note in plan.notes:
+        _say(out, f"[1/5] {note}")
+    for ds_name, paths in plan.datasets.items():
+        ref, _ = DatasetStore(app.home).register(ds_name, open_input(list(paths)), progress=not out.json_mode)
+        shape = "×".join(map(str, ref.header["shape"]))
+        _say(out, f"[2/5] dataset {ds_name}: {shape} ({', '.join(ref.header['variables'])}), digest {ref.short}")
+    _say(out, "[3/5] training on the registered datasets")
+    version, created = train_from_datasets(app, family.name, plan.config, list(plan.datasets),
+                                           epochs=args.epochs or plan.epochs, seed=0, device=args.device,
+                                           name=f"{family.name}-demo", progress=not out.json_mode)
+    _say(out, f"[4/5] {'trained and registered' if created else 'same bytes as before:'} {version.ref} "
+              f"({version.short}){_metrics(version)}")
+    return version
+
+
+def _metrics(version: Any) -> str:
+    metrics = version.lineage.get("training", {}).get("metrics", {})
+    shown = ", ".join(f"{k} {v:.3f}" for k, v in sorted(metrics.items()) if isinstance(v, int | float))
+    return f"; {shown}" if shown else ""
+
+
+def _extract_demo(app: Any, family: Any, args: argparse.Namespace, out: Output) -> Any:
+    """Steps 1–4 of an extract-based demo: real indices and demo rows into the embedded ClickHouse, extract,
+    train, register."""
+    from cache.indices import load_indices
+    from cache.sources import open_source
+    from registry.training import cached_extract, train_and_register
+
     _say(out, f"registry home: {app.home.resolve()}")
     source = open_source(app.home, "embedded")
     info = load_indices(source)
@@ -57,25 +121,9 @@ def run_demo(args: argparse.Namespace, out: Output) -> int:
     version, created = train_and_register(app, family.name, plan.config, plan.extract, params=plan.params,
                                           epochs=args.epochs or plan.epochs, seed=0, device=args.device,
                                           name=f"{family.name}-demo", progress=not out.json_mode)
-    metrics = version.lineage.get("training", {}).get("metrics", {})
     _say(out, f"[4/5] {'trained and registered' if created else 'same bytes as before:'} {version.ref} "
-              f"({version.short}); held-out " + ", ".join(f"{k} {v:.3f}" for k, v in sorted(metrics.items())))
-    decision = promote(app, version.ref, "production", device=args.device, progress=not out.json_mode)
-    report = [_summary(decision)]
-    _say(out, f"[5/5] {decision.message}")
-    for line in _gate_table(decision):
-        _say(out, line)
-    if decision.verdict != "promoted":
-        holder = app.store.holder(family.name, "production")
-        _say(out, f"production is unchanged ({app.store.by_id(holder).ref if holder else 'unset'}): nothing "
-                  "reaches it without passing every gate of its release suite")
-    _say(out, f"scorecard: {decision.scorecard}")
-    if args.release:
-        report += _release(app, family, args.release, args.device, out)
-    _say(out, f"done in {time.perf_counter() - t0:.0f} s")
-    if out.json_mode:
-        out.emit({"home": str(app.home), "demo": report[0], "release": report[1:]})
-    return 0
+              f"({version.short}){_metrics(version)}")
+    return version
 
 
 def _summary(d: Any) -> dict[str, Any]:

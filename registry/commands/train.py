@@ -11,10 +11,13 @@ from registry.output import Output, add_common
 
 
 def add_parsers(sub: Any) -> None:
-    p = sub.add_parser("train", help="train a model from a cached extract and register it with its lineage")
+    p = sub.add_parser("train", help="train a model from a cached extract (or gridded datasets) and register it")
     p.add_argument("family")
     p.add_argument("--config", required=True, type=Path, help="the version's config file")
-    p.add_argument("--extract", required=True, metavar="NAME", help="extract to train on (cached if absent)")
+    data = p.add_mutually_exclusive_group(required=True)
+    data.add_argument("--extract", metavar="NAME", help="extract to train on (cached if absent)")
+    data.add_argument("--dataset", action="append", metavar="NAME",
+                      help="registered gridded dataset to train on (repeatable; see `registry datasets`)")
     p.add_argument("--param", action="append", default=[], metavar="K=V", help="extract parameter (repeatable)")
     p.add_argument("--epochs", type=int, default=None, help="default: the config's")
     p.add_argument("--seed", type=seed_value, default=0, help="training seed (a non-negative integer)")
@@ -27,11 +30,19 @@ def add_parsers(sub: Any) -> None:
 def run_train(args: argparse.Namespace, out: Output) -> int:
     from registry.app import App
     from registry.commands.extract import parse_params
-    from registry.training import train_and_register
+    from registry.errors import InvalidInput
+    from registry.training import train_and_register, train_from_datasets
 
-    version, created = train_and_register(App.from_args(args), args.family, args.config, args.extract,
-                                          params=parse_params(args.param), epochs=args.epochs, seed=args.seed,
-                                          device=args.device, name=args.name, progress=not out.json_mode)
+    if args.dataset:
+        if args.param:
+            raise InvalidInput("--param applies to --extract, not to --dataset")
+        version, created = train_from_datasets(App.from_args(args), args.family, args.config, args.dataset,
+                                               epochs=args.epochs, seed=args.seed, device=args.device,
+                                               name=args.name, progress=not out.json_mode)
+    else:
+        version, created = train_and_register(App.from_args(args), args.family, args.config, args.extract,
+                                              params=parse_params(args.param), epochs=args.epochs, seed=args.seed,
+                                              device=args.device, name=args.name, progress=not out.json_mode)
     metrics = version.lineage.get("training", {}).get("metrics", version.lineage.get("training", {}))
     shown = ", ".join(f"{k} {v:.4g}" for k, v in sorted(metrics.items()) if isinstance(v, float))
     out.emit({"created": created, "version": version.ref, **version.to_dict()},

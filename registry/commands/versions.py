@@ -39,8 +39,16 @@ def add_parsers(sub: Any) -> None:
                        description="Each family's input columns and units are listed below.")
     p.__class__ = type("PredictParser", (type(p),), {"format_help": _help_with_input_columns})
     p.add_argument("ref", metavar="FAMILY@VERSION")
-    p.add_argument("--input", required=True, type=Path, help="input file in the family's format")
+    p.add_argument("--input", required=True, type=Path,
+                   help="input file in the family's format (with --out: a Zarr v3 group or .npy stacks)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
+    g = p.add_argument_group("ensembles of arrays (families that generate them)")
+    g.add_argument("--out", type=Path, default=None, metavar="ENS.zarr",
+                   help="write the generated ensemble (members × variables × y × x) as a Zarr v3 store here")
+    g.add_argument("--members", type=int, default=None, help="ensemble members (default 10)")
+    g.add_argument("--steps", type=int, default=None, help="sampler steps (default: the version's)")
+    g.add_argument("--seed", type=int, default=None, help="sampling seed; member i depends on (seed, i) only")
+    g.add_argument("--option", action="append", default=[], metavar="K=V", help="the family's own option")
     add_common(p)
     p.set_defaults(handler=run_predict)
 
@@ -48,7 +56,7 @@ def add_parsers(sub: Any) -> None:
 def _help_with_input_columns(parser: Any) -> str:
     """``predict --help``: argparse's text, then each installed family's input columns (plugins load only here)."""
     from registry.app import App
-    from registry.commands.plugins_cmd import input_columns
+    from registry.commands.plugins_cmd import column_lines, input_columns
 
     text = super(type(parser), parser).format_help()
     try:
@@ -58,8 +66,12 @@ def _help_with_input_columns(parser: Any) -> str:
     lines = ["", "input columns by family:"]
     for name, fam in sorted(families.items()):
         cols = input_columns(fam)
-        lines.append(f"  {name}: " + (", ".join(f"{c.name} [{c.unit}]" for c in cols) if cols else "(not listed)"))
-        lines += [f"      {c.name:<18} {c.unit:<10} {c.description}" for c in cols]
+        if not cols:
+            lines.append(f"  {name}: (not listed)")
+            continue
+        lines += column_lines(name, cols, head=f"  {name}")
+        if len(cols) <= 24:  # a long list is `registry plugins --columns FAMILY`'s, not the help's
+            lines += [f"      {c.name:<18} {c.unit:<10} {c.description}" for c in cols]
     return text + "\n".join(lines) + "\n"
 
 
@@ -214,6 +226,13 @@ def run_predict(args: argparse.Namespace, out: Output) -> int:
     from registry.family import SummarisingFamily
 
     app = App.from_args(args)
+    if args.out is not None:
+        from registry.commands.predict_arrays import run_predict_arrays
+
+        return run_predict_arrays(app, args, out)
+    given = [f"--{k}" for k in ("members", "steps", "seed") if getattr(args, k) is not None]
+    if given or args.option:
+        raise InvalidInput(f"{', '.join(given + ['--option'] * bool(args.option))} only apply with --out ENS.zarr")
     if not args.input.is_file():
         raise InvalidInput(f"input file {args.input} does not exist")
     version = app.store.resolve(args.ref)

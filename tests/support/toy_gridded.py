@@ -107,7 +107,7 @@ class ToyGridFamily:
             opt.step()
         path = out_dir / "weights.safetensors"
         save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(path))
-        return {"weights": path}, {"steps": steps, "metrics": {"mse": float(loss)}}
+        return {"weights": path}, {"steps": steps, "metrics": {"mse": float(loss.detach())}}
 
     def ensemble_plan(self, model: Any, case: Any, *, members: int, seed: int, steps: int | None, device: str,
                       options: Mapping[str, str]) -> EnsemblePlan:
