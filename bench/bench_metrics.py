@@ -21,13 +21,26 @@ warnings.filterwarnings("ignore")  # the peers' deprecation chatter
 
 def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     """Median wall time of ``repeat`` calls after one warm-up call (compilation, caches), and the last result."""
-    out = fn()
-    times = []
+    seconds, outs = timed_rounds({"fn": fn}, repeat)
+    return seconds["fn"], outs["fn"]
+
+
+def timed_rounds(fns: dict[str, Callable[[], Any]], repeat: int) -> tuple[dict[str, float], dict[str, Any]]:
+    """Median wall time of each of ``fns`` over ``repeat`` rounds that call every one in turn (after one warm-up
+    call each), so that all contenders share whatever else the machine runs at the time; and their last results."""
+    outs = {name: fn() for name, fn in fns.items()}
+    times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), out
+        for name, fn in fns.items():
+            t = time.perf_counter()
+            outs[name] = fn()
+            times[name].append(time.perf_counter() - t)
+    return {name: statistics.median(ts) for name, ts in times.items()}, outs
+
+
+def load_average() -> str:
+    """The 1-minute load average and the CPUs it is shared by (other work running beside the benchmark)."""
+    return f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
 
 
 def copy_bandwidth(nbytes: int) -> float:
@@ -45,6 +58,44 @@ def bench_crps(n: int, m: int, repeat: int) -> None:
     print(f"copy bandwidth {bandwidth / 1e9:.1f} GB/s")
     for dtype in (np.float32, np.float64):
         crps_one_dtype(rng.normal(size=(n, m)).astype(dtype), rng.normal(size=n).astype(dtype), bandwidth, repeat)
+
+
+def one_thread(fn: Callable[[], Any]) -> Callable[[], Any]:
+    """``fn`` run with numba limited to one thread (the peers' kernels are single-threaded gufuncs)."""
+    import numba
+
+    def run() -> Any:
+        threads = numba.get_num_threads()
+        numba.set_num_threads(1)
+        try:
+            return fn()
+        finally:
+            numba.set_num_threads(threads)
+
+    return run
+
+
+def torch_contenders(x: np.ndarray, y: np.ndarray) -> dict[str, Callable[[], Any]]:
+    """The torch path on the same arrays: on CPU always, on CUDA when a GPU is there (tensors moved once)."""
+    import torch
+
+    from gates.torch_scores import crps_ensemble_torch
+
+    out: dict[str, Callable[[], Any]] = {}
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    out[f"torch cpu ({torch.get_num_threads()} thr)"] = lambda: crps_ensemble_torch(xt, yt, member_axis=-1).numpy()
+    if torch.cuda.is_available():
+        xc, yc = xt.cuda(), yt.cuda()
+
+        def cuda() -> Any:
+            result = crps_ensemble_torch(xc, yc, member_axis=-1)
+            torch.cuda.synchronize()
+            return result
+
+        out["torch cuda"] = cuda
+    else:
+        print("  (torch cuda: skipped, no GPU on this machine)")
+    return out
 
 
 def crps_one_dtype(x: np.ndarray, y: np.ndarray, bandwidth: float, repeat: int) -> None:
@@ -67,22 +118,24 @@ def crps_one_dtype(x: np.ndarray, y: np.ndarray, bandwidth: float, repeat: int) 
     ours: dict[str, Callable[[], Any]] = {
         "gates (members last)": lambda: crps_ensemble(x, y, member_axis=-1),
         "gates (members first)": lambda: crps_ensemble(x_first, y, member_axis=0),
+        "gates 1 thr (last)": one_thread(lambda: crps_ensemble(x, y, member_axis=-1)),
+        "gates 1 thr (first)": one_thread(lambda: crps_ensemble(x_first, y, member_axis=0)),
+        **torch_contenders(x, y),
     }
-    results = {}
-    print(f"\n{x.dtype.name}: {x.nbytes / 1e6:.0f} MB of members")
-    for name, fn in {**peers, **ours}.items():
-        seconds, out = timed(fn, repeat)
-        results[name] = (seconds, np.asarray(out, dtype=np.float64))
-    reference = results["gates (members last)"][1]
-    fastest_peer = min(peers, key=lambda k: results[k][0])
-    for name, (seconds, out) in results.items():
-        agree = np.max(np.abs(out - reference))
-        line = f"  {name:<26} {seconds * 1e3:8.1f} ms   max |Δ| vs gates {agree:.1e}"
+    print(f"\n{x.dtype.name}: {x.nbytes / 1e6:.0f} MB of members; {load_average()} before")
+    seconds, outs = timed_rounds({**peers, **ours}, repeat)
+    reference = np.asarray(outs["gates (members last)"], dtype=np.float64)
+    fastest_peer = min(peers, key=lambda k: seconds[k])
+    for name in seconds:
+        agree = np.max(np.abs(np.asarray(outs[name].cpu() if hasattr(outs[name], "cpu") else outs[name],
+                                         dtype=np.float64) - reference))
+        line = f"  {name:<26} {seconds[name] * 1e3:8.1f} ms   max |Δ| vs gates {agree:.1e}"
         if name in ours:
             floor = x.nbytes / bandwidth
-            line += (f"   {results[fastest_peer][0] / seconds:4.1f}× the fastest peer ({fastest_peer}), "
-                     f"{floor / seconds:.0%} of the bandwidth floor ({floor * 1e3:.0f} ms)")
+            line += (f"   {seconds[fastest_peer] / seconds[name]:4.1f}× the fastest peer ({fastest_peer}), "
+                     f"{floor / seconds[name]:.0%} of the bandwidth floor ({floor * 1e3:.0f} ms)")
         print(line)
+    print(f"  medians of {repeat} interleaved rounds; {load_average()} after")
 
 
 def rss_anon_mb() -> float:
@@ -163,7 +216,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--n", type=int, default=1_000_000, help="points for the CRPS timing")
     ap.add_argument("--members", type=int, default=50)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--tile-rows", type=int, default=64, help="grid rows per tile of the streaming case")
     ap.add_argument("--only", choices=("crps", "streaming", "fss"), action="append")
     args = ap.parse_args()

@@ -145,6 +145,8 @@ def crps_sorted_blocks(x: np.ndarray, y: np.ndarray, *, fair: bool, mode: str, f
     while sorting (no float64 copy of the members). Points the mode cannot score come back as NaN."""
     lo, hi = sorting_network(x.shape[1])
     out = np.empty(y.shape, dtype=np.float64)
-    _crps_blocks(x, y, lo, hi, float(floor), bool(fair), MODES[mode], out,
-                 8 * numba.get_num_threads())
+    # 64 chunks per thread handed out one at a time as threads free up (not one equal share each): on a shared
+    # machine a descheduled thread then holds back no more than its current chunk
+    with numba.parallel_chunksize(1):
+        _crps_blocks(x, y, lo, hi, float(floor), bool(fair), MODES[mode], out, 64 * numba.get_num_threads())
     return out
