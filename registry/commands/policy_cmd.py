@@ -24,7 +24,8 @@ def add_parsers(sub: Any) -> None:
     s.add_argument("family")
     s.add_argument("alias")
     s.add_argument("--suite", action="append", required=True, metavar="SUITE",
-                   help="a suite that may move the alias (repeatable: passing any one of them is enough)")
+                   help="a suite that may move the alias, optionally with options: NAME[option=value,…] "
+                   "(`registry plugins` lists them; repeatable: passing any one of them is enough)")
     s.add_argument("--reason", default="", help="why the policy changes (recorded in the ledger)")
     add_common(s)
     s.set_defaults(handler=run_policy_set)

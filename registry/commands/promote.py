@@ -20,7 +20,8 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--dry-run", action="store_true", help="run the gates and report, move nothing")
     p.add_argument("--force", action="store_true", help="move even if gates fail (needs --reason; recorded)")
     p.add_argument("--reason", default="", help="why --force was needed")
-    p.add_argument("--suite", help="gate suite to run (default: the first the alias's policy accepts; only a "
+    p.add_argument("--suite", help="gate suite to run, NAME or NAME[option=value,…] for a suite with options "
+                   "(default: the first the alias's policy accepts; only a "
                    "suite the policy accepts can move the alias, a --dry-run may use any)")
     p.add_argument("--create-alias", action="store_true",
                    help="create ALIAS if it does not exist yet (production and staging always exist)")

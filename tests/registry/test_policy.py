@@ -170,6 +170,11 @@ def test_suite_options_change_the_verdict_without_code_and_are_recorded(app, goo
     rc, body = run(capsys, "policy", "show", "toy")
     rows = {(r["family"], r["alias"]): r for r in body["policies"]}
     assert rows[("toy", "production")]["suite_versions"] == {"tunable[skill_min=0.6]": "1"}
+    rc, body = run(capsys, "policy", "set", "toy", "staging", "--suite", "tunable[skill_min=0.60]")
+    assert rc == 0 and body["suites"] == ["tunable[skill_min=0.6]"]
+    rc = main(["promote", "toy@1", "--to", "staging", "--suite", "tunable[skill_min=0.99]", "--dry-run", "--json"])
+    body = json.loads(capsys.readouterr().out)
+    assert rc == 1 and body["suite"] == "tunable[skill_min=0.99]" and body["gates"][0]["threshold"] == 0.99
 
 
 @pytest.mark.parametrize(("suite", "msg"), [

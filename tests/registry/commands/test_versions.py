@@ -53,7 +53,7 @@ def test_predict_help_lists_each_familys_input_columns(home, capsys):
 
     assert main(["predict", "--help"]) == 0
     out = capsys.readouterr().out
-    assert "toy: x0 [1], x1 [1], x2 [1], x3 [1]" in out
+    assert "  toy (4): x0…x3 [1] ×4\n" in out and "      x3                 1          feature 3" in out
 
 
 def test_plugins_lists_input_columns(home, capsys):
