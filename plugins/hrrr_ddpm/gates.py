@@ -10,10 +10,9 @@ import numpy as np
 
 from gates.base import GateContext, Outcome, Slice, Threshold, table
 from plugins.hrrr_ddpm import scores
+from plugins.hrrr_ddpm.evaluation import EvaluationPlan
 from plugins.hrrr_ddpm.scoring import UNITS, Sums
 from registry.errors import GateError
-
-SUMS_MEMO = "hrrr-scoring-sums"
 
 
 @dataclass(frozen=True)
@@ -28,17 +27,18 @@ class HrrrLimits:
     spectrum_ratio: Threshold = Threshold.band(0.5, 2.0)
     tail_difference: Threshold = Threshold.band(-0.5, 0.5)
     n_resamples: int = 1000
+    setup: EvaluationPlan = EvaluationPlan()
 
 
-def scored(ctx: GateContext) -> Sums:
-    """The run's scoring pass over its generated ensembles, done once and shared (``plugins.hrrr_ddpm.evaluation``
-    fills it from the run's datasets and ensembles)."""
+def scored(ctx: GateContext, limits: HrrrLimits) -> Sums:
+    """The run's scoring pass over its generated ensembles, done once per evaluation plan and shared by the gates
+    (``plugins.hrrr_ddpm.evaluation`` reads the run's dataset and on-disk ensembles)."""
     def compute() -> Sums:
         from plugins.hrrr_ddpm.evaluation import score_run
 
-        return score_run(ctx)
+        return score_run(ctx, limits.setup)
 
-    return ctx.memo(SUMS_MEMO, compute)
+    return ctx.memo(limits.setup.key(), compute)
 
 
 def shared_counts(ctx: GateContext, sums: Sums, limits: HrrrLimits) -> np.ndarray:
@@ -91,7 +91,7 @@ class _ScoreGate:
         self.limits = limits or HrrrLimits()
 
     def evaluate(self, ctx: GateContext) -> Outcome:
-        sums = scored(ctx)
+        sums = scored(ctx, self.limits)
         return self.measure(sums, lambda: shared_counts(ctx, sums, self.limits))
 
     def measure(self, sums: Sums, counts: Callable[[], np.ndarray]) -> Outcome:

@@ -11,7 +11,6 @@ from hrrr_ensembles import synthetic_case
 
 from gates.base import Threshold
 from plugins.hrrr_ddpm.gates import (
-    SUMS_MEMO,
     BrierSkillGate,
     CRPSSkillGate,
     FSSGate,
@@ -27,11 +26,11 @@ from registry.errors import GateError
 from registry.figures import render_figure
 
 
-class MemoContext:
+class MemoContext:  # defined before LIMITS is used at call time
     """The two things these gates ask of a run: ``memo`` and ``rng`` (the scoring pass is memoised in advance)."""
 
     def __init__(self, sums: Sums) -> None:
-        self.memos: dict[str, Any] = {SUMS_MEMO: sums}
+        self.memos: dict[str, Any] = {LIMITS.setup.key(): sums}
         self.seed = 0
 
     def memo(self, key: str, compute: Callable[[], Any]) -> Any:
