@@ -134,7 +134,7 @@ def _prepare(module: str, test: Path, tests_at: str | None = None) -> Path:
         "source_paths": ["registry", "gates", "cache", "plugins"],
         "only_mutate": [module],
         "pytest_add_cli_args_test_selection": selected_tests(module),
-        "pytest_add_cli_args": ["-q", "-p", "no:cacheprovider"],
+        "pytest_add_cli_args": ["-q", "-p", "no:cacheprovider", "-p", "mutation_order"],  # fastest tests first
         "process_isolation": "forkserver",  # torch and the embedded ClickHouse engine are not fork-safe after use
         "use_git_change_detection": False,
     }
@@ -153,7 +153,8 @@ def _environment(ws: Path) -> dict[str, str]:
         env["REGISTRY_SHARED_DATA"] = str(shared)  # tests resolve it from the repository, which moved
     env["REGISTRY_TEST_CKPTS"] = str(WORKSPACE / "ckpts")  # the toy checkpoints are trained once, not per mutant
     # child processes a test starts (the CLI under test) import the mutated copy, not the editable install
-    env["PYTHONPATH"] = os.pathsep.join([str(ws / "mutants"), str(ws / "mutants" / "tests" / "support")])
+    env["PYTHONPATH"] = os.pathsep.join([str(ws / "mutants"), str(ws / "mutants" / "tests" / "support"),
+                                         str(REPO / "bench")])  # bench/mutation_order.py, a pytest plugin
     return env
 
 
@@ -219,15 +220,22 @@ def _workspace(module: str) -> Path:
 
 
 def _resumable(ws: Path, module: str, equivalents: list[Equivalent]) -> list[str] | None:
-    """The mutants a resumed run tries again (survivors and those not run yet), after refreshing the tests.
+    """The mutants a resumed run tries again (survivors and those not run yet), after refreshing the workspace.
 
-    None when the workspace has no results to resume from. Only ``tests/`` is refreshed: a changed source
-    module needs a fresh run.
+    Every copied file but the mutated module is refreshed from the working tree, in the workspace and in
+    mutmut's ``mutants/`` copy (whose mutated module is kept). None when there is nothing to resume from or
+    the module itself changed since its mutants were made (that needs a fresh run).
     """
-    if not (ws / "mutants" / (module + ".meta")).exists():
+    mutated, meta = ws / "mutants" / module, ws / "mutants" / (module + ".meta")
+    if not meta.exists() or not mutated.exists() or (ws / module).read_bytes() != (REPO / module).read_bytes():
         return None
-    shutil.copytree(REPO / "tests", ws / "tests", dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis"))
+    kept, stamp = mutated.read_bytes(), mutated.stat()
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis")
+    for name in (n for n in COPIED if (REPO / n).is_dir()):  # pyproject.toml keeps its [tool.mutmut] section
+        for dest in (ws / name, ws / "mutants" / name):
+            shutil.copytree(REPO / name, dest, ignore=ignore, dirs_exist_ok=True)
+    mutated.write_bytes(kept)
+    os.utime(mutated, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))  # newer than its source: mutmut keeps it
     return _collect(ws, module, equivalents).survivors()
 
 

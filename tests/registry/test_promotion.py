@@ -422,3 +422,62 @@ def test_the_json_of_a_verification_says_whether_it_reproduced(app, ckpts, monke
     monkeypatch.setattr(toy_family, "truth", lambda x: 3.0 * x[:, 0])
     body = verify(app, v.ref).to_json()
     assert body["reproduced"] is False and body["drift"] and body["stored_evidence"] == stored.evidence_id
+
+
+def test_bad_reasons_and_users_are_refused_before_any_gate_runs(app, ckpts, monkeypatch):
+    v = _register(app, ckpts["constant"])
+    with pytest.raises(InvalidInput, match="^--reason contains the control character '\\\\n' at position 4"):
+        promote(app, v.ref, "production", force=True, reason="line\nforged entry")
+    with pytest.raises(InvalidInput, match="^--force needs --reason TEXT saying why the gates are overridden$"):
+        promote(app, v.ref, "production", force=True, reason="   ")
+    with pytest.raises(InvalidInput, match="^--reason contains the control character"):
+        rollback(app, "toy", "production", reason="\x1b[2J")
+    monkeypatch.setenv("REGISTRY_USER", "eve\u202e")
+    with pytest.raises(InvalidInput, match="^the user name"):
+        promote(app, v.ref, "production")
+    with pytest.raises(InvalidInput, match="^the user name"):
+        rollback(app, "toy", "production")
+    assert app.store.evidence_for(v.version_id) == [] and app.store.ledger() == []
+
+
+def test_an_empty_suite_is_an_error_and_says_so(app, ckpts):
+    v = _register(app, ckpts["good"])
+    set_policy(app, "toy", "production", ["empty"], reason="a suite with no gates")
+    d = promote(app, v.ref, "production")
+    assert (d.verdict, d.entry, d.message) == ("error", None, "toy@1 refused for production: empty suite did not pass")
+    assert app.store.holder("toy", "production") is None
+
+
+def test_rollback_refusals_say_why(app, ckpts):
+    a = _register(app, ckpts["good"])
+    with pytest.raises(UnknownName, match="^alias toy@production is not set; nothing to roll back$"):
+        rollback(app, "toy", "production")
+    with pytest.raises(UnknownName, match="family 'nope'"):
+        rollback(app, "nope", "production")
+    with pytest.raises(InvalidInput):
+        rollback(app, "toy", "Production")
+    promote(app, a.ref, "production")
+    with pytest.raises(UsageError, match=(r"^toy@production had no holder before entry 1: rolling back would unset "
+                                          "it; pass --allow-unset if that is what you want$")):
+        rollback(app, "toy", "production")
+    entry, target = rollback(app, "toy", "production", allow_unset=True)
+    assert (target, entry.to_version, entry.evidence_id, entry.forced, entry.reason) == (
+        None, None, None, False, "rollback of entry 1")
+    # a holder that no promotion installed (moved there by a rollback entry alone) cannot be rolled back
+    app.store.move_alias("toy", "staging", expected=None, to=a.version_id, action="rollback", verdict_digest="d")
+    with pytest.raises(UnknownName, match="^the ledger has no promotion of toy@staging to roll back$"):
+        rollback(app, "toy", "staging")
+
+
+def test_a_rollback_entry_records_what_it_undid(app, ckpts):
+    from registry.hashing import digest_json
+
+    a, b = _register(app, ckpts["good"]), _register(app, ckpts["good2"])
+    first = promote(app, a.ref, "production").entry
+    promote(app, a.ref, "staging")
+    second = promote(app, b.ref, "production").entry
+    entry, target = rollback(app, "toy", "production")
+    assert target == a.version_id and entry.verdict_digest == digest_json({"rollback_of": second.entry_hash,
+                                                                            "to": a.version_id})
+    assert (entry.alias, entry.from_version, entry.evidence_id) == ("production", b.version_id, first.evidence_id)
+    assert app.store.holder("toy", "staging") == a.version_id  # the other alias is untouched
