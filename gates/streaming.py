@@ -191,6 +191,8 @@ class QuantileAccumulator:
         self.edges = e
         self.counts = np.zeros(len(e) + 1, dtype=np.int64)  # [below e0, e0..e1, …, above e_last]
         self.low, self.high = np.inf, -np.inf
+        step = (e[-1] - e[0]) / (len(e) - 1)
+        self._step = step if np.allclose(np.diff(e), step, rtol=1e-9, atol=0) else None  # equal bins: no search
 
     def update(self, values: Any) -> None:
         """Count one tile (any shape; a non-finite value is a ``GateError``)."""
@@ -200,7 +202,12 @@ class QuantileAccumulator:
         if not np.isfinite(v).all():
             raise GateError(f"values hold {int((~np.isfinite(v)).sum())} non-finite entries")
         flat = v.ravel()
-        self.counts += np.bincount(np.searchsorted(self.edges, flat, side="right"), minlength=len(self.counts))
+        if self._step is None:
+            index = np.searchsorted(self.edges, flat, side="right")
+        else:  # the bin by arithmetic, in the values' own precision (a value on an edge may fall either side)
+            index = np.floor((flat - flat.dtype.type(self.edges[0])) * flat.dtype.type(1 / self._step))
+            index = np.clip(index, -1, len(self.edges) - 1).astype(np.intp) + 1
+        self.counts += np.bincount(index, minlength=len(self.counts))
         self.low, self.high = min(self.low, float(flat.min())), max(self.high, float(flat.max()))
 
     def quantile(self, q: float) -> float:

@@ -109,6 +109,9 @@ def test_quantiles_from_counts_on_fixed_edges():
     whole = QuantileAccumulator(np.linspace(-5, 5, 2001))
     whole.update(v)
     assert (acc.counts == whole.counts).all()
+    assert acc._step is not None  # equal bins are found by arithmetic, and agree with a search
+    expected = np.bincount(np.searchsorted(acc.edges, v, side="right"), minlength=len(acc.counts))
+    assert (acc.counts == expected).all()
     assert acc.quantile(0.5) == pytest.approx(np.quantile(v, 0.5), abs=0.005)  # one bin is 0.005 wide
     for q in (0.001, 0.999):  # in the tails neighbouring order statistics lie ~0.01 apart as well
         assert acc.quantile(q) == pytest.approx(np.quantile(v, q), abs=0.02)
