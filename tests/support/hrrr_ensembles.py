@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from plugins.hrrr_ddpm.scoring import VARIABLES
@@ -34,3 +36,33 @@ def synthetic_case(seed: int, m: int = 8, h: int = 24, w: int = 20, *, spread: f
     members = draw(m, spread)
     members += np.float32(bias) * SCALE[None, :, None, None].astype(np.float32)
     return {"members": members, "truth": truth, "persistence": draw(1)[0], "climatology": draw(k, 1.5)}
+
+
+def synthetic_series(n: int = 8, h: int = 24, w: int = 24, seed: int = 0) -> dict[str, np.ndarray]:
+    """SYNTHETIC states (n, h, w) per variable: smooth fields advected one cell east per step plus a little noise,
+    in physical-ish units; REFC and CAPE floored at 0."""
+    rng = np.random.default_rng(seed)
+    c = len(VARIABLES)
+    base = smooth(rng, (c, h, w + n))
+    out = {}
+    for i, v in enumerate(VARIABLES):
+        frames = np.stack([base[i, :, t:t + w] for t in range(n)]) + 0.05 * rng.normal(size=(n, h, w))
+        x = frames * SCALE[i] + OFFSET[i]
+        out[v] = (np.maximum(x, 0.0) if v in ("REFC", "CAPE") else x).astype(np.float32)
+    return out
+
+
+def register_series(home: Any, name: str, series: dict[str, np.ndarray]) -> Any:
+    """``series`` written as upstream's layout (one .npy per variable) and registered as dataset ``name``."""
+    from pathlib import Path
+
+    from cache.datasets import DatasetStore
+    from cache.gridded_input import open_input
+
+    folder = Path(home) / f"{name}-npy"
+    folder.mkdir(parents=True, exist_ok=True)
+    for v, values in series.items():
+        np.save(folder / f"{v}.npy", values)
+    store = DatasetStore(Path(home))
+    ref, _ = store.register(name, open_input([folder]))
+    return store.open(ref)
