@@ -152,15 +152,16 @@ class DatasetStore:
         ref = self._load(entry) if entry.is_file() else None
         return ref if ref is not None and ref.digest == digest and ref.name == name else None
 
-    def resolve(self, name: str, digest: str | None = None) -> DatasetRef:
-        """The dataset ``name`` (the newest, or the one with ``digest``); ``DataMissing`` if absent."""
+    def resolve(self, name: str, digest: str | None = None, *, error: type[Exception] = DataMissing) -> DatasetRef:
+        """The dataset ``name`` (the newest, or the one with ``digest``); ``error`` if absent (a gate's data is
+        missing: ``DataMissing``; a command asked for an unknown name: ``UnknownName``)."""
         ref = self.by_digest(name, digest) if digest else self.latest(name)
         if ref is None:
             held = self.latest(name)
             if digest and held is not None:
-                raise DataMissing(f"dataset {name!r}: the content the stored run used (digest {digest[:12]}) is "
+                raise error(f"dataset {name!r}: the content the stored run used (digest {digest[:12]}) is "
                                   f"no longer registered; it holds {held.short} now")
-            raise DataMissing(f"dataset {name!r} is not registered; run `registry datasets add {name} PATH…`")
+            raise error(f"dataset {name!r} is not registered; run `registry datasets add {name} PATH…`")
         return ref
 
     def open(self, ref: DatasetRef) -> Dataset:

@@ -252,13 +252,24 @@ def verify(app: App, ref: str, *, rtol: float = 0.0, device: str = "cpu") -> Ver
                       extract_pins=stored.extract_keys, expected_digests=stored.extract_digests,
                       extract_specs=app.plugins.extracts(), purpose={"command": "verify", "of": stored.evidence_id},
                       expected_datasets=stored.dataset_digests)
+    drift = ([f"suite {suite.name} is now version {suite.version}, evidence used {stored.suite_version}"]
+             if suite.version != stored.suite_version else []) + compare_runs(stored, rerun, rtol=rtol)
+    store.save_evidence(rerun)
+    return Verification(version, stored, rerun, drift)
+
+
+def compare_runs(stored: Evidence, rerun: Evidence, *, rtol: float = 0.0) -> list[str]:
+    """What differs between a stored run and its re-run: gates, values (within ``rtol``), data digests.
+
+    On other hardware (device, GPU model or CUDA build) values may differ by the tolerance the stored run
+    recorded (``Evidence.tolerance``) and regenerated ensembles may differ in their digests; the gates' verdicts,
+    the extracts and the datasets may not.
+    """
     drift: list[str] = []
     atol = 0.0
     elsewhere = _other_device(stored, rerun)
-    if elsewhere:  # float differences between devices are not drift, within the tolerance the run recorded
+    if elsewhere:
         rtol, atol = max(rtol, stored.tolerance.get("rtol", 0.0)), stored.tolerance.get("atol", 0.0)
-    if suite.version != stored.suite_version:
-        drift.append(f"suite {suite.name} is now version {suite.version}, evidence used {stored.suite_version}")
     old = {r.name: r for r in stored.results}
     new = {r.name: r for r in rerun.results}
     for name in sorted(old.keys() | new.keys()):
@@ -268,7 +279,8 @@ def verify(app: App, ref: str, *, rtol: float = 0.0, device: str = "cpu") -> Ver
         elif a.status != b.status:
             drift.append(f"gate {name}: was {a.status}, now {b.status} ({b.message})")
         elif not _same(a.value, b.value, rtol, atol):
-            drift.append(f"gate {name}: value was {a.value!r}, now {b.value!r}")
+            beyond = f" (beyond the recorded device tolerance rtol {rtol:g}, atol {atol:g})" if elsewhere else ""
+            drift.append(f"gate {name}: value was {a.value!r}, now {b.value!r}{beyond}")
         elif (a.gate_version, a.comparator, a.threshold) != (b.gate_version, b.comparator, b.threshold):
             drift.append(f"gate {name}: now v{b.gate_version} {b.comparator} {b.threshold}, "
                          f"was v{a.gate_version} {a.comparator} {a.threshold}")
@@ -278,7 +290,6 @@ def verify(app: App, ref: str, *, rtol: float = 0.0, device: str = "cpu") -> Ver
         drift.append("dataset digests differ from the stored run")
     if set(stored.ensemble_digests) != set(rerun.ensemble_digests) or (
             not elsewhere and stored.ensemble_digests != rerun.ensemble_digests):
-        drift.append("the generated ensembles differ from the stored run's"
-                     + ("" if elsewhere else " on the same device"))
-    store.save_evidence(rerun)
-    return Verification(version, stored, rerun, drift)
+        drift.append("the generated ensembles differ from the stored run's" + ("" if elsewhere else
+                                                                               " on the same device"))
+    return drift

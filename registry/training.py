@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from registry.errors import InvalidInput, UsageError
+from registry.errors import InvalidInput, UnknownName, UsageError
 from registry.family import DatasetTrainableFamily, TrainableFamily
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def train_from_datasets(app: App, family_name: str, config: Path, datasets: list
     if not Path(config).is_file():
         raise InvalidInput(f"config file {config} does not exist")
     store = DatasetStore(app.home)
-    refs = [store.resolve(n) for n in datasets]
+    refs = [store.resolve(n, error=UnknownName) for n in datasets]
     opened = {r.name: store.open(r) for r in refs}
     with tempfile.TemporaryDirectory(prefix="registry-train-") as tmp:
         files, facts = family.train_datasets(opened, Path(config), out_dir=Path(tmp), epochs=epochs, seed=seed,

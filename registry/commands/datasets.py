@@ -59,7 +59,9 @@ def _datasets(args: argparse.Namespace, out: Output) -> int:
     if args.verify:
         from tqdm import tqdm
 
-        ref = store.resolve(args.verify)
+        from registry.errors import UnknownName
+
+        ref = store.resolve(args.verify, error=UnknownName)
         ds = store.open(ref)
         n = sum(len(v) for v in _chunk_counts(ref))
         with tqdm(total=n, desc=f"verify {ref.name}", unit="chunk", disable=out.json_mode, leave=False) as bar:

@@ -223,7 +223,7 @@ def run_show(args: argparse.Namespace, out: Output) -> int:
 def run_predict(args: argparse.Namespace, out: Output) -> int:
     from registry.app import App
     from registry.errors import InvalidInput
-    from registry.family import SummarisingFamily
+    from registry.family import EnsembleFamily, SummarisingFamily
 
     app = App.from_args(args)
     if args.out is not None:
@@ -233,10 +233,12 @@ def run_predict(args: argparse.Namespace, out: Output) -> int:
     given = [f"--{k}" for k in ("members", "steps", "seed") if getattr(args, k) is not None]
     if given or args.option:
         raise InvalidInput(f"{', '.join(given + ['--option'] * bool(args.option))} only apply with --out ENS.zarr")
-    if not args.input.is_file():
-        raise InvalidInput(f"input file {args.input} does not exist")
     version = app.store.resolve(args.ref)
     family = app.plugins.family(version.family)
+    if isinstance(family, EnsembleFamily):
+        raise InvalidInput(f"family {family.name!r} generates ensembles of arrays: give --out ENS.zarr")
+    if not args.input.is_file():
+        raise InvalidInput(f"input file {args.input} does not exist")
     model = family.load(app.store.checkout(version), device=args.device)
     rows = family.predict(model, args.input, device=args.device)
     cols = list(rows[0]) if rows else []

@@ -1,0 +1,108 @@
+"""``registry datasets``, ``train --dataset``, ``predict --out`` and ``demo FAMILY`` for a gridded family (the toy)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from toy_gridded import DATASET, make_case, write_npy
+
+from registry.cli import main
+
+
+@pytest.fixture
+def grid_home(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("REGISTRY_PLUGINS", "toy_gridded")
+    return home
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_add_list_and_add_again(grid_home, tmp_path, capsys):
+    case = write_npy(make_case(), tmp_path / "case")
+    code, out, _ = run(capsys, "datasets", "add", DATASET, str(case), "--tile", "8", "--synthetic", "--json")
+    first = json.loads(out)
+    assert code == 0 and first["created"] and first["shape"] == [6, 12, 20] and first["attrs"] == {"synthetic": True}
+    code, out, _ = run(capsys, "datasets", "add", DATASET, str(case), "--tile", "8", "--synthetic", "--json")
+    assert code == 0 and not json.loads(out)["created"] and json.loads(out)["digest"] == first["digest"]
+    code, out, _ = run(capsys, "datasets")
+    assert code == 0 and f"{DATASET:<24} {first['digest'][:16]}" in out and out.rstrip().endswith("SYNTHETIC")
+    code, out, _ = run(capsys, "datasets", "--verify", DATASET)
+    assert code == 0 and "all 84 chunks match" in out
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["datasets", "add", "Bad", "CASE"], "dataset name 'Bad'"),
+    (["datasets", "add", "x", "missing"], "missing does not exist"),
+    (["datasets", "add", "x", "CASE", "--tile", "4"], "--tile must be 8…4096"),
+    (["datasets", "add", "x", "CASE", "--description", "two\nlines"], "control character"),
+    (["datasets", "add", "x", "CASE/a.npy", "CASE/b.npy", "CASE/lat.npy"], "need both lat and lon"),
+    (["datasets", "--verify", "nothing"], "'nothing' is not registered"),
+])
+def test_bad_requests_exit_2_with_one_line_and_register_nothing(grid_home, tmp_path, capsys, args, message):
+    case = write_npy(make_case(), tmp_path / "case")
+    code, out, err = run(capsys, *[a.replace("CASE", str(case)) for a in args])
+    assert code == 2 and message in err and err.count("\n") == 1
+    assert run(capsys, "datasets", "--json")[1] == '{\n  "datasets": []\n}\n'
+
+
+def test_a_changed_chunk_fails_verify_with_exit_3(grid_home, tmp_path, capsys):
+    import zarr
+
+    run(capsys, "datasets", "add", DATASET, str(write_npy(make_case(), tmp_path / "case")), "--tile", "8")
+    folder = next(p for p in (grid_home / "datasets").iterdir() if p.is_dir() and not p.name.startswith("."))
+    zarr.open_group(folder, mode="r+")["a"][5, 11, 19] += 1
+    code, _, err = run(capsys, "datasets", "--verify", DATASET)
+    assert code == 3 and "chunk 5.1.2 no longer matches" in err
+
+
+def test_demo_train_and_predict_to_a_zarr_store(grid_home, tmp_path, capsys):
+    code, out, _ = run(capsys, "demo", "toygrid")
+    assert code == 0 and "SYNTHETIC" in out and "toygrid@1 is now toygrid@production" in out
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({"steps": 50}))
+    code, out, _ = run(capsys, "train", "toygrid", "--dataset", DATASET, "--config", str(cfg), "--seed", "3", "--json")
+    assert code == 0 and json.loads(out)["lineage"]["datasets"][0]["name"] == DATASET
+    case = grid_home / "demo" / "synthetic-case"
+    ens_path = tmp_path / "ens.zarr"
+    args = ["predict", "toygrid@production", "--input", str(case), "--members", "4", "--seed", "1", "--out"]
+    code, out, _ = run(capsys, *args, str(ens_path), "--json")
+    body = json.loads(out)
+    assert code == 0 and body["shape"] == [4, 2, 12, 20] and body["identity"]["seed"] == 1
+    from cache.ensembles import open_ensemble
+
+    ens = open_ensemble(ens_path)
+    assert ens is not None and ens.digest == body["digest"] and np.isfinite(ens.read()).all()
+    code, _, err = run(capsys, *args, str(ens_path))
+    assert code == 2 and "exists already" in err
+    again = tmp_path / "again.zarr"
+    assert run(capsys, *args, str(again), "--option", "time=3")[0] == 0
+    assert not np.array_equal(open_ensemble(again).read(), ens.read())  # another condition, another ensemble
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--members", "0", "--out", "OUT"], "--members must be 1…10000"),
+    (["--steps", "0", "--out", "OUT"], "--steps must be ≥ 1"),
+    (["--option", "time=99", "--out", "OUT"], "time must be an index in 0…5"),
+    (["--out", "NOFOLDER/e.zarr"], "does not exist"),
+    (["--members", "4"], "--members only apply with --out"),
+    ([], "generates ensembles of arrays: give --out"),
+])
+def test_predict_refusals_write_nothing(grid_home, tmp_path, capsys, extra, message):
+    assert run(capsys, "demo", "--family", "toygrid")[0] == 0
+    case = grid_home / "demo" / "synthetic-case"
+    args = [a.replace("NOFOLDER", str(tmp_path / "no")).replace("OUT", str(tmp_path / "e.zarr")) for a in extra]
+    code, _, err = run(capsys, "predict", "toygrid@production", "--input", str(case), *args)
+    assert code == 2 and message in err and err.count("\n") == 1
+    assert not (tmp_path / "e.zarr").exists() and not list(tmp_path.glob(".tmp-*"))
+
+
+def test_demo_refuses_two_different_families(grid_home, capsys):
+    code, _, err = run(capsys, "demo", "toygrid", "--family", "ionis")
+    assert code == 2 and "two families given" in err
