@@ -474,10 +474,10 @@ def test_a_rollback_entry_records_what_it_undid(app, ckpts):
 
     a, b = _register(app, ckpts["good"]), _register(app, ckpts["good2"])
     first = promote(app, a.ref, "production").entry
-    promote(app, a.ref, "staging")
     second = promote(app, b.ref, "production").entry
+    promote(app, b.ref, "staging")  # a later promotion of b, to another alias that had no holder
     entry, target = rollback(app, "toy", "production")
     assert target == a.version_id and entry.verdict_digest == digest_json({"rollback_of": second.entry_hash,
                                                                             "to": a.version_id})
     assert (entry.alias, entry.from_version, entry.evidence_id) == ("production", b.version_id, first.evidence_id)
-    assert app.store.holder("toy", "staging") == a.version_id  # the other alias is untouched
+    assert app.store.holder("toy", "staging") == b.version_id  # the other alias is untouched
