@@ -257,6 +257,8 @@ def render_scorecard(
                   for f in sorted(version.files, key=lambda f: (f.role, f.filename))],
         "lineage": _kv(version.lineage), "checkpoints": _kv(evidence.checkpoint_hashes),
         "extracts": _kv(evidence.extract_digests), "environment": _kv(evidence.environment),
+        "datasets": _kv(evidence.dataset_digests), "ensembles": _kv(evidence.ensemble_digests),
+        "tolerance": _kv(evidence.tolerance),
         "history": _history(history),
     }
     return _env().get_template("scorecard.html.j2").render(context)

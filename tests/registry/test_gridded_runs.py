@@ -64,6 +64,8 @@ def test_one_ensemble_is_generated_for_all_gates_and_pinned_with_the_dataset(gri
     assert ev.dataset_digests == {DATASET: DatasetStore(grid_app.home).latest(DATASET).digest}
     assert ev.tolerance == {"atol": 1e-6, "rtol": 1e-3}
     assert set(ev.content()) >= {"dataset_digests", "ensemble_digests", "tolerance"}
+    card = Path(decision.scorecard).read_text()
+    assert "Dataset digests" in card and ev.dataset_digests[DATASET] in card and digest in card
 
 
 def test_the_champion_comparison_reads_the_champions_ensemble_from_disk(grid_app):
