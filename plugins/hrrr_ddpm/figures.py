@@ -28,6 +28,7 @@ def case_maps(sums: Sums) -> tuple[dict[str, Any], ...]:
     note = f"first case, every {maps.stride}th pixel" if maps.stride > 1 else "first case"
     return (
         {"kind": "maps", "title": f"{name}: truth and ensemble mean ({note})", "zlabel": unit, "scale": "fixed",
+         "vmin": round(float(np.nanmin(truth)), 3), "vmax": round(float(np.nanmax(truth)), 3),  # the truth's range
          "panels": [{"title": "truth", "z": _rows(truth)}, {"title": "ensemble mean", "z": _rows(mean)}]},
         {"kind": "maps", "title": f"{name}: ensemble spread", "zlabel": unit, "vmin": 0.0,
          "panels": [{"title": "standard deviation", "z": _rows(spread)}]},
