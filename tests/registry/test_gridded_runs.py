@@ -153,3 +153,12 @@ def test_a_plan_for_another_time_is_another_ensemble(grid_app):
     assert plans[0].condition != plans[1].condition
     first = np.asarray(plans[0].generate([0, 1, 2]))
     assert np.array_equal(first[1:], np.asarray(plans[0].generate([1, 2])))  # member i depends on (seed, i) only
+
+
+def test_verify_on_another_device_generates_its_own_ensemble_and_compares_within_the_tolerance(grid_app):
+    version = _train(grid_app)
+    stored = promote(grid_app, version.ref, "production").evidence
+    check = verify(grid_app, version.ref, device="cpu:0")  # torch's name for the same CPU: another device label
+    assert check.drift == [] and check.rerun.environment["device"] == "cpu:0"
+    assert check.rerun.ensemble_digests.keys() == stored.ensemble_digests.keys()
+    assert {e.identity["device"] for e in EnsembleStore(grid_app.home).list()} == {"cpu", "cpu:0"}
