@@ -155,7 +155,7 @@ def write_ensemble(path: Path, ident: Mapping[str, Any], generate: Generate, *, 
 
 def _as_array(values: Any) -> np.ndarray:
     if hasattr(values, "detach"):  # a torch tensor, on any device
-        values = values.detach().to("cpu").numpy()
+        values = values.detach().float().cpu().numpy()  # float() first: bfloat16 has no NumPy type
     return np.asarray(values, dtype=DTYPE)
 
 

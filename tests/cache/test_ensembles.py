@@ -147,11 +147,12 @@ def test_write_to_a_path_refuses_an_existing_one(tmp_path):
         write_ensemble(tmp_path / "e.zarr", ident(), Counting())
 
 
-def test_torch_tensors_are_accepted(tmp_path):
+def test_torch_tensors_are_accepted_in_any_float_type(tmp_path):
     import torch
 
-    ens = write_ensemble(tmp_path / "e.zarr", ident(members=2), lambda ids: torch.ones(len(ids), 2, *GRID))
-    assert float(ens.read().sum()) == 2 * 2 * GRID[0] * GRID[1]
+    ens = write_ensemble(tmp_path / "e.zarr", ident(members=2),
+                         lambda ids: torch.full((len(ids), 2, *GRID), 1.5, dtype=torch.bfloat16))
+    assert float(ens.read().sum()) == 1.5 * 2 * 2 * GRID[0] * GRID[1]
 
 
 @pytest.mark.parametrize("bad", [dict(members=0), dict(grid=(0, 3)), dict(grid=(3,)), dict(variables=())])
