@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 import torch
@@ -55,3 +57,55 @@ def test_batches_give_the_same_predictions_as_one_pass(sample_rows: np.ndarray) 
 
 def test_empty_input() -> None:
     assert TwoStageModel(_Fixed(0), _Fixed(1)).predict(np.zeros((0, 224))).rows() == []
+
+
+@pytest.fixture(scope="module")
+def seeded_pair() -> tuple[torch.nn.Module, torch.nn.Module]:
+    from plugins.deepech.model import build_classifier, build_regressor
+
+    torch.manual_seed(2)
+    return build_classifier().eval(), build_regressor().eval()
+
+
+def test_workers_and_steps_give_the_networks_own_outputs(seeded_pair: tuple[torch.nn.Module, torch.nn.Module],
+                                                          sample_rows: np.ndarray) -> None:
+    cls, reg = seeded_pair
+    rows = sample_rows[::9][:150]
+    with torch.no_grad():  # spread the untrained logits and centre them: rows on both sides of the threshold
+        cls.fc8.weight.mul_(1000.0)
+        cls.fc8.bias.zero_()
+        cls.fc8.bias.fill_(-float(cls(torch.tensor(rows, dtype=torch.float32)).median()))
+        logit = cls(torch.tensor(rows, dtype=torch.float32)).numpy()
+    one = TwoStageModel(cls, reg, workers=1).predict(rows, batch_size=16)
+    three = TwoStageModel(cls, reg, workers=3).predict(rows, batch_size=16)
+    for field in ("logit", "probability", "present", "amplitude_db"):  # the same bits, whoever ran which step
+        np.testing.assert_array_equal(getattr(three, field), getattr(one, field), err_msg=field)
+    np.testing.assert_allclose(one.logit, logit, rtol=1e-5, atol=1e-4)
+    assert 0 < one.present.sum() < len(rows)
+    before = torch.get_num_threads()
+    TwoStageModel(cls, reg, workers=2).logits(rows, batch_size=50)
+    assert torch.get_num_threads() == before  # the workers' one thread does not leak into the caller
+
+
+def test_one_prediction_per_batch_in_order_and_streamed() -> None:
+    """Uneven batches come back one by one, in order; an endless stream is read only a few steps ahead."""
+    pulled = []
+
+    def endless() -> Any:
+        k = 0
+        while True:
+            rows = np.zeros((3 + k % 4, 224))
+            rows[:, 0] = k  # the logit tells the batch
+            pulled.append(k)
+            yield rows
+            k += 1
+
+    model = TwoStageModel(_Fixed(0), _Fixed(1), workers=2)
+    stream = model.predict_batches(endless(), batch_size=2)
+    got = [next(stream) for _ in range(5)]
+    assert [len(p.logit) for p in got] == [3, 4, 5, 6, 3]
+    assert [set(p.logit.tolist()) for p in got] == [{0.0}, {1.0}, {2.0}, {3.0}, {4.0}]
+    assert len(pulled) <= 5 + 3  # at most 2 × workers + 1 steps in flight, each from one of a few batches
+    stream.close()
+    empty_too = list(model.predict_batches([np.zeros((0, 224)), np.ones((2, 224))]))
+    assert len(empty_too) == 1 and empty_too[0].logit.tolist() == [1.0, 1.0]
