@@ -40,14 +40,15 @@ Generate = Callable[[Sequence[int]], Any]  # member ids → (len(ids), C, H, W) 
 
 
 def identity(*, version_id: str, condition: str, sampler: Mapping[str, Any], seed: int, device: str, members: int,
-             variables: Sequence[str], grid: Sequence[int]) -> dict[str, Any]:
-    """What identifies one generated ensemble; ``digest_json`` of it is the ensemble's key."""
-    if members < 1 or len(grid) != 2 or min(grid) < 1 or not variables:
-        raise InvalidInput(f"an ensemble needs ≥ 1 member, variables and a 2-D grid; got {members}, {variables}, "
-                           f"{tuple(grid)}")
+             variables: Sequence[str], grid: Sequence[int], batch: int = 8) -> dict[str, Any]:
+    """What identifies one generated ensemble; ``digest_json`` of it is the ensemble's key. The member batch is
+    part of it: batched kernels round differently for other batch sizes, so the bits may depend on it."""
+    if members < 1 or len(grid) != 2 or min(grid) < 1 or not variables or batch < 1:
+        raise InvalidInput(f"an ensemble needs ≥ 1 member, variables, a 2-D grid and a batch ≥ 1; got {members}, "
+                           f"{variables}, {tuple(grid)}, {batch}")
     return {"version_id": version_id, "condition": condition, "sampler": json.loads(canonical_json(dict(sampler))),
             "seed": int(seed), "device": device, "members": int(members), "variables": list(variables),
-            "grid": [int(g) for g in grid]}
+            "grid": [int(g) for g in grid], "batch": int(batch)}
 
 
 class Ensemble:
@@ -106,9 +107,9 @@ def open_ensemble(path: Path, key: str | None = None) -> Ensemble | None:
     return Ensemble(Path(path), marker, VerifiedArray(array, marker["chunk_digests"], f"ensemble {marker['key'][:12]}"))
 
 
-def write_ensemble(path: Path, ident: Mapping[str, Any], generate: Generate, *, batch: int = 8, tile: int = TILE,
+def write_ensemble(path: Path, ident: Mapping[str, Any], generate: Generate, *, tile: int = TILE,
                    progress: bool = False) -> Ensemble:
-    """Generate the ensemble ``ident`` member-batch by member-batch into a temporary folder beside ``path``,
+    """Generate the ensemble ``ident`` ``ident["batch"]`` members at a time into a temporary folder beside ``path``,
     write its marker and rename it to ``path`` (which must not exist). Nothing is left if anything raises."""
     import zarr
     from tqdm import tqdm
@@ -119,7 +120,7 @@ def write_ensemble(path: Path, ident: Mapping[str, Any], generate: Generate, *, 
     members, variables, (h, w) = int(ident["members"]), list(ident["variables"]), ident["grid"]
     shape = (members, len(variables), h, w)
     chunks = (1, 1, min(h, tile), min(w, tile))
-    batch = max(1, int(batch))
+    batch = int(ident.get("batch", 8))
     tmp = path.parent / f".tmp-{os.getpid()}-{secrets.token_hex(4)}"
     try:
         array = create_array(zarr.open_group(tmp, mode="w", zarr_format=3), "members", shape, chunks)
@@ -171,7 +172,7 @@ class EnsembleStore:
         """The complete ensemble ``key``, or None."""
         return open_ensemble(self.root / key, key) if (self.root / key).is_dir() else None
 
-    def ensure(self, ident: Mapping[str, Any], generate: Generate, *, batch: int = 8, tile: int = TILE,
+    def ensure(self, ident: Mapping[str, Any], generate: Generate, *, tile: int = TILE,
                progress: bool = False) -> tuple[Ensemble, bool]:
         """The ensemble ``ident`` from disk, or generated now; ``(ensemble, generated)``. One process generates
         a key at a time; a folder under the key without a valid marker is replaced."""
@@ -187,7 +188,7 @@ class EnsembleStore:
             self._sweep()
             if (self.root / key).exists():  # not trusted (get said so): never reused
                 shutil.rmtree(self.root / key)
-            return write_ensemble(self.root / key, ident, generate, batch=batch, tile=tile, progress=progress), True
+            return write_ensemble(self.root / key, ident, generate, tile=tile, progress=progress), True
 
     def list(self) -> list[Ensemble]:
         found = [open_ensemble(p) for p in sorted(self.root.iterdir()) if p.is_dir()] if self.root.is_dir() else []

@@ -17,6 +17,10 @@ from registry.errors import InvalidInput
 
 COORDS = ("lat", "lon")
 STATS_FILE = "stats.json"
+# what the data are, beside the arrays: ``{"variables": [order], "description", "units", …}``; the second name
+# marks the data synthetic
+META_FILES = ("attrs.json", "synthetic.json")
+_META_BYTES = 64 * 1024
 _VARIABLE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}\Z")
 
 
@@ -41,7 +45,8 @@ class GriddedInput:
 def open_input(paths: Sequence[Path], *, stats: Path | None = None, normalised: bool | None = None) -> GriddedInput:
     """The gridded input at ``paths``: one Zarr group, one folder of ``.npy`` files, or ``.npy`` files (the
     variable is the file's stem; ``lat.npy``/``lon.npy`` are coordinates; ``stats.json`` beside them, or
-    ``stats``, gives ``{variable: {"mean", "std"}}``). Raises ``InvalidInput`` with one line on any problem."""
+    ``stats``, gives ``{variable: {"mean", "std"}}``; ``attrs.json`` or ``synthetic.json`` says what the data are
+    and may list the variables' order). Raises ``InvalidInput`` with one line on any problem."""
     paths = [Path(p) for p in paths]
     if not paths:
         raise InvalidInput("no input paths given")
@@ -53,13 +58,15 @@ def open_input(paths: Sequence[Path], *, stats: Path | None = None, normalised: 
     else:
         files: list[Path] = []
         for p in paths:
-            files += sorted(p.glob("*.npy")) if p.is_dir() else [p]
-            if p.is_dir() and stats is None and (p / STATS_FILE).is_file():
-                stats = p / STATS_FILE
-        bad = [f.name for f in files if f.suffix != ".npy"]
+            files += sorted(p.glob("*.npy")) + [p / n for n in (STATS_FILE, *META_FILES) if (p / n).is_file()] \
+                if p.is_dir() else [p]
+        if stats is None:
+            stats = next((f for f in files if f.name == STATS_FILE), None)
+        meta = [f for f in files if f.name in META_FILES]
+        bad = [f.name for f in files if f.suffix != ".npy" and f.name not in (STATS_FILE, *META_FILES)]
         if bad:
             raise InvalidInput(f"not a .npy stack or a Zarr v3 group: {', '.join(bad)}")
-        found = _from_npy(files)
+        found = _from_npy([f for f in files if f.suffix == ".npy"], meta)
     if stats is not None:
         found = GriddedInput(found.variables, found.coords, _read_stats(stats), found.normalised, found.attrs)
     if normalised is not None:
@@ -75,14 +82,23 @@ def _load_npy(path: Path) -> np.ndarray:
         raise InvalidInput(f"{path.name}: not a readable .npy array ({str(exc).splitlines()[0]})") from None
 
 
-def _from_npy(files: list[Path]) -> GriddedInput:
+def _from_npy(files: list[Path], meta: list[Path]) -> GriddedInput:
     if not files:
         raise InvalidInput("no .npy files found")
     arrays = {f.stem: _load_npy(f) for f in files}
     if len(arrays) != len(files):
         raise InvalidInput("two input files name the same variable")
     coords = {k: arrays.pop(k) for k in COORDS if k in arrays}
-    return GriddedInput(arrays, coords)
+    attrs: dict[str, Any] = {}
+    for path in meta:
+        attrs.update({"synthetic": True} if path.name == "synthetic.json" else {})
+        attrs.update(_read_object(path, _META_BYTES))
+    order = attrs.pop("variables", None)
+    if order is not None:
+        if not isinstance(order, list) or sorted(map(str, order)) != sorted(arrays):
+            raise InvalidInput(f"{meta[-1].name}: 'variables' must list exactly the arrays {sorted(arrays)}")
+        arrays = {str(name): arrays[str(name)] for name in order}
+    return GriddedInput(arrays, coords, attrs=attrs)
 
 
 def _from_zarr(path: Path) -> GriddedInput:
@@ -103,14 +119,21 @@ def _from_zarr(path: Path) -> GriddedInput:
                         extra)
 
 
-def _read_stats(path: Path) -> dict[str, dict[str, float]]:
+def _read_object(path: Path, limit: int) -> dict[str, Any]:
+    path = Path(path)
+    if path.stat().st_size > limit:
+        raise InvalidInput(f"{path.name}: {path.stat().st_size:,} bytes; a metadata file holds at most {limit:,}")
     try:
-        data = json.loads(Path(path).read_text())
+        data = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
-        raise InvalidInput(f"{Path(path).name}: not a JSON file ({str(exc).splitlines()[0]})") from None
+        raise InvalidInput(f"{path.name}: not a JSON file ({str(exc).splitlines()[0]})") from None
     if not isinstance(data, dict):
-        raise InvalidInput(f"{Path(path).name}: statistics must be an object {{variable: {{mean, std}}}}")
+        raise InvalidInput(f"{path.name}: must hold a JSON object")
     return data
+
+
+def _read_stats(path: Path) -> dict[str, dict[str, float]]:
+    return _read_object(path, _META_BYTES)
 
 
 def check(found: GriddedInput) -> None:

@@ -137,9 +137,8 @@ class RunContext:
             raise DataMissing("there is no champion, so there is no champion ensemble")
         ident = identity(version_id=version.version_id, condition=plan.condition, sampler=plan.sampler,
                          seed=plan.seed, device=self.device, members=plan.members, variables=plan.variables,
-                         grid=plan.grid)
-        found, generated = EnsembleStore(self.store.home).ensure(ident, plan.generate, batch=plan.batch,
-                                                                 progress=self.progress)
+                         grid=plan.grid, batch=plan.batch)
+        found, generated = EnsembleStore(self.store.home).ensure(ident, plan.generate, progress=self.progress)
         if generated:
             self.generated.append(found.key)
         label = digest_json({k: v for k, v in ident.items() if k != "device"})[:16]

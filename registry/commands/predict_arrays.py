@@ -50,10 +50,11 @@ def run_predict_arrays(app: App, args: argparse.Namespace, out: Output) -> int:
         raise UsageError(f"family {family.name!r} planned {plan.members} members with seed {plan.seed}, "
                          f"asked for {members} with seed {seed}")
     ident = identity(version_id=version.version_id, condition=plan.condition, sampler=plan.sampler, seed=seed,
-                     device=args.device, members=members, variables=plan.variables, grid=plan.grid)
+                     device=args.device, members=members, variables=plan.variables, grid=plan.grid,
+                     batch=plan.batch)
     t0 = time.perf_counter()
     ens = write_ensemble(args.out, {**ident, "input": {"name": args.input.name, "digest": case.digest}},
-                         plan.generate, batch=plan.batch, progress=not out.json_mode)
+                         plan.generate, progress=not out.json_mode)
     seconds = time.perf_counter() - t0
     body: dict[str, Any] = {"version": version.ref, "version_id": version.version_id, "out": str(args.out),
                             "shape": list(ens.shape), "variables": list(ens.variables), "digest": ens.digest,

@@ -136,3 +136,24 @@ def test_verified_array_checks_each_chunk_once_and_the_digest_count(tmp_path):
     v = VerifiedArray(arr, digests, "x")
     assert np.array_equal(v.read(slice(1, 3), 2), values[1:3, 2])
     assert chunk_digest(values[:2]) != chunk_digest(values[:2].reshape(4, 2))  # the shape is part of a digest
+
+
+def test_a_metadata_file_orders_the_variables_and_labels_the_data(case, tmp_path):
+    (case / "synthetic.json").write_text(json.dumps({"variables": ["b", "a"], "description": "advected fields"}))
+    found = open_input([case])
+    assert list(found.variables) == ["b", "a"] and found.attrs == {"synthetic": True, "description": "advected fields"}
+    ref, _ = DatasetStore(tmp_path / "home").register("toy", found, tile=8)
+    assert ref.header["variables"] == ["b", "a"] and ref.header["attrs"]["synthetic"] is True
+    (case / "synthetic.json").write_text(json.dumps({"variables": ["a"]}))
+    with pytest.raises(InvalidInput, match="'variables' must list exactly the arrays"):
+        open_input([case])
+    (case / "synthetic.json").write_text("[]")
+    with pytest.raises(InvalidInput, match="must hold a JSON object"):
+        open_input([case])
+    (case / "synthetic.json").write_text(json.dumps({"x": "y" * 70_000}))
+    with pytest.raises(InvalidInput, match="holds at most 65,536"):
+        open_input([case])
+    (case / "synthetic.json").unlink()
+    (case / "stats.json").write_text(json.dumps({"a": {"mean": 1, "std": 2}, "b": {"mean": 3, "std": 4}}))
+    files = [case / "a.npy", case / "b.npy", case / "lat.npy", case / "lon.npy", case / "stats.json"]
+    assert open_input(files).stats == {"a": {"mean": 1, "std": 2}, "b": {"mean": 3, "std": 4}}

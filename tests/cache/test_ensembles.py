@@ -42,9 +42,9 @@ class Counting:
 def test_generated_in_member_batches_then_read_from_disk(tmp_path):
     store = EnsembleStore(tmp_path)
     gen = Counting()
-    ens, generated = store.ensure(ident(), gen, batch=3, tile=8)
+    ens, generated = store.ensure(ident(batch=3), gen, tile=8)
     assert generated and gen.calls == [[0, 1, 2], [3, 4, 5], [6]]
-    again, generated_again = store.ensure(ident(), gen, batch=3, tile=8)
+    again, generated_again = store.ensure(ident(batch=3), gen, tile=8)
     assert not generated_again and len(gen.calls) == 3 and again.digest == ens.digest
     assert ens.shape == (7, 2, *GRID) and ens.variables == ("u", "v")
     assert np.array_equal(ens.read(), np.stack([member(1, i) for i in range(7)]))
@@ -56,12 +56,13 @@ def test_generated_in_member_batches_then_read_from_disk(tmp_path):
 
 
 def test_a_subset_of_members_regenerates_bit_for_bit(tmp_path):
-    ens, _ = EnsembleStore(tmp_path).ensure(ident(), Counting(), batch=4)
+    ens, _ = EnsembleStore(tmp_path).ensure(ident(batch=4), Counting())
     assert np.array_equal(ens.read(5), Counting()([5])[0])
 
 
 @pytest.mark.parametrize("change", [dict(device="cuda:0"), dict(seed=2), dict(members=8), dict(condition="d" * 64),
-                                    dict(sampler={"kind": "ddim", "steps": 5, "eta": 1.0}), dict(version_id="w" * 64)])
+                                    dict(sampler={"kind": "ddim", "steps": 5, "eta": 1.0}), dict(version_id="w" * 64),
+                                    dict(batch=4)])
 def test_each_part_of_the_identity_is_part_of_the_key(tmp_path, change):
     store = EnsembleStore(tmp_path)
     store.ensure(ident(), Counting())
@@ -79,10 +80,10 @@ def test_an_exception_mid_write_leaves_nothing_trusted_or_on_disk(tmp_path):
         return Counting()(ids)
 
     with pytest.raises(RuntimeError, match="simulated"):
-        store.ensure(ident(), failing, batch=2)
+        store.ensure(ident(batch=2), failing)
     assert store.get(digest_json(ident())) is None and store.list() == []
     assert not [p for p in store.root.iterdir() if not p.name.endswith(".lock")]
-    ens, generated = store.ensure(ident(), Counting(), batch=2)
+    ens, generated = store.ensure(ident(batch=2), Counting())
     assert generated and np.array_equal(ens.read(6), member(1, 6))
 
 
@@ -91,12 +92,12 @@ def test_a_killed_generator_leaves_only_a_temporary_folder_that_the_next_writer_
         import os, signal, numpy as np
         from cache.ensembles import EnsembleStore, identity
         ident = identity(**{json.dumps(dict(version_id="v" * 64, condition="c" * 64, sampler={}, seed=1,
-                                            device="cpu", members=6, variables=["u", "v"], grid=list(GRID)))})
+                                            device="cpu", members=6, variables=["u", "v"], grid=list(GRID), batch=2))})
         def gen(ids):
             if ids[0] >= 2:
                 os.kill(os.getpid(), signal.SIGKILL)  # dies mid-ensemble: two members already on disk
             return np.zeros((len(ids), 2, {GRID[0]}, {GRID[1]}), np.float32)
-        EnsembleStore({str(tmp_path)!r}).ensure(ident, gen, batch=2)
+        EnsembleStore({str(tmp_path)!r}).ensure(ident, gen)
     """)
     root = Path(__file__).resolve().parents[2]
     r = subprocess.run([sys.executable, "-c", script], cwd=root, env={"PYTHONPATH": str(root)}, timeout=120)
@@ -105,7 +106,7 @@ def test_a_killed_generator_leaves_only_a_temporary_folder_that_the_next_writer_
     left = [p for p in store.root.iterdir() if p.name.startswith(".tmp-")]
     assert len(left) == 1 and (left[0] / "members").is_dir()  # chunks were written, the marker never was
     key = digest_json(identity(version_id="v" * 64, condition="c" * 64, sampler={}, seed=1, device="cpu",
-                               members=6, variables=["u", "v"], grid=GRID))
+                               members=6, variables=["u", "v"], grid=GRID, batch=2))
     assert store.get(key) is None and store.list() == []
     store.ensure(ident(), Counting())  # the next writer sweeps the dead writer's folder
     assert not left[0].exists()
@@ -137,7 +138,7 @@ def test_a_member_changed_on_disk_is_caught_when_read(tmp_path):
 
 def test_a_generator_of_the_wrong_shape_is_an_error_and_leaves_nothing(tmp_path):
     with pytest.raises(GateError, match=r"returned \(2, 2, 10, 12\) .* expected \(2, 2, 10, 13\)"):
-        write_ensemble(tmp_path / "e.zarr", ident(), lambda ids: np.zeros((len(ids), 2, 10, 12)), batch=2)
+        write_ensemble(tmp_path / "e.zarr", ident(batch=2), lambda ids: np.zeros((len(ids), 2, 10, 12)))
     assert list(tmp_path.iterdir()) == []
 
 
@@ -155,7 +156,8 @@ def test_torch_tensors_are_accepted_in_any_float_type(tmp_path):
     assert float(ens.read().sum()) == 1.5 * 2 * 2 * GRID[0] * GRID[1]
 
 
-@pytest.mark.parametrize("bad", [dict(members=0), dict(grid=(0, 3)), dict(grid=(3,)), dict(variables=())])
+@pytest.mark.parametrize("bad", [dict(members=0), dict(grid=(0, 3)), dict(grid=(3,)), dict(variables=()),
+                                 dict(batch=0)])
 def test_an_identity_needs_members_variables_and_a_grid(bad):
     with pytest.raises(InvalidInput):
         ident(**bad)
