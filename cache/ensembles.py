@@ -108,9 +108,14 @@ def open_ensemble(path: Path, key: str | None = None) -> Ensemble | None:
 
 
 def write_ensemble(path: Path, ident: Mapping[str, Any], generate: Generate, *, tile: int = TILE,
-                   progress: bool = False) -> Ensemble:
+                   progress: bool = False, batch: int | None = None) -> Ensemble:
     """Generate the ensemble ``ident`` ``ident["batch"]`` members at a time into a temporary folder beside ``path``,
-    write its marker and rename it to ``path`` (which must not exist). Nothing is left if anything raises."""
+    write its marker and rename it to ``path`` (which must not exist). Nothing is left if anything raises.
+    ``batch``, if given, replaces the identity's batch (and so is recorded with it)."""
+    if batch is not None:
+        if batch < 1:
+            raise InvalidInput(f"an ensemble is generated in batches of ≥ 1 member, got {batch}")
+        ident = {**ident, "batch": int(batch)}
     import zarr
     from tqdm import tqdm
 

@@ -142,6 +142,15 @@ def test_a_generator_of_the_wrong_shape_is_an_error_and_leaves_nothing(tmp_path)
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_batch_given_to_write_is_the_one_recorded(tmp_path):
+    calls = Counting()
+    ens = write_ensemble(tmp_path / "e.zarr", ident(), calls, batch=5)
+    assert calls.calls == [[0, 1, 2, 3, 4], [5, 6]] and ens.identity["batch"] == 5 and ens.key == digest_json(
+        ident(batch=5))
+    with pytest.raises(InvalidInput, match="batches of ≥ 1"):
+        write_ensemble(tmp_path / "f.zarr", ident(), calls, batch=0)
+
+
 def test_write_to_a_path_refuses_an_existing_one(tmp_path):
     (tmp_path / "e.zarr").mkdir()
     with pytest.raises(InvalidInput, match="exists already"):
