@@ -16,6 +16,7 @@ later run trusts: ``get`` returns only folders whose marker names their key and 
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import secrets
@@ -198,6 +199,38 @@ class EnsembleStore:
     def list(self) -> list[Ensemble]:
         found = [open_ensemble(p) for p in sorted(self.root.iterdir()) if p.is_dir()] if self.root.is_dir() else []
         return [e for e in found if e is not None]
+
+    @staticmethod
+    def disk_usage(path: Path) -> int:
+        """Bytes of every file under ``path``."""
+        return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
+
+    def prune(self, pinned: set[str], *, dry_run: bool = False) -> builtins.list[tuple[Path, int]]:
+        """Remove complete ensembles whose digest no stored run pins, folders without a valid marker and the
+        temporary folders of dead writers; ``(path, bytes)`` of each (only listed with ``dry_run``)."""
+        if not self.root.is_dir():
+            return []
+        doomed: builtins.list[Path] = []
+        for p in sorted(self.root.iterdir()):
+            if not p.is_dir():
+                continue
+            if p.name.startswith(".tmp-"):
+                pid = p.name.split("-")[1]
+                if pid.isdigit() and not _alive(int(pid)):
+                    doomed.append(p)
+                continue
+            found = open_ensemble(p, p.name)
+            if found is None or found.digest not in pinned:
+                doomed.append(p)
+        removed = [(p, self.disk_usage(p)) for p in doomed]
+        if not dry_run:
+            for p, _ in removed:
+                if p.name.startswith(".tmp-"):  # its writer is dead
+                    shutil.rmtree(p, ignore_errors=True)
+                    continue
+                with WriterLock(self.root / f".{p.name}.lock", self.lock_timeout, f"pruning ensemble {p.name[:12]}"):
+                    shutil.rmtree(p, ignore_errors=True)
+        return removed
 
     def _sweep(self) -> None:
         for p in self.root.glob(".tmp-*"):

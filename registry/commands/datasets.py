@@ -1,4 +1,5 @@
-"""``registry datasets`` and ``registry datasets add``: gridded datasets (Zarr v3) on the command line."""
+"""``registry datasets [add]`` and ``registry ensembles``: gridded datasets and generated ensembles on the command
+line."""
 
 from __future__ import annotations
 
@@ -34,6 +35,15 @@ def add_parsers(sub: Any) -> None:
     q.add_argument("--description", default="", help="one line saying what the data are")
     add_common(q)
     q.set_defaults(handler=_add)
+
+    p = sub.add_parser("ensembles", help="list generated ensembles on disk (or prune them)",
+                       description="Ensembles that gate runs generated, under <home>/ensembles: version, shape, "
+                       "device, size, and whether a stored run pins them (verify reuses those). --prune removes the "
+                       "ones no stored run pins, and folders a crashed writer left.")
+    p.add_argument("--prune", action="store_true", help="remove ensembles nothing pins")
+    p.add_argument("--dry-run", action="store_true", help="with --prune: only list what would be removed")
+    add_common(p)
+    p.set_defaults(handler=_ensembles)
 
 
 def _summary(ref: Any) -> dict[str, Any]:
@@ -104,4 +114,45 @@ def _add(args: argparse.Namespace, out: Output) -> int:
     out.emit({**_summary(ref), "created": created},
              f"{'registered' if created else 'already registered:'} {ref.name} digest {ref.digest[:16]} "
              f"({'×'.join(map(str, ref.header['shape']))}, {', '.join(ref.header['variables'])})")
+    return int(ExitCode.OK)
+
+
+def pinned_ensembles(app: Any) -> set[str]:
+    """Digests of every ensemble a stored gate run used."""
+    import json
+
+    with app.store.catalog.read() as con:
+        if con is None:
+            return set()
+        bodies = [json.loads(body) for (body,) in con.execute("SELECT body FROM evidence").fetchall()]
+    return {d for body in bodies for d in (body.get("ensemble_digests") or {}).values()}
+
+
+def _ensembles(args: argparse.Namespace, out: Output) -> int:
+    from cache.ensembles import EnsembleStore
+    from registry.app import App
+
+    app = App.from_args(args)
+    store = EnsembleStore(app.home)
+    pinned = pinned_ensembles(app)
+    if args.prune:
+        removed = store.prune(pinned, dry_run=args.dry_run)
+        total = sum(n for _, n in removed)
+        lines = [f"{'would remove' if args.dry_run else 'removed'} {len(removed)} folder(s), {total / 1e6:,.1f} MB"]
+        lines += [f"  {p.name}  {n / 1e6:,.1f} MB" for p, n in removed]
+        out.emit({"dry_run": bool(args.dry_run), "removed": [{"folder": p.name, "bytes": n} for p, n in removed],
+                  "bytes": total}, "\n".join(lines))
+        return int(ExitCode.OK)
+    rows = []
+    refs = {v.version_id: v.ref for v in app.store.versions()}
+    for e in store.list():
+        rows.append({"key": e.key, "digest": e.digest, "version": refs.get(e.identity["version_id"],
+                                                                           e.identity["version_id"]),
+                     "shape": list(e.shape), "device": e.identity["device"], "seed": e.identity["seed"],
+                     "sampler": e.identity["sampler"], "pinned": e.digest in pinned, "bytes": store.disk_usage(e.path),
+                     "created_at": e.created_at})
+    lines = [f"{'KEY':<12}  {'VERSION':<20} {'M×C×H×W':<20} {'DEVICE':<8} {'SIZE':>10}  PINNED  SAMPLER"]
+    lines += [f"{r['key'][:12]}  {r['version'][:20]:<20} {'×'.join(map(str, r['shape'])):<20} {r['device']:<8} "
+              f"{r['bytes'] / 1e6:>7,.1f} MB  {'yes' if r['pinned'] else 'no':<6}  {r['sampler']}" for r in rows]
+    out.emit({"ensembles": rows}, "\n".join(lines if rows else lines + ["(none)"]))
     return int(ExitCode.OK)

@@ -106,3 +106,27 @@ def test_predict_refusals_write_nothing(grid_home, tmp_path, capsys, extra, mess
 def test_demo_refuses_two_different_families(grid_home, capsys):
     code, _, err = run(capsys, "demo", "toygrid", "--family", "ionis")
     assert code == 2 and "two families given" in err
+
+
+def test_ensembles_lists_and_prunes_only_what_no_stored_run_pins(grid_home, capsys):
+    from cache.ensembles import EnsembleStore, identity
+
+    assert run(capsys, "demo", "toygrid")[0] == 0
+    store = EnsembleStore(grid_home)
+    ident = identity(version_id="x" * 64, condition="c", sampler={}, seed=0, device="cpu", members=2,
+                     variables=["a"], grid=(3, 4))
+    loose, _ = store.ensure(ident, lambda ids: np.zeros((len(ids), 1, 3, 4)))
+    dead = store.root / ".tmp-999999999-abcd"  # a writer that died (no such pid)
+    (dead / "members").mkdir(parents=True)
+    code, out, _ = run(capsys, "ensembles", "--json")
+    rows = {r["key"]: r for r in json.loads(out)["ensembles"]}
+    assert code == 0 and len(rows) == 2 and not rows[loose.key]["pinned"]
+    pinned = next(r for k, r in rows.items() if k != loose.key)
+    assert pinned["pinned"] and pinned["version"] == "toygrid@1" and pinned["shape"] == [5, 2, 12, 20]
+    code, out, _ = run(capsys, "ensembles", "--prune", "--dry-run", "--json")
+    assert sorted(r["folder"] for r in json.loads(out)["removed"]) == sorted([dead.name, loose.key])
+    assert loose.path.exists() and dead.exists()
+    assert run(capsys, "ensembles", "--prune")[0] == 0
+    assert not loose.path.exists() and not dead.exists() and store.get(pinned["key"]) is not None
+    code, out, _ = run(capsys, "verify", "toygrid@production")
+    assert code == 0 and "REPRODUCED" in out and len(store.list()) == 1  # verify read the pinned one from disk
