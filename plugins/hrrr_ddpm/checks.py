@@ -102,15 +102,22 @@ class ScheduleGate:
 
 
 def conditioning_snr(model: Any, cond_a: Any, cond_b: Any, *, members: int, seed: int, device: str) -> dict[str, Any]:
-    """Ensembles of ``members`` for two conditions (z-scores, (C, H, W)) from independent seeds: the mean over
-    points of (mean_a − mean_b)² / ((var_a + var_b)/members), about 1 when the model ignores its condition and
-    large when the condition moves the forecast; also per variable."""
+    """Members drawn with the same seeds under two conditions (z-scores, (C, H, W)), paired member by member: the
+    mean over points of the squared t-statistic of the differences, mean(d)² / (var(d)/members). About 1 when the
+    condition only reshuffles members, 0 when it is ignored (every difference is 0), large when it moves the
+    ensemble mean. Points where every difference is 0 count 0; also per variable."""
+    import torch
+
     ids = list(range(members))
     a = model.sample_z(cond_a, member_ids=ids, seed=seed, device=device).double()
-    b = model.sample_z(cond_b, member_ids=ids, seed=seed + 1, device=device).double()
-    noise = (a.var(dim=0) + b.var(dim=0)) / members
-    ratio = ((a.mean(dim=0) - b.mean(dim=0)) ** 2 / noise.clamp_min(1e-12)).cpu().numpy()
-    return {"snr": float(ratio.mean()), "by_variable": ratio.reshape(ratio.shape[0], -1).mean(axis=1).tolist()}
+    b = model.sample_z(cond_b, member_ids=ids, seed=seed, device=device).double()
+    d = a - b
+    mean, var = d.mean(dim=0), d.var(dim=0)
+    t2 = torch.where(var > 0, mean**2 / (var / members).clamp_min(1e-300),
+                     torch.where(mean == 0, torch.zeros_like(mean), torch.full_like(mean, float("inf"))))
+    ratio = t2.cpu().numpy()
+    return {"snr": float(ratio.mean()), "by_variable": ratio.reshape(ratio.shape[0], -1).mean(axis=1).tolist(),
+            "mean_change": float(mean.abs().mean()), "spread": float(a.std(dim=0).mean())}
 
 
 class ConditioningGate:
@@ -122,8 +129,10 @@ class ConditioningGate:
 
     def __init__(self, limits: CheckLimits | None = None) -> None:
         self.limits = limits or CheckLimits()
-        self.description = ("mean over points of (Δ ensemble mean)² / ((var_a + var_b)/members) between two "
-                            f"conditions of the test period (≈ 1 when ignored), {self.limits.conditioning_snr}")
+        self.description = ("members with the same seeds under two conditions (the first test state and the "
+                            "first state): mean over points of the paired t² of their differences (0 when the "
+                            "condition is ignored, ≈ 1 when it only reshuffles members), "
+                            f"{self.limits.conditioning_snr}")
 
     def evaluate(self, ctx: GateContext) -> Outcome:
         from plugins.hrrr_ddpm.evaluation import condition_pair
@@ -140,7 +149,8 @@ class ConditioningGate:
         rows = [{"variable": v, "snr": round(x, 3)} for v, x in zip(names, got["by_variable"], strict=True)]
         return Outcome.held_to(
             got["snr"], snr,
-            f"swapping the condition (times {ta} and {tb}, {m} members each, {tuple(cond_a.shape[-2:])} crop) moves "
-            f"the ensemble mean by {got['snr']:.3g}× its sampling noise; "
-            f"{'meets' if snr.check(got['snr']) else 'misses'} {snr}",
-            details={"table": table(rows, ["variable", "snr"]), "times": [ta, tb], "members": m})
+            f"swapping the condition (times {ta} and {tb}, {m} members with the same seeds, "
+            f"{tuple(cond_a.shape[-2:])} crop): paired t² {got['snr']:.3g} (mean |change| {got['mean_change']:.3g}, "
+            f"spread {got['spread']:.3g} z); {'meets' if snr.check(got['snr']) else 'misses'} {snr}",
+            details={"table": table(rows, ["variable", "snr"]), "times": [ta, tb], "members": m,
+                     "mean_change_z": got["mean_change"], "spread_z": got["spread"]})

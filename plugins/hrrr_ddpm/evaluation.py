@@ -124,13 +124,14 @@ def score_run(ctx: GateContext, setup: EvaluationPlan | None = None) -> Sums:
 
 
 def condition_pair(ctx: GateContext, crop: int) -> tuple[tuple[int, np.ndarray], tuple[int, np.ndarray]]:
-    """Two test-period states as z-score conditions (C, crop, crop), the first and last test times (the most
-    different), cut from the grid's centre (the network is fully convolutional)."""
+    """Two states as z-score conditions (C, crop, crop): the first test-period state and the dataset's first state
+    (the furthest apart in time, so the least alike), cut from the grid's centre (the network is fully
+    convolutional). A condition is only an input here, never scored, so a training-period state may serve."""
     model = ctx.model
     ds = evaluation_dataset(ctx)
-    times = test_times(model, ds)
-    if len(times) < 2:
-        raise DataMissing("the conditioning check needs two test-period states")
+    times = [test_times(model, ds)[0], 0]
+    if times[0] == 0:
+        raise DataMissing("the conditioning check needs two different states")
     _, h, w = ds.shape
     ch, cw = min(crop, h), min(crop, w)
     y0, x0 = (h - ch) // 2, (w - cw) // 2
