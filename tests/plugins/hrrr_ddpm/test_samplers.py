@@ -6,6 +6,8 @@ import math
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from plugins.hrrr_ddpm.model import TinyDDPM
 from plugins.hrrr_ddpm.samplers import SamplerSpec, member_seed, sample, timesteps
@@ -71,6 +73,16 @@ def test_listed_steps_are_distinct_descending_and_end_at_zero(steps: int, spacin
         assert listed[0] == 999  # starts from the last trained step
     if steps == 1000:
         assert listed == list(range(999, -1, -1))
+
+
+@settings(max_examples=200, deadline=None)
+@given(T=st.integers(1, 3000), fraction=st.floats(0, 1), spacing=st.sampled_from(["quadratic", "uniform"]))
+def test_any_step_count_up_to_T_lists_distinct_steps_from_below_T_to_zero(T: int, fraction: float,
+                                                                          spacing: str) -> None:
+    steps = max(1, round(fraction * T))
+    listed = timesteps(SamplerSpec("ddpm", steps, spacing=spacing), T)
+    assert len(listed) == steps and listed[-1] == 0 and listed[0] <= T - 1
+    assert all(a > b for a, b in zip(listed, listed[1:], strict=False))
 
 
 def test_quadratic_spacing_puts_more_steps_near_zero() -> None:
