@@ -21,7 +21,6 @@ import os
 import re
 import secrets
 import shutil
-import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,16 +28,14 @@ from typing import Any
 
 import numpy as np
 
-from cache.chunked import DTYPE, VerifiedArray, chunk_digest, chunk_grid, chunk_slices, combine, create_array
-from cache.gridded_input import COORDS, GriddedInput
+from cache.chunked import VerifiedArray, chunk_grid, chunk_slices, combine
+from cache.gridded_input import TILE, GriddedInput, copy_input
 from cache.lock import WriterLock
 from cache.store import _alive
 from registry.errors import DataMissing, IntegrityError, InvalidInput
 from registry.hashing import canonical_json
 from registry.store import now_utc
 
-FORMAT = 1
-TILE = 256  # chunk edge on y and x; one time step per chunk
 _NAME = re.compile(r"[a-z][a-z0-9_.-]{0,63}\Z")
 SCALES = ("stored", "physical", "z")
 
@@ -56,14 +53,6 @@ class DatasetRef:
     @property
     def short(self) -> str:
         return self.digest[:12]
-
-
-def header_for(found: GriddedInput, stats: Mapping[str, Any], tile: int = TILE) -> dict[str, Any]:
-    n, h, w = found.shape
-    return {"format": FORMAT, "dims": ["time", "y", "x"], "shape": [n, h, w], "chunks": [1, min(h, tile), min(w, tile)],
-            "variables": list(found.variables), "coords": sorted(found.coords), "normalised": found.normalised,
-            "stats": {k: {"mean": float(v["mean"]), "std": float(v["std"])} for k, v in stats.items()},
-            "attrs": dict(found.attrs)}
 
 
 def check_name(name: str) -> None:
@@ -176,8 +165,9 @@ class DatasetStore:
         try:
             group = zarr.open_group(ref.path, mode="r")
             arrays = {n: VerifiedArray(group[n], digests[n], f"dataset {ref.name} {ref.short} {n}") for n in names}
-        except (KeyError, FileNotFoundError) as exc:
-            raise IntegrityError(f"dataset {ref.name!r} {ref.short}: array {exc} is missing on disk") from None
+        except (KeyError, FileNotFoundError):
+            raise IntegrityError(f"dataset {ref.name!r} {ref.short}: its arrays are missing on disk "
+                                 f"({Path(ref.path).name}); register it again") from None
         return Dataset(ref.name, ref.digest, ref.header, arrays)
 
     def register(self, name: str, found: GriddedInput, *, tile: int = TILE,
@@ -189,14 +179,16 @@ class DatasetStore:
             self._sweep()
             tmp = self.root / f".tmp-{os.getpid()}-{secrets.token_hex(4)}"
             try:
-                header, digest, chunk_digests = _copy(found, tmp, tile, progress, name)
+                header, digest, chunk_digests = copy_input(found, tmp, tile, progress, name)
                 final = self.root / f"{name}-{digest[:16]}"
                 existing = self.by_digest(name, digest)
-                if existing is not None:
+                if existing is not None and self._intact(existing):
                     shutil.rmtree(tmp)
                     return existing, False
-                if final.exists():  # a folder left without its record: replace it with the fresh copy
-                    shutil.rmtree(final)
+                if final.exists():  # left without its record, or damaged: the fresh copy replaces it
+                    aside = self.root / f".tmp-{os.getpid()}-{secrets.token_hex(4)}"
+                    os.replace(final, aside)
+                    shutil.rmtree(aside)
                 os.replace(tmp, final)
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
@@ -210,6 +202,13 @@ class DatasetStore:
             ref = self._load(entry)
             assert ref is not None
             return ref, True
+
+    def _intact(self, ref: DatasetRef) -> bool:
+        try:
+            self.open(ref).verify()
+        except IntegrityError:
+            return False
+        return True
 
     def _sweep(self) -> None:
         for p in self.root.glob(".tmp-*"):
@@ -235,65 +234,6 @@ class _Plain:
 def from_input(name: str, found: GriddedInput, *, tile: int = TILE, progress: bool = False) -> Dataset:
     """An unregistered input as a ``Dataset``; its digest (the one registering it would give) is computed by
     reading it once, chunk by chunk."""
-    header, digest, _ = _copy(found, None, tile, progress, name)
+    header, digest, _ = copy_input(found, None, tile, progress, name)
     arrays = {**{k: _Plain(v) for k, v in found.variables.items()}, **{k: _Plain(v) for k, v in found.coords.items()}}
     return Dataset(name, digest, header, arrays)
-
-
-def _copy(found: GriddedInput, tmp: Path | None, tile: int, progress: bool, name: str
-          ) -> tuple[dict[str, Any], str, dict[str, list[str]]]:
-    """Read ``found`` chunk by chunk (writing each chunk into a new Zarr group at ``tmp`` unless None); the
-    header, the digest and every chunk's digest. Statistics not given are computed on the way."""
-    import zarr
-    from tqdm import tqdm
-
-    n, h, w = found.shape
-    chunks = (1, min(h, tile), min(w, tile))
-    group = zarr.open_group(tmp, mode="w", zarr_format=3) if tmp is not None else None
-    per_array = len(chunk_grid((n, h, w), chunks))
-    per_coord = len(chunk_grid((h, w), chunks[1:])) if found.coords else 0
-    bar = tqdm(total=per_array * len(found.variables) + 2 * per_coord, desc=f"dataset {name}",
-               unit="chunk", disable=not progress or not sys.stderr.isatty(), leave=False)
-    digests: dict[str, list[str]] = {}
-    sums: dict[str, list[float]] = {}
-    for var, source in found.variables.items():
-        acc = [0.0, 0.0, 0.0]  # count, sum, sum of squares (float64)
-        digests[var] = []
-        target = create_array(group, var, (n, h, w), chunks) if group is not None else None
-        for block in _blocks(source, (n, h, w), chunks, target, bar.update):
-            if not np.isfinite(block).all():
-                raise InvalidInput(f"variable {var!r} holds NaN or infinite values (or values beyond float32)")
-            b = block.astype(np.float64)
-            acc = [acc[0] + b.size, acc[1] + float(b.sum()), acc[2] + float((b * b).sum())]
-            digests[var].append(chunk_digest(block))
-        sums[var] = acc
-    for coord in COORDS if found.coords else ():
-        target = create_array(group, coord, (h, w), chunks[1:]) if group is not None else None
-        digests[coord] = [chunk_digest(b) for b in _blocks(found.coords[coord], (h, w), chunks[1:], target,
-                                                           bar.update)]
-    bar.close()
-    stats = found.stats
-    if stats is None:
-        stats = {}
-        for var, (count, total, squares) in sums.items():
-            mean = total / count
-            std = max(squares / count - mean * mean, 0.0) ** 0.5
-            if not std > 0:
-                raise InvalidInput(f"variable {var!r} is constant; its z-score statistics are undefined")
-            stats[var] = {"mean": mean, "std": std}
-    header = header_for(found, stats, tile)
-    if group is not None:
-        group.attrs.update(header)
-    names = [*header["variables"], *header["coords"]]
-    return header, combine(canonical_json(header), [d for k in names for d in digests[k]]), digests
-
-
-def _blocks(source: Any, shape: tuple[int, ...], chunks: tuple[int, ...], target: Any,
-            tick: Callable[[], Any]) -> Iterator[np.ndarray]:
-    for index in chunk_grid(shape, chunks):
-        where = chunk_slices(index, shape, chunks)
-        block = np.asarray(source[where], dtype=DTYPE)
-        if target is not None:
-            target[where] = block
-        tick()
-        yield block

@@ -1,20 +1,25 @@
-"""Reading a gridded input (a Zarr v3 group, or NumPy ``.npy`` stacks) lazily and checking its shape, coordinates
-and statistics before anything is written."""
+"""Reading a gridded input (a Zarr v3 group, or NumPy ``.npy`` stacks) lazily, checking its shape, coordinates
+and statistics before anything is written, and copying it chunk by chunk while its digest is computed."""
 
 from __future__ import annotations
 
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from cache.chunked import DTYPE, chunk_digest, chunk_grid, chunk_slices, combine, create_array
 from registry.errors import InvalidInput
+from registry.hashing import canonical_json
 
+FORMAT = 1
+TILE = 256  # chunk edge on y and x; one time step per chunk
 COORDS = ("lat", "lon")
 STATS_FILE = "stats.json"
 # what the data are, beside the arrays: ``{"variables": [order], "description", "units", …}``; the second name
@@ -173,3 +178,70 @@ def _check_stats(stats: Mapping[str, Any], names: list[str]) -> None:
         ok = all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in (mean, std))
         if not ok or std <= 0:  # type: ignore[operator]  # ok checked both are numbers
             raise InvalidInput(f"statistics of {name!r}: need finite mean and std > 0, got {dict(s) if ok else s}")
+
+
+def header_for(found: GriddedInput, stats: Mapping[str, Any], tile: int = TILE) -> dict[str, Any]:
+    n, h, w = found.shape
+    return {"format": FORMAT, "dims": ["time", "y", "x"], "shape": [n, h, w], "chunks": [1, min(h, tile), min(w, tile)],
+            "variables": list(found.variables), "coords": sorted(found.coords), "normalised": found.normalised,
+            "stats": {k: {"mean": float(v["mean"]), "std": float(v["std"])} for k, v in stats.items()},
+            "attrs": dict(found.attrs)}
+
+
+def copy_input(found: GriddedInput, tmp: Path | None, tile: int, progress: bool, name: str
+          ) -> tuple[dict[str, Any], str, dict[str, list[str]]]:
+    """Read ``found`` chunk by chunk (writing each chunk into a new Zarr group at ``tmp`` unless None); the
+    header, the digest and every chunk's digest. Statistics not given are computed on the way."""
+    import zarr
+    from tqdm import tqdm
+
+    n, h, w = found.shape
+    chunks = (1, min(h, tile), min(w, tile))
+    group = zarr.open_group(tmp, mode="w", zarr_format=3) if tmp is not None else None
+    per_array = len(chunk_grid((n, h, w), chunks))
+    per_coord = len(chunk_grid((h, w), chunks[1:])) if found.coords else 0
+    bar = tqdm(total=per_array * len(found.variables) + 2 * per_coord, desc=f"dataset {name}",
+               unit="chunk", disable=not progress or not sys.stderr.isatty(), leave=False)
+    digests: dict[str, list[str]] = {}
+    sums: dict[str, list[float]] = {}
+    for var, source in found.variables.items():
+        acc = [0.0, 0.0, 0.0]  # count, sum, sum of squares (float64)
+        digests[var] = []
+        target = create_array(group, var, (n, h, w), chunks) if group is not None else None
+        for block in _blocks(source, (n, h, w), chunks, target, bar.update):
+            if not np.isfinite(block).all():
+                raise InvalidInput(f"variable {var!r} holds NaN or infinite values (or values beyond float32)")
+            b = block.astype(np.float64)
+            acc = [acc[0] + b.size, acc[1] + float(b.sum()), acc[2] + float((b * b).sum())]
+            digests[var].append(chunk_digest(block))
+        sums[var] = acc
+    for coord in COORDS if found.coords else ():
+        target = create_array(group, coord, (h, w), chunks[1:]) if group is not None else None
+        digests[coord] = [chunk_digest(b) for b in _blocks(found.coords[coord], (h, w), chunks[1:], target,
+                                                           bar.update)]
+    bar.close()
+    stats = found.stats
+    if stats is None:
+        stats = {}
+        for var, (count, total, squares) in sums.items():
+            mean = total / count
+            std = max(squares / count - mean * mean, 0.0) ** 0.5
+            if not std > 0:
+                raise InvalidInput(f"variable {var!r} is constant; its z-score statistics are undefined")
+            stats[var] = {"mean": mean, "std": std}
+    header = header_for(found, stats, tile)
+    if group is not None:
+        group.attrs.update(header)
+    names = [*header["variables"], *header["coords"]]
+    return header, combine(canonical_json(header), [d for k in names for d in digests[k]]), digests
+
+
+def _blocks(source: Any, shape: tuple[int, ...], chunks: tuple[int, ...], target: Any,
+            tick: Callable[[], Any]) -> Iterator[np.ndarray]:
+    for index in chunk_grid(shape, chunks):
+        where = chunk_slices(index, shape, chunks)
+        block = np.asarray(source[where], dtype=DTYPE)
+        if target is not None:
+            target[where] = block
+        tick()
+        yield block

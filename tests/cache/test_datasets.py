@@ -157,3 +157,24 @@ def test_a_metadata_file_orders_the_variables_and_labels_the_data(case, tmp_path
     (case / "stats.json").write_text(json.dumps({"a": {"mean": 1, "std": 2}, "b": {"mean": 3, "std": 4}}))
     files = [case / "a.npy", case / "b.npy", case / "lat.npy", case / "lon.npy", case / "stats.json"]
     assert open_input(files).stats == {"a": {"mean": 1, "std": 2}, "b": {"mean": 3, "std": 4}}
+
+
+def test_registering_the_same_content_again_repairs_a_damaged_or_missing_copy(case, tmp_path):
+    import shutil
+
+    import zarr
+
+    store = DatasetStore(tmp_path / "home")
+    ref, _ = store.register("toy", open_input([case]), tile=8)
+    zarr.open_group(ref.path, mode="r+")["a"][0, 0, 0] = 7.0
+    again, created = store.register("toy", open_input([case]), tile=8)
+    assert created and again.digest == ref.digest
+    store.open(again).verify()
+    shutil.rmtree(ref.path)
+    with pytest.raises(IntegrityError, match="arrays are missing on disk"):
+        store.open(ref)
+    store.register("toy", open_input([case]), tile=8)
+    assert np.array_equal(store.open(ref).read("a"), np.load(case / "a.npy"))
+    assert [r.digest for r in store.list()] == [ref.digest]
+    unchanged, created = store.register("toy", open_input([case]), tile=8)
+    assert not created
