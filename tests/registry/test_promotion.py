@@ -263,6 +263,7 @@ def test_verify_compares_with_the_promotion_that_installed_the_holder(app, ckpts
     promote(app, fresh.ref, "staging", dry_run=True)
     newest = promote(app, fresh.ref, "staging", dry_run=True, suite="empty").evidence
     assert verify(app, fresh.ref).stored.evidence_id == newest.evidence_id
+    assert verify(app, fresh.ref).stored.evidence_id == newest.evidence_id  # the stored re-run is not the reference
 
 
 def test_verify_reports_extract_digest_drift(app, ckpts, toy_obs, monkeypatch):
@@ -481,3 +482,13 @@ def test_a_rollback_entry_records_what_it_undid(app, ckpts):
                                                                             "to": a.version_id})
     assert (entry.alias, entry.from_version, entry.evidence_id) == ("production", b.version_id, first.evidence_id)
     assert app.store.holder("toy", "staging") == b.version_id  # the other alias is untouched
+
+
+def test_drift_compares_numbers_within_the_relative_tolerance_and_anything_else_exactly():
+    from registry.promotion import _same
+
+    assert _same(2.0, 4.0, 0.5) and _same(4, 2.0, 0.5)  # |a − b| equal to rtol × max(|a|, |b|) is no drift
+    assert not _same(2.0, 4.0, 0.49) and not _same(1.0, 1.0 + 1e-12, 0.0) and _same(-3.0, -3.0, 0.0)
+    assert not _same(True, False, 1.0) and _same(True, True, 0.0)  # a pass/fail flag is never "close"
+    assert not _same(1.0, None, 0.5) and not _same(None, 1.0, 0.5) and _same(None, None, 0.0)
+    assert _same("pass", "pass", 0.0) and not _same("pass", "fail", 1.0)
