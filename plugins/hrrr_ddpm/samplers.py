@@ -21,6 +21,7 @@ Denoiser = Callable[[torch.Tensor, torch.Tensor, "torch.Tensor | None"], torch.T
 KINDS = ("ddim", "ddpm")
 POSTERIORS = ("next-listed", "adjacent")
 SPACINGS = ("quadratic", "uniform")
+NOISE = ("cpu", "device")
 DEFAULT_BATCH = 8  # members per denoiser call; part of what makes a member's bits reproducible (see _padded)
 
 
@@ -29,7 +30,8 @@ class SamplerSpec:
     """One sampler: ``kind`` (ddim | ddpm), ``steps`` listed steps, DDIM's ``eta``, the optional x̂₀ ``clamp`` (in
     z-score units; upstream used 3), the ``posterior`` (next-listed | adjacent) and the step ``spacing``.
 
-    ``spacing="uniform"`` lists ⌊i·T/steps⌋ (upstream's stride); ``"quadratic"`` (the default) lists
+    ``noise`` says where the random numbers are drawn: ``"cpu"`` (default; the same draws on every device) or
+    ``"device"``. ``spacing="uniform"`` lists ⌊i·T/steps⌋ (upstream's stride); ``"quadratic"`` (the default) lists
     round((i/(steps−1))²·(T−1)), which puts more steps near t = 0, where the cosine schedule moves fastest for
     small-variance data: on the σ₀ = 0.1 toy a 50-step DDIM (η = 0) returns 0.096 quadratic, 0.089 uniform.
     """
@@ -40,6 +42,7 @@ class SamplerSpec:
     clamp: float | None = None
     posterior: str = "next-listed"
     spacing: str = "quadratic"
+    noise: str = "cpu"
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -56,6 +59,8 @@ class SamplerSpec:
             raise ValueError(f"posterior must be one of {POSTERIORS}, not {self.posterior!r}")
         if self.spacing not in SPACINGS:
             raise ValueError(f"spacing must be one of {SPACINGS}, not {self.spacing!r}")
+        if self.noise not in NOISE:
+            raise ValueError(f"noise must be drawn on one of {NOISE}, not {self.noise!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """Every field, for configs, ensemble keys and evidence."""
@@ -74,6 +79,7 @@ class SamplerSpec:
         parts = [self.kind, str(self.steps)] + ([f"eta{self.eta:g}"] if self.kind == "ddim" else [])
         parts += [] if self.posterior == "next-listed" else ["adjacent"]
         parts += [] if self.spacing == "quadratic" else [self.spacing]
+        parts += [] if self.noise == "cpu" else ["device-noise"]
         return "-".join(parts + ([f"clamp{self.clamp:g}"] if self.clamp is not None else []))
 
 
@@ -155,10 +161,11 @@ def sample_chunks(denoiser: Denoiser, *, shape: tuple[int, int, int], schedule: 
     try:
         for start in range(0, len(ids), batch):
             chunk = ids[start:start + batch]
-            gens = [torch.Generator(device=dev).manual_seed(member_seed(seed, m)) for m in chunk]
+            noise_dev = torch.device("cpu") if spec.noise == "cpu" else dev
+            gens = [torch.Generator(device=noise_dev).manual_seed(member_seed(seed, m)) for m in chunk]
 
-            def noise(gens: list[torch.Generator] = gens) -> torch.Tensor:
-                return torch.stack([torch.randn(shape, generator=g, device=dev) for g in gens])
+            def noise(gens: list[torch.Generator] = gens, where: torch.device = noise_dev) -> torch.Tensor:
+                return torch.stack([torch.randn(shape, generator=g, device=where) for g in gens]).to(dev)
 
             c = _condition(cond, slice(start, start + batch), len(chunk), dev, pad=batch - len(chunk))
             x = noise()
@@ -190,7 +197,10 @@ def sample(denoiser: Denoiser, *, shape: tuple[int, int, int], schedule: Schedul
         :func:`member_seed` (seed, i) alone, so any subset of members regenerates bit for bit on the same device.
     :param member_ids: the members to generate (distinct non-negative integers).
     :param cond: None, one condition (C_cond, H, W) for every member, or one per member (M, C_cond, H, W).
-    :param device: where the denoiser runs and the noise is drawn (the same code on CPU and CUDA).
+    :param device: where the denoiser runs (the same code on CPU and CUDA). The noise is drawn on the CPU unless
+        ``spec.noise == "device"``, so the same seed gives the same members on any device up to float differences
+        (what a cross-device verify compares within a tolerance); device noise is faster for stochastic samplers
+        on a GPU but ties the members to the device's generator.
     :param batch_size: members per denoiser call (default 8); a short last batch is padded, so member ``i``'s
         bits depend on (seed, i, batch_size, device) and not on which other members are generated.
     :param progress: show a tqdm bar over member-steps.
