@@ -154,3 +154,17 @@ def test_swapping_the_condition_moves_the_trained_models_samples_the_right_way(
     control_gap = (denoising_loss(control, target, cond=cond[SHUFFLE], draws=8)
                    - denoising_loss(control, target, cond=cond, draws=8))
     assert gap > 0.005 > abs(control_gap)
+
+
+def test_steps_are_drawn_from_zero_to_T_minus_one(pairs: tuple[np.ndarray, np.ndarray]) -> None:
+    cond, target = pairs
+    seen: set[int] = set()
+
+    class Recording(TinyDDPM):
+        def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+            seen.update(int(v) for v in t)
+            return super().forward(x_t, t, cond)
+
+    model = Recording(width=8, cond_channels=7, T=4)
+    train_ddpm(model, target[:8], cond=cond[:8], epochs=10, batch_size=8, seed=0)
+    assert seen == {0, 1, 2, 3}  # the model's own schedule (T = 4) and every step of it
