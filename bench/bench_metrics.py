@@ -21,21 +21,26 @@ warnings.filterwarnings("ignore")  # the peers' deprecation chatter
 
 def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     """Median wall time of ``repeat`` calls after one warm-up call (compilation, caches), and the last result."""
-    seconds, outs = timed_rounds({"fn": fn}, repeat)
+    seconds, _, outs = timed_rounds({"fn": fn}, repeat)
     return seconds["fn"], outs["fn"]
 
 
-def timed_rounds(fns: dict[str, Callable[[], Any]], repeat: int) -> tuple[dict[str, float], dict[str, Any]]:
-    """Median wall time of each of ``fns`` over ``repeat`` rounds that call every one in turn (after one warm-up
-    call each), so that all contenders share whatever else the machine runs at the time; and their last results."""
+def timed_rounds(fns: dict[str, Callable[[], Any]],
+                 repeat: int) -> tuple[dict[str, float], dict[str, float], dict[str, Any]]:
+    """Median wall time and median CPU time (all of this process's threads) of each of ``fns`` over ``repeat``
+    rounds that call every one in turn, after one warm-up call each, so that all contenders share whatever else
+    the machine runs at the time; and their last results. CPU time is what other work on the machine moves least."""
     outs = {name: fn() for name, fn in fns.items()}
-    times: dict[str, list[float]] = {name: [] for name in fns}
+    wall: dict[str, list[float]] = {name: [] for name in fns}
+    cpu: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeat):
         for name, fn in fns.items():
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             outs[name] = fn()
-            times[name].append(time.perf_counter() - t)
-    return {name: statistics.median(ts) for name, ts in times.items()}, outs
+            cpu[name].append(time.process_time() - c)
+            wall[name].append(time.perf_counter() - t)
+    return ({name: statistics.median(ts) for name, ts in wall.items()},
+            {name: statistics.median(ts) for name, ts in cpu.items()}, outs)
 
 
 def load_average() -> str:
@@ -120,19 +125,25 @@ def crps_one_dtype(x: np.ndarray, y: np.ndarray, bandwidth: float, repeat: int) 
         "gates (members first)": lambda: crps_ensemble(x_first, y, member_axis=0),
         "gates 1 thr (last)": one_thread(lambda: crps_ensemble(x, y, member_axis=-1)),
         "gates 1 thr (first)": one_thread(lambda: crps_ensemble(x_first, y, member_axis=0)),
-        **torch_contenders(x, y),
     }
+    slow = torch_contenders(x, y)  # torch sorts rows of 50 slowly on CPU: one round after its warm-up
     print(f"\n{x.dtype.name}: {x.nbytes / 1e6:.0f} MB of members; {load_average()} before")
-    seconds, outs = timed_rounds({**peers, **ours}, repeat)
+    seconds, cpu, outs = timed_rounds({**peers, **ours}, repeat)
+    seconds_t, cpu_t, outs_t = timed_rounds(slow, 1)
+    seconds, cpu, outs, ours = {**seconds, **seconds_t}, {**cpu, **cpu_t}, {**outs, **outs_t}, {**ours, **slow}
     reference = np.asarray(outs["gates (members last)"], dtype=np.float64)
     fastest_peer = min(peers, key=lambda k: seconds[k])
+    least_cpu_peer = min(peers, key=lambda k: cpu[k])
+    print(f"  {'':<26} {'wall ms':>8} {'CPU ms':>8}   (×: the fastest peer's time ÷ this one's; the fastest by wall "
+          f"time: {fastest_peer}, by CPU time: {least_cpu_peer})")
     for name in seconds:
-        agree = np.max(np.abs(np.asarray(outs[name].cpu() if hasattr(outs[name], "cpu") else outs[name],
-                                         dtype=np.float64) - reference))
-        line = f"  {name:<26} {seconds[name] * 1e3:8.1f} ms   max |Δ| vs gates {agree:.1e}"
+        out = outs[name].cpu() if hasattr(outs[name], "cpu") else outs[name]
+        agree = np.max(np.abs(np.asarray(out, dtype=np.float64) - reference))
+        line = f"  {name:<26} {seconds[name] * 1e3:8.1f} {cpu[name] * 1e3:8.1f}   max |Δ| vs gates {agree:.1e}"
         if name in ours:
             floor = x.nbytes / bandwidth
-            line += (f"   {seconds[fastest_peer] / seconds[name]:4.1f}× the fastest peer ({fastest_peer}), "
+            line += (f"   wall {seconds[fastest_peer] / seconds[name]:4.1f}×, "
+                     f"CPU {cpu[least_cpu_peer] / cpu[name]:4.1f}×, "
                      f"{floor / seconds[name]:.0%} of the bandwidth floor ({floor * 1e3:.0f} ms)")
         print(line)
     print(f"  medians of {repeat} interleaved rounds; {load_average()} after")
