@@ -105,3 +105,35 @@ def test_replays_are_refused_naming_their_cause(tables: dict[str, str], tmp_path
     engine.command(f"ALTER TABLE {DB}.daily UPDATE f107_obs = 120 WHERE 1 SETTINGS mutations_sync = 1")
     stuck = _refused(app, _register(app, _weights(tmp_path, "f107", 0.35), tables))
     assert "test f107 is stuck at 120 in 100% of rows" in stuck["input-integrity"]
+
+
+def test_a_plus_one_hour_output_scored_as_plus_24_hours_is_refused(tables: dict[str, str], tmp_path: Path) -> None:
+    """A model that learnt the diurnal cycle, with its lead outputs in reverse order (its "+1 h" output is the
+    one trained for +24 h — upstream's mislabelled horizon): the horizon gate finds the "+1 h" output matching the
+    truth best 24 h ahead and refuses it; the same model with its leads in order is not refused for its horizon."""
+    from plugins.tec.demo import demo_config
+    from plugins.tec.synthetic import synthetic_rows
+    from plugins.tec.train import TrainConfig, train
+    from registry.app import App
+    from registry.promotion import promote
+
+    rows = synthetic_rows("2021-01-01", "2022-01-01", seed=1)  # the replay tables' SYNTHETIC 2021
+    # the demo's small V2.1 on ten months, every issue hour: ~25 CPU-s to learn the diurnal cycle (validation RMSE
+    # 5.7 → 2.5 TECU; fewer steps learn the mean only, and then no output matches any lead best)
+    config = TrainConfig.from_json({**demo_config(), "windows": {"train": ["2021-01-01", "2021-11-01"],
+                                                                 "validation": ["2021-11-01", "2022-01-01"]},
+                                    "epochs": 15, "stride": 1, "lr": 3e-3, "patience": 15})
+    model, _ = train(rows, config, epochs=None, seed=0, device="cpu", progress=False)
+    aligned = save_checkpoint(model, tmp_path / "aligned.safetensors")
+    with torch.no_grad():
+        out = model.tec_forecast.output
+        out.weight.copy_(out.weight.flip(0))
+        out.bias.copy_(out.bias.flip(0))
+    reversed_leads = save_checkpoint(model, tmp_path / "reversed.safetensors")
+    app = App(tmp_path / "home")
+    bad = _refused(app, _register(app, reversed_leads, tables))
+    assert "the +1 h output matches the truth at +24 h best" in bad["horizon-alignment"]
+    assert "the leads are misaligned" in bad["horizon-alignment"]
+    good = promote(app, _register(app, aligned, tables).ref, "staging", dry_run=True)
+    horizon = {r.name: r for r in good.evidence.results}["horizon-alignment"]
+    assert horizon.passed and horizon.value == 1, horizon.message
