@@ -10,6 +10,7 @@ from registry.family import DemoPlan
 
 DATASET = "hrrr-synthetic"
 CASE = {"n_times": 24, "height": 32, "width": 32, "seed": 0}
+CELLS_PER_KCELL = 5.0  # about five convective cells on the 32 × 32 grid (the default 1 gives about one)
 DEMO_CONFIG: dict[str, Any] = {
     "dataset": DATASET, "width": 16, "conditional": True, "epochs": 60, "batch_size": 8, "lr": 2e-3,
     "ema": 0.99, "test_fraction": 0.25, "samplers": [{"kind": "ddim", "steps": 50}],
@@ -20,10 +21,11 @@ DEMO_CONFIG: dict[str, Any] = {
 def prepare(workdir: Path) -> DemoPlan:
     """Write the SYNTHETIC case (``plugins.hrrr_ddpm.synthetic``) as per-variable ``.npy`` stacks with their stats
     and the demo's training config; the core registers the dataset, trains, registers and gates the version."""
-    from plugins.hrrr_ddpm.synthetic import LABEL, make_case, write_upstream_layout
+    from plugins.hrrr_ddpm.synthetic import LABEL, SyntheticModel, make_case, write_upstream_layout
 
     workdir.mkdir(parents=True, exist_ok=True)
-    case = make_case(CASE["n_times"], CASE["height"], CASE["width"], seed=CASE["seed"])
+    case = make_case(CASE["n_times"], CASE["height"], CASE["width"], seed=CASE["seed"],
+                     model=SyntheticModel(cells_per_kcell=CELLS_PER_KCELL))
     folder = workdir / "hrrr-synthetic-case"
     write_upstream_layout(case, folder)
     config = workdir / "hrrr_ddpm_demo_config.json"

@@ -57,6 +57,7 @@ def train_version(datasets: Mapping[str, Any], config: Path, *, out_dir: Path, e
     """Fit a denoiser on the training period of the config's dataset (the only one when it names none) and write
     ``weights.safetensors`` (architecture in its metadata) and ``config.json`` (variables, the dataset's z-score
     stats, samplers, dataset and first test time). Returns the files and the lineage facts."""
+    from plugins.hrrr_ddpm.forecaster import cpu_threads_for
     from plugins.hrrr_ddpm.model import TinyDDPM, count_parameters, save_model
     from plugins.hrrr_ddpm.train import train_ddpm
 
@@ -79,10 +80,11 @@ def train_version(datasets: Mapping[str, Any], config: Path, *, out_dir: Path, e
     net = TinyDDPM.from_config({"channels": c, "width": int(cfg["width"]), "cond_channels": c if conditional else 0,
                                 "T": int(cfg["T"]), "s": float(cfg["s"])}, seed=seed)
     run_epochs = int(epochs if epochs is not None else cfg["epochs"])
-    state, metrics = train_ddpm(net, target, cond=cond if conditional else None, epochs=run_epochs,
-                                batch_size=int(cfg["batch_size"]), lr=float(cfg["lr"]), wd=float(cfg["wd"]),
-                                clip=float(cfg["clip"]), ema=float(cfg["ema"]), seed=seed, device=device,
-                                progress=progress)
+    with cpu_threads_for(int(target.shape[-2] * target.shape[-1]), device):
+        state, metrics = train_ddpm(net, target, cond=cond if conditional else None, epochs=run_epochs,
+                                    batch_size=int(cfg["batch_size"]), lr=float(cfg["lr"]), wd=float(cfg["wd"]),
+                                    clip=float(cfg["clip"]), ema=float(cfg["ema"]), seed=seed, device=device,
+                                    progress=progress)
     out_dir.mkdir(parents=True, exist_ok=True)
     weights, version_config = out_dir / "weights.safetensors", out_dir / "config.json"
     save_model(net, weights, state)
