@@ -492,3 +492,16 @@ def test_drift_compares_numbers_within_the_relative_tolerance_and_anything_else_
     assert not _same(True, False, 1.0) and _same(True, True, 0.0)  # a pass/fail flag is never "close"
     assert not _same(1.0, None, 0.5) and not _same(None, 1.0, 0.5) and _same(None, None, 0.0)
     assert _same("pass", "pass", 0.0) and not _same("pass", "fail", 1.0)
+
+
+def test_verify_takes_the_latest_promotion_not_a_later_rollback_carrying_older_evidence(app, ckpts):
+    a, b = _register(app, ckpts["good"]), _register(app, ckpts["good2"])
+    with pytest.raises(UnknownName, match=(r"^toy@1 has no stored evidence to verify; "
+                                           r"run `registry promote --dry-run` first$")):
+        verify(app, a.ref)
+    ev1 = promote(app, a.ref, "production").evidence
+    promote(app, b.ref, "production")
+    ev2 = promote(app, a.ref, "staging").evidence
+    entry, _ = rollback(app, "toy", "production")  # back to a, carrying the evidence of a's first promotion
+    assert entry.evidence_id == ev1.evidence_id != ev2.evidence_id
+    assert verify(app, a.ref).stored.evidence_id == ev2.evidence_id
