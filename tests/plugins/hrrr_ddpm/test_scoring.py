@@ -119,3 +119,28 @@ def test_one_clear_error_on_inputs_that_do_not_fit(two_cases: list[dict[str, np.
         score_cases([Case(bad, c["truth"])])
     with pytest.raises(GateError, match="no crps_persistence"):
         scores.crps_skill(score_cases([Case(c["members"], c["truth"])]), "persistence", np.ones((2, 6)))
+
+
+def test_scores_from_a_stored_ensemble_and_dataset_equal_the_in_memory_case(tmp_path: Path) -> None:
+    """The views the gates use — ``cache.ensembles`` (chunk-verified, 1 × 1 × 8 × 8 chunks here) and a registered
+    ``cache.datasets`` dataset — give the scores of the same arrays held in memory."""
+    from hrrr_ensembles import register_series, synthetic_series
+
+    from cache.ensembles import identity, write_ensemble
+    from plugins.hrrr_ddpm.evaluation import EnsembleView, StatesView
+    from plugins.hrrr_ddpm.scoring import VARIABLES
+
+    series = synthetic_series(6, 20, 18, seed=4)
+    ds = register_series(tmp_path, "case", series)
+    members = synthetic_case(9, m=5, h=20, w=18)["members"]
+    ident = identity(version_id="v", condition="c", sampler={"kind": "synthetic"}, seed=0, device="cpu",
+                     members=5, variables=list(VARIABLES), grid=(20, 18))
+    ens = write_ensemble(tmp_path / "ens", ident, lambda ids: members[list(ids)], batch=2, tile=8)
+    view = EnsembleView(ens)
+    assert view.chunks == (1, 1, 8, 8)
+    plan = ScoringPlan(fss_windows=(1, 3), block_rows=4)
+    states = np.stack([series[v] for v in VARIABLES], axis=1)  # (N, C, H, W)
+    stored = Case(view, StatesView(ds, VARIABLES, [4], squeeze=True), StatesView(ds, VARIABLES, [3], squeeze=True),
+                  StatesView(ds, VARIABLES, [0, 1, 2]))
+    in_memory = Case(members, states[4], states[3], states[:3], band_rows=20)
+    _close(_all_stats(score_cases([in_memory], plan)), _all_stats(score_cases([stored], plan)))
