@@ -135,6 +135,11 @@ def test_verified_array_checks_each_chunk_once_and_the_digest_count(tmp_path):
         VerifiedArray(arr, digests[:1], "x")
     v = VerifiedArray(arr, digests, "x")
     assert np.array_equal(v.read(slice(1, 3), 2), values[1:3, 2])
+    assert v.read(slice(2, 1)).shape == (0, 4)  # an empty window reads no chunk
+    with pytest.raises(IndexError, match="step-1 slices"):
+        v.read(slice(0, 3, 2))
+    with pytest.raises(IndexError, match="outside 0…2"):
+        v.read(-4)
     assert chunk_digest(values[:2]) != chunk_digest(values[:2].reshape(4, 2))  # the shape is part of a digest
 
 

@@ -170,3 +170,27 @@ def test_torch_tensors_are_accepted_in_any_float_type(tmp_path):
 def test_an_identity_needs_members_variables_and_a_grid(bad):
     with pytest.raises(InvalidInput):
         ident(**bad)
+
+
+def test_two_processes_asking_for_one_ensemble_generate_it_once(tmp_path):
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    script = textwrap.dedent(f"""
+        import os, time, numpy as np
+        from pathlib import Path
+        from cache.ensembles import EnsembleStore, identity
+        ident = identity(version_id="v", condition="c", sampler={{}}, seed=1, device="cpu", members=4,
+                         variables=["u"], grid=[3, 4], batch=2)
+        def gen(ids):
+            Path({str(marks)!r}, f"{{os.getpid()}}-{{ids[0]}}").touch()
+            time.sleep(0.5)  # long enough for the other process to arrive while this one generates
+            return np.ones((len(ids), 1, 3, 4), np.float32)
+        ens, generated = EnsembleStore({str(tmp_path / "home")!r}).ensure(ident, gen)
+        print(generated, ens.digest)
+    """)
+    root = Path(__file__).resolve().parents[2]
+    procs = [subprocess.Popen([sys.executable, "-c", script], cwd=root, env={"PYTHONPATH": str(root)},
+                              stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=120)[0].split() for p in procs]
+    assert sorted(o[0] for o in outs) == ["False", "True"] and outs[0][1] == outs[1][1]
+    assert len({m.name.split("-")[0] for m in marks.iterdir()}) == 1 and len(list(marks.iterdir())) == 2
