@@ -236,6 +236,9 @@ def _resumable(ws: Path, module: str, equivalents: list[Equivalent]) -> list[str
             shutil.copytree(REPO / name, dest, ignore=ignore, dirs_exist_ok=True)
     mutated.write_bytes(kept)
     os.utime(mutated, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))  # newer than its source: mutmut keeps it
+    # which tests reach which function is measured again: mutmut re-measures only new tests, so a changed
+    # test would keep the map of its old body (the results themselves are kept)
+    (ws / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
     return _collect(ws, module, equivalents).survivors()
 
 

@@ -325,3 +325,23 @@ def test_sigkill_during_an_alias_move_leaves_the_alias_and_ledger_as_they_were(h
     assert s.holder("toy", "production") is None and s.ledger() == [] and s.verify_ledger() == []
     moved = s.move_alias("toy", "production", expected=None, to=v.version_id, action="promote", verdict_digest="d")
     assert moved.seq == 1 and s.holder("toy", "production") == v.version_id
+
+
+def test_versions_may_share_a_name_and_objects_live_under_the_home(tmp_path, ckpts):
+    s = Store(tmp_path / "h")
+    a, _ = s.register("toy", {"weights": ckpts["good"]}, name="nightly")
+    b, _ = s.register("toy", {"weights": ckpts["good2"]}, name="nightly")
+    assert [(v.number, v.name, v.files) for v in s.versions()] == [(1, "nightly", a.files), (2, "nightly", b.files)]
+    assert len(a.files) == len(b.files) == 1
+    assert s.objects.path(a.files[0].sha256).is_relative_to(tmp_path / "h" / "objects")
+    assert (tmp_path / "h" / "objects").is_dir()
+
+
+def test_a_witnessed_head_the_ledger_no_longer_has_is_reported(tmp_path, ckpts):
+    s = Store(tmp_path / "h")
+    v, _ = s.register("toy", {"weights": ckpts["good"]})
+    entry = s.move_alias("toy", "production", expected=None, to=v.version_id, action="promote", verdict_digest="d")
+    base = s.verify_ledger()  # (a bare move has no evidence, which the ledger check reports)
+    assert s.verify_ledger(witnesses=[(1, entry.entry_hash)]) == base
+    forged = [p for p in s.verify_ledger(witnesses=[(1, "b" * 64)]) if p not in base]
+    assert len(forged) == 1 and forged[0].startswith(f"witnessed head 1:{'b' * 16}…")
