@@ -88,6 +88,16 @@ def extracts(request: Request) -> JSONResponse:  # not cached: the extract cache
     return _json(run_command(_state(request).app, "extracts").body)
 
 
+@router.get("/datasets", summary="= registry datasets --json")
+def datasets(request: Request) -> JSONResponse:  # not cached: datasets live outside the catalog
+    return _json(run_command(_state(request).app, "datasets").body)
+
+
+@router.get("/ensembles", summary="= registry ensembles --json")
+def ensembles(request: Request) -> JSONResponse:  # not cached: ensembles live outside the catalog
+    return _json(run_command(_state(request).app, "ensembles").body)
+
+
 @router.get("/versions/{ref}/scorecard", response_class=HTMLResponse,
             summary="the stored run's scorecard: the same bytes `registry scorecard` writes")
 def scorecard(request: Request, ref: str, evidence: str | None = Query(None, max_length=64)) -> Response:

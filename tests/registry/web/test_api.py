@@ -32,6 +32,8 @@ def populated(shared_site):  # type: ignore[no-untyped-def]
     ("/api/v1/families/toy/aliases/production/history", ["history", "toy", "production"]),
     ("/api/v1/ledger/verify", ["verify-ledger"]),
     ("/api/v1/extracts", ["extracts"]),
+    ("/api/v1/datasets", ["datasets"]),
+    ("/api/v1/ensembles", ["ensembles"]),
     ("/api/v1/ledger/head", ["ledger", "head"]),
     ("/api/v1/policies", ["policy", "show"]),
     ("/api/v1/families/toy/policies", ["policy", "show", "toy"]),
