@@ -12,7 +12,7 @@ import torch
 
 from plugins.hrrr_ddpm.model import TinyDDPM
 from plugins.hrrr_ddpm.samplers import SamplerSpec, sample
-from plugins.hrrr_ddpm.schedule import cosine_schedule
+from plugins.hrrr_ddpm.schedule import Schedule, cosine_schedule
 from plugins.hrrr_ddpm.synthetic import SyntheticModel, make_case
 from plugins.hrrr_ddpm.train import denoising_loss, train_ddpm
 
@@ -168,3 +168,33 @@ def test_steps_are_drawn_from_zero_to_T_minus_one(pairs: tuple[np.ndarray, np.nd
     model = Recording(width=8, cond_channels=7, T=4)
     train_ddpm(model, target[:8], cond=cond[:8], epochs=10, batch_size=8, seed=0)
     assert seen == {0, 1, 2, 3}  # the model's own schedule (T = 4) and every step of it
+
+
+def test_crops_take_the_same_fresh_window_of_target_and_condition() -> None:
+    # sample k's value at (c, y, x) is 1000·k + 8·y + x: a window's corner says which sample and where it was cut
+    grid = np.arange(64, dtype=np.float32).reshape(8, 8)
+    states = np.stack([np.broadcast_to(grid + 1000 * k, (7, 8, 8)) for k in range(6)]).astype(np.float32)
+    windows: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    class Recording(TinyDDPM):
+        def forward(self, x_t: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+            assert cond is not None
+            windows.append((x_t.detach().clone(), cond.detach().clone()))
+            return super().forward(x_t, t, cond)
+
+    one = np.ones(1)
+    noiseless = Schedule(T=1, s=0.0, betas=one * 0, alphas=one, alphas_bar=one)  # ᾱ = 1: x_t is x₀ exactly
+    model = Recording(width=8, cond_channels=7, T=1)
+    _, metrics = train_ddpm(model, states, cond=states, epochs=2, batch_size=3, seed=0, crop=3, schedule=noiseless)
+    assert metrics["crop"] == 3 and len(windows) == 4
+    assert all(x.shape == c.shape == (3, 7, 3, 3) and torch.equal(x, c) for x, c in windows)
+    corners = [int(c[i, 0, 0, 0]) % 1000 for _, c in windows for i in range(3)]
+    assert all(c[i, 0, 2, 2] - c[i, 0, 0, 0] == 18 for _, c in windows for i in range(3))  # a contiguous 3 × 3 cut
+    assert len(set(corners)) > 3 and max(c // 8 for c in corners) <= 5 and max(c % 8 for c in corners) <= 5
+
+
+@pytest.mark.parametrize("crop", [0, -1, True, 2.5])
+def test_bad_crops_are_refused(pairs: tuple[np.ndarray, np.ndarray], crop: Any) -> None:
+    cond, target = pairs
+    with pytest.raises(ValueError, match="crop"):
+        train_ddpm(TinyDDPM.from_config(CONFIG), target[:2], cond=cond[:2], epochs=1, seed=0, crop=crop)
