@@ -53,19 +53,39 @@ def _summary(ref: Any) -> dict[str, Any]:
             "normalised": h["normalised"], "attrs": h.get("attrs", {})}
 
 
-def _line(ref: Any) -> str:
+def _line(ref: Any, pins: dict[str, Any]) -> str:
     h = ref.header
     shape = "×".join(map(str, h["shape"]))
     label = " SYNTHETIC" if h.get("attrs", {}).get("synthetic") else ""
+    pinned = f"{pins['runs']} run(s), {len(pins['versions'])} version(s)"
     return (f"{ref.name:<24} {ref.digest[:16]:<16}  {shape:<16} {','.join(h['variables']):<32} "
-            f"{'lat/lon' if h['coords'] else '-':<8} {ref.created_at[:19]}{label}")
+            f"{'lat/lon' if h['coords'] else '-':<8} {ref.created_at[:19]}  {pinned}{label}")
+
+
+def dataset_pins(app: Any) -> dict[str, dict[str, Any]]:
+    """By dataset digest: how many stored gate runs read it and which versions were trained on it."""
+    import json
+
+    pins: dict[str, dict[str, Any]] = {}
+    with app.store.catalog.read() as con:
+        if con is None:
+            return pins
+        for (body,) in con.execute("SELECT body FROM evidence").fetchall():
+            for digest in (json.loads(body).get("dataset_digests") or {}).values():
+                pins.setdefault(digest, {"runs": 0, "versions": []})["runs"] += 1
+    for v in app.store.versions():
+        for entry in v.lineage.get("datasets") or []:
+            if isinstance(entry, dict) and isinstance(entry.get("digest"), str):
+                pins.setdefault(entry["digest"], {"runs": 0, "versions": []})["versions"].append(v.ref)
+    return pins
 
 
 def _datasets(args: argparse.Namespace, out: Output) -> int:
     from cache.datasets import DatasetStore
     from registry.app import App
 
-    store = DatasetStore(App.from_args(args).home)
+    app = App.from_args(args)
+    store = DatasetStore(app.home)
     if args.verify:
         from tqdm import tqdm
 
@@ -79,9 +99,13 @@ def _datasets(args: argparse.Namespace, out: Output) -> int:
         out.emit({**_summary(ref), "verified": True}, f"{ref.name} {ref.short}: all {n} chunks match their digests")
         return int(ExitCode.OK)
     refs = store.list()
-    lines = [f"{'NAME':<24} {'DIGEST':<16}  {'SHAPE (T×Y×X)':<16} {'VARIABLES':<32} {'COORDS':<8} CREATED"]
-    lines += [_line(r) for r in refs] or ["(no datasets registered; `registry datasets add NAME PATH…`)"]
-    out.emit({"datasets": [_summary(r) for r in refs]}, "\n".join(lines))
+    pins = dataset_pins(app)
+    none = {"runs": 0, "versions": []}
+    lines = [f"{'NAME':<24} {'DIGEST':<16}  {'SHAPE (T×Y×X)':<16} {'VARIABLES':<32} {'COORDS':<8} "
+             f"{'CREATED':<19}  PINNED BY"]
+    lines += [_line(r, pins.get(r.digest, none)) for r in refs] or [
+        "(no datasets registered; `registry datasets add NAME PATH…`)"]
+    out.emit({"datasets": [{**_summary(r), "pinned_by": pins.get(r.digest, none)} for r in refs]}, "\n".join(lines))
     return int(ExitCode.OK)
 
 

@@ -69,6 +69,8 @@ def test_demo_train_and_predict_to_a_zarr_store(grid_home, tmp_path, capsys):
     cfg.write_text(json.dumps({"steps": 50}))
     code, out, _ = run(capsys, "train", "toygrid", "--dataset", DATASET, "--config", str(cfg), "--seed", "3", "--json")
     assert code == 0 and json.loads(out)["lineage"]["datasets"][0]["name"] == DATASET
+    (listed,) = json.loads(run(capsys, "datasets", "--json")[1])["datasets"]
+    assert listed["pinned_by"] == {"runs": 1, "versions": ["toygrid@1", "toygrid@2"]}
     case = grid_home / "demo" / "synthetic-case"
     ens_path = tmp_path / "ens.zarr"
     args = ["predict", "toygrid@production", "--input", str(case), "--members", "4", "--seed", "1", "--out"]
