@@ -114,7 +114,7 @@ class EnsemblePlan:
     """
 
     variables: tuple[str, ...]
-    grid: tuple[int, int]
+    grid: tuple[int, ...]  # (H, W)
     members: int
     seed: int
     sampler: dict[str, Any]
