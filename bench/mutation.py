@@ -9,8 +9,8 @@ test file (``tests/registry/test_store.py``), plus any files ``EXTRA_TESTS`` lis
 mutant; mutmut runs, per mutant, just the tests of those files which reached the mutated function. Without
 MODULE it runs the default set (``DEFAULT``), with ``--all`` every module in scope (``registry/``, ``gates/``,
 ``cache/digest.py``, each family's gate modules: ``plugins/*/gates.py`` and ``plugins/*/*_gates.py``).
-``--resume`` tries again, in the module's existing workspace and against today's tests, only the mutants that
-survived or were not run yet (after adding tests for the survivors).
+``--resume`` tries again, in the module's existing workspace and against today's files, only the mutants that
+survived or were not run yet, and those of functions changed since (after adding tests for the survivors).
 
 The score is killed / (mutants − equivalent): a mutant no test reached ("no tests") counts as survived. A mutant
 that cannot change behaviour is listed in ``bench/mutation_equivalent.toml`` with its original and mutated line
@@ -134,7 +134,7 @@ def _prepare(module: str, test: Path, tests_at: str | None = None) -> Path:
         "source_paths": ["registry", "gates", "cache", "plugins"],
         "only_mutate": [module],
         "pytest_add_cli_args_test_selection": selected_tests(module),
-        "pytest_add_cli_args": ["-q", "-p", "no:cacheprovider", "-p", "mutation_order"],  # fastest tests first
+        "pytest_add_cli_args": ["-q", "-p", "no:cacheprovider"],
         "process_isolation": "forkserver",  # torch and the embedded ClickHouse engine are not fork-safe after use
         "use_git_change_detection": False,
     }
@@ -154,7 +154,10 @@ def _environment(ws: Path) -> dict[str, str]:
     env["REGISTRY_TEST_CKPTS"] = str(WORKSPACE / "ckpts")  # the toy checkpoints are trained once, not per mutant
     # child processes a test starts (the CLI under test) import the mutated copy, not the editable install
     env["PYTHONPATH"] = os.pathsep.join([str(ws / "mutants"), str(ws / "mutants" / "tests" / "support"),
-                                         str(REPO / "bench")])  # bench/mutation_order.py, a pytest plugin
+                                         str(REPO / "bench")])
+    # bench/mutation_order.py runs each mutant's tests fastest first (an environment variable, not mutmut's
+    # pytest arguments: a change of those makes mutmut drop every result of a workspace)
+    env["PYTEST_PLUGINS"] = "mutation_order"
     return env
 
 
@@ -219,41 +222,42 @@ def _workspace(module: str) -> Path:
     return WORKSPACE / module.replace("/", "__").removesuffix(".py")
 
 
-def _resumable(ws: Path, module: str, equivalents: list[Equivalent]) -> list[str] | None:
-    """The mutants a resumed run tries again (survivors and those not run yet), after refreshing the workspace.
+def _resumable(ws: Path, module: str, equivalents: list[Equivalent]) -> bool:
+    """Prepare a resumed run in an existing workspace: False when there is nothing to resume from.
 
-    Every copied file but the mutated module is refreshed from the working tree, in the workspace and in
-    mutmut's ``mutants/`` copy (whose mutated module is kept). None when there is nothing to resume from or
-    the module itself changed since its mutants were made (that needs a fresh run).
+    Every copied file is refreshed from the working tree, in the workspace and in mutmut's ``mutants/`` copy
+    (whose mutated module is kept: mutmut makes it again itself when the module changed, and keeps the results
+    of the functions that did not change). The survivors are marked not run, so that ``mutmut run`` tries them
+    again together with any mutant not run yet.
     """
     mutated, meta = ws / "mutants" / module, ws / "mutants" / (module + ".meta")
-    if not meta.exists() or not mutated.exists() or (ws / module).read_bytes() != (REPO / module).read_bytes():
-        return None
+    if not meta.exists() or not mutated.exists():
+        return False
+    again = set(_collect(ws, module, equivalents).survivors())
     kept, stamp = mutated.read_bytes(), mutated.stat()
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis")
     for name in (n for n in COPIED if (REPO / n).is_dir()):  # pyproject.toml keeps its [tool.mutmut] section
         for dest in (ws / name, ws / "mutants" / name):
             shutil.copytree(REPO / name, dest, ignore=ignore, dirs_exist_ok=True)
     mutated.write_bytes(kept)
-    os.utime(mutated, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))  # newer than its source: mutmut keeps it
+    os.utime(mutated, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))  # mutmut compares it with its source's time
+    data = json.loads(meta.read_text())
+    data["exit_code_by_key"] = {k: None if k in again else v for k, v in data["exit_code_by_key"].items()}
+    meta.write_text(json.dumps(data))
     # which tests reach which function is measured again: mutmut re-measures only new tests, so a changed
     # test would keep the map of its old body (the results themselves are kept)
     (ws / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
-    return _collect(ws, module, equivalents).survivors()
+    return True
 
 
 def _run_locked(module: str, test: Path, max_children: int, equivalents: list[Equivalent], verbose: bool,
                 tests_at: str | None, resume: bool = False) -> ModuleScore:
     ws = _workspace(module)
-    again = _resumable(ws, module, equivalents) if resume and not tests_at else None
-    if again == []:
-        return _collect(ws, module, equivalents)  # resumed, and nothing is left to try
-    if again is None:
+    if not (resume and not tests_at and _resumable(ws, module, equivalents)):
         ws = _prepare(module, test, tests_at)
-        again = []
     t0 = time.perf_counter()
     log = ws / "mutmut-run.log"
-    done = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children), *again],
+    done = subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children)],
                           cwd=ws, env=_environment(ws), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     with open(log, "a") as f:
         f.write(done.stdout)
@@ -276,8 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="also write the per-module figures to this file")
     ap.add_argument("--tests-at", metavar="REV", help="use each mirrored test file as of git revision REV")
     ap.add_argument("--resume", action="store_true",
-                    help="reuse the module's workspace: refresh tests/, run only the survivors and the mutants not run "
-                         "yet (source changes need a fresh run)")
+                    help="reuse the module's workspace: refresh the copied files, run only the survivors, the "
+                         "mutants not run yet and those of functions changed since")
     args = ap.parse_args(argv)
     scope = in_scope()
     modules = scope if args.all else [m.removeprefix("./") for m in args.modules] or default_modules()
