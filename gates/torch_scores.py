@@ -25,7 +25,8 @@ def _float_tensor(name: str, values: Any) -> torch.Tensor:
 def ensemble_tensors(members: Any, obs: Any,
                      member_axis: int = 0) -> tuple[torch.Tensor, torch.Tensor, tuple[int, ...]]:
     """Checked ``(members, obs, obs shape)``: members as ``(N, m)``, members last, obs as ``(N,)`` float64, both on the
-    members' device; the same checks, and the same messages, as ``gates.ensemble.ensemble_pair``."""
+    members' device; the same checks, and the same messages, as ``gates.ensemble.ensemble_pair``. Members whose
+    member axis is not last are copied once to that layout (a view cannot be flattened otherwise)."""
     x = _float_tensor("members", members)
     if x.ndim == 0:
         raise GateError("members must have a member axis, got a scalar")
@@ -101,6 +102,8 @@ def ranks_torch(members: Any, obs: Any, generator: torch.Generator | None = None
     x, y, shape = ensemble_tensors(members, obs, member_axis)
     if not (bool(torch.isfinite(y).all()) and bool(torch.isfinite(x).all())):
         raise GateError("members or obs hold non-finite values: ranks need finite input")
+    if generator is not None and generator.device.type != x.device.type:
+        raise GateError(f"generator is on {generator.device}, the members on {x.device}: ties need one device")
     n, m = x.shape
     out = torch.empty(n, dtype=torch.int64, device=x.device)
     for part in _chunks(n, m):

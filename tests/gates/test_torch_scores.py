@@ -96,6 +96,13 @@ def test_ranks_break_ties_at_random() -> None:
     assert counts.sum() == 20_000 and counts.shape == (5,)
     assert (counts - 4000).abs().max() < 300
     assert ranks_torch(torch.tensor([[1.0], [3.0]]), torch.tensor([2.0])).tolist() == [1]
+    assert ranks_torch(torch.tensor([[1.0], [2.0]]), torch.tensor([2.0]), torch.Generator()).item() in (1, 2)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine: device mismatch untestable")
+def test_a_generator_on_another_device_is_refused() -> None:
+    with pytest.raises(GateError, match="generator is on cpu"):
+        ranks_torch(torch.zeros(3, 4, device="cuda"), torch.ones(4, device="cuda"), torch.Generator())
 
 
 @pytest.mark.parametrize("device", DEVICES)
