@@ -44,7 +44,7 @@ DEFAULT = ("cache/digest.py", "registry/gate_context.py", "registry/ledger.py", 
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
 # Test files run for a module besides its mirrored one: where its promises are tested elsewhere too.
 EXTRA_TESTS: dict[str, tuple[str, ...]] = {
-    "registry/promotion.py": ("tests/registry/test_policy.py",),
+    "registry/promotion.py": ("tests/registry/test_policy.py", "tests/registry/test_gridded_runs.py"),
 }
 # each family's gate modules: ionis/gates.py, ionis/release_gates.py, deepech/class_gates.py, ...
 FAMILY_GATES = ("plugins/*/gates.py", "plugins/*/*_gates.py")
@@ -130,6 +130,14 @@ def _prepare(module: str, test: Path, tests_at: str | None = None) -> Path:
         old = subprocess.run(["git", "show", f"{tests_at}:{test.as_posix()}"], cwd=REPO, capture_output=True,
                              text=True, check=True).stdout
         (ws / test).write_text(old)
+    # created before mutmut starts: Python caches "no such folder" for a sys.path entry, and these are on PYTHONPATH
+    (ws / "mutants" / "tests" / "support").mkdir(parents=True)
+    _configure(ws, module)
+    return ws
+
+
+def _configure(ws: Path, module: str) -> None:
+    """The workspace's pyproject.toml: the repository's, plus mutmut's settings for ``module``."""
     config = {
         "source_paths": ["registry", "gates", "cache", "plugins"],
         "only_mutate": [module],
@@ -138,12 +146,8 @@ def _prepare(module: str, test: Path, tests_at: str | None = None) -> Path:
         "process_isolation": "forkserver",  # torch and the embedded ClickHouse engine are not fork-safe after use
         "use_git_change_detection": False,
     }
-    # created before mutmut starts: Python caches "no such folder" for a sys.path entry, and these are on PYTHONPATH
-    (ws / "mutants" / "tests" / "support").mkdir(parents=True)
     lines = ["", "[tool.mutmut]", *(f"{k} = {json.dumps(v)}" for k, v in config.items())]
-    with open(ws / "pyproject.toml", "a") as f:
-        f.write("\n".join(lines) + "\n")
-    return ws
+    (ws / "pyproject.toml").write_text((REPO / "pyproject.toml").read_text() + "\n".join(lines) + "\n")
 
 
 def _environment(ws: Path) -> dict[str, str]:
@@ -236,9 +240,11 @@ def _resumable(ws: Path, module: str, equivalents: list[Equivalent]) -> bool:
     again = set(_collect(ws, module, equivalents).survivors())
     kept, stamp = mutated.read_bytes(), mutated.stat()
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis")
-    for name in (n for n in COPIED if (REPO / n).is_dir()):  # pyproject.toml keeps its [tool.mutmut] section
+    for name in (n for n in COPIED if (REPO / n).is_dir()):
         for dest in (ws / name, ws / "mutants" / name):
             shutil.copytree(REPO / name, dest, ignore=ignore, dirs_exist_ok=True)
+    _configure(ws, module)  # today's settings (test files): safe, as the test map below is measured again
+    shutil.copy2(ws / "pyproject.toml", ws / "mutants" / "pyproject.toml")
     mutated.write_bytes(kept)
     os.utime(mutated, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))  # mutmut compares it with its source's time
     data = json.loads(meta.read_text())
