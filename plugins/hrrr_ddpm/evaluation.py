@@ -41,7 +41,8 @@ class EnsembleView:
         self.ensemble = ensemble
         self.shape = tuple(ensemble.shape)
         self.dtype = np.dtype(np.float32)
-        self.chunks = tuple(ensemble._array.chunks) if hasattr(ensemble, "_array") else None
+        chunks = getattr(ensemble, "chunks", None) or getattr(getattr(ensemble, "_array", None), "chunks", None)
+        self.chunks = None if chunks is None else tuple(chunks)
 
     def __getitem__(self, key: Any) -> np.ndarray:
         members, rows, cols = _rows(key)

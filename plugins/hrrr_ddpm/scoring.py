@@ -13,10 +13,10 @@ from gates.ensemble import crps_ensemble, member_mean_var, rank_histogram_shared
 from gates.probabilistic import ProbabilityBins, bin_edges
 from gates.spatial import power_spectrum
 from gates.streaming import FSSAccumulator, QuantileAccumulator
+from plugins.hrrr_ddpm.synthetic import UNITS, VARIABLES
 from registry.errors import GateError
 
-VARIABLES = ("REFC", "T2M", "D2M", "U10", "V10", "CAPE", "CIN")
-UNITS = {"REFC": "dBZ", "T2M": "K", "D2M": "K", "U10": "m/s", "V10": "m/s", "CAPE": "J/kg", "CIN": "J/kg"}
+__all__ = ["UNITS", "VARIABLES", "Case", "ScoringPlan", "Sums", "score_cases"]
 
 
 @dataclass(frozen=True)
