@@ -108,3 +108,13 @@ def test_block_counts_match_block_indices(n: int, block: int) -> None:
     assert (counts.sum(axis=1) == n).all()
     with pytest.raises(GateError, match="counts are for"):
         resampled_means(np.zeros(n + 1), counts=counts)
+
+
+def test_block_counts_built_in_several_passes_match_block_indices() -> None:
+    """20,000 rows: a pass holds 52 resamples, so 130 take three passes (the last one short)."""
+    n, block = 20_000, 24
+    counts = block_counts(n, block, 130, np.random.default_rng(4))
+    idx = block_indices(n, block, 130, np.random.default_rng(4))
+    for r in (0, 51, 52, 103, 104, 129):  # each side of each pass boundary
+        np.testing.assert_array_equal(counts[r], np.bincount(idx[r], minlength=n), err_msg=str(r))
+    assert (counts.sum(axis=1) == n).all() and counts.dtype == np.float32
