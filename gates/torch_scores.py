@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import torch
 
 from gates.ensemble import NAN_POLICIES
@@ -14,7 +15,10 @@ CHUNK_VALUES = 1 << 22  # members scored per chunk: bounds the float64 temporari
 
 
 def _float_tensor(name: str, values: Any) -> torch.Tensor:
-    t = values if isinstance(values, torch.Tensor) else torch.as_tensor(values)
+    try:  # through NumPy, so that Python floats stay float64 as on the NumPy path (torch would make them float32)
+        t = values if isinstance(values, torch.Tensor) else torch.as_tensor(np.asarray(values))
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise GateError(f"{name} must be numeric, got {type(values).__name__}") from exc
     if t.dtype in (torch.float32, torch.float64):
         return t
     if t.dtype.is_complex:

@@ -51,6 +51,8 @@ def test_crps_closed_forms_and_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     assert crps_ensemble_torch(members, torch.tensor([2.5])).item() == pytest.approx(0.375, abs=1e-12)
     assert crps_ensemble_torch(members, torch.tensor([2.5]), fair=True).item() == pytest.approx(1 / 6, abs=1e-12)
     assert crps_ensemble_torch(torch.tensor([[3.0, -1.0]]), torch.tensor([1.0, 1.0])).tolist() == [2.0, 2.0]
+    # Python floats stay float64, as on the NumPy path (0.1 in float32 is off by 1.5e-9)
+    assert crps_ensemble_torch([[0.1]], [0.0]).item() == crps_ensemble([[0.1]], [0.0]).item() == 0.1
     x, y = case(np.float64, (301, 9))
     monkeypatch.setattr(ts, "CHUNK_VALUES", 9 * 7)  # 7 points per chunk: 43 chunks, the last one of 0 … 6 left
     np.testing.assert_allclose(crps_ensemble_torch(x, y, member_axis=1).numpy(),
@@ -133,6 +135,8 @@ def test_bad_input_is_one_error_naming_the_argument() -> None:
         crps_ensemble_torch(torch.zeros(1, 4), torch.zeros(4), fair=True)
     with pytest.raises(GateError, match="threshold must be finite"):
         crps_ensemble_torch(x, torch.zeros(4), threshold=math.inf)
+    with pytest.raises(GateError, match="obs must be numeric"):
+        crps_ensemble_torch(x, ["a", "b", "c", "d"])
     with pytest.raises(GateError, match="members must be real"):
         crps_ensemble_torch(torch.zeros(3, 4, dtype=torch.complex64), torch.zeros(4))
     with pytest.raises(GateError, match="spread needs at least two"):
