@@ -62,14 +62,16 @@ def check_name(name: str) -> None:
 
 
 class Dataset:
-    """Lazy, chunk-verified access to one dataset: ``read(variable, time, y, x, scale=…)``, ``lat``/``lon``,
-    ``stats``, ``tiles()``. ``scale`` is ``stored`` (as registered), ``physical`` or ``z`` (z-scores)."""
+    """Lazy, chunk-verified access to one dataset: ``read(variable, time, y, x, scale=…)`` (``select`` for any
+    dimensions), ``lat``/``lon``, ``stats``, ``tiles()``. ``scale`` is ``stored`` (as registered), ``physical``
+    or ``z`` (z-scores)."""
 
     def __init__(self, name: str, digest: str, header: dict[str, Any], arrays: Mapping[str, Any]) -> None:
         self.name, self.digest, self.header = name, digest, header
         self._arrays = dict(arrays)
         self.variables: tuple[str, ...] = tuple(header["variables"])
-        self.shape: tuple[int, int, int] = tuple(header["shape"])  # type: ignore[assignment]
+        self.shape: tuple[int, ...] = tuple(header["shape"])
+        self.dims: tuple[str, ...] = tuple(header["dims"])
         self.stats: dict[str, dict[str, float]] = header["stats"]
         self.normalised: bool = bool(header["normalised"])
         self.attrs: dict[str, Any] = header.get("attrs", {})
@@ -80,12 +82,17 @@ class Dataset:
     def read(self, variable: str, time: Any = None, y: Any = None, x: Any = None, *,
              scale: str = "stored") -> np.ndarray:
         """float32 values of ``variable`` at ``time``/``y``/``x`` (integers or step-1 slices; None = all)."""
+        return self.select(variable, time, y, x, scale=scale)
+
+    def select(self, variable: str, *keys: Any, scale: str = "stored") -> np.ndarray:
+        """float32 values of ``variable`` at ``keys``, one per leading dimension of ``dims`` (integers drop
+        their dimension; step-1 slices; None or a missing key = all)."""
         if variable not in self.variables:
             raise DataMissing(f"dataset {self.name!r} has no variable {variable!r} "
                               f"(it has {', '.join(self.variables)})")
         if scale not in SCALES:
             raise InvalidInput(f"scale must be one of {', '.join(SCALES)}, got {scale!r}")
-        values = self._arrays[variable].read(time, y, x)
+        values = self._arrays[variable].read(*keys)
         s = self.stats[variable]
         if scale == "physical" and self.normalised:
             return (values * np.float32(s["std"]) + np.float32(s["mean"])).astype(np.float32)
@@ -101,8 +108,8 @@ class Dataset:
 
     def tiles(self) -> Iterator[tuple[slice, slice]]:
         """The (y, x) slices of the stored chunks, for reading a grid tile by tile."""
-        _, h, w = self.shape
-        _, th, tw = self.header["chunks"]
+        h, w = self.shape[-2:]
+        th, tw = self.header["chunks"][-2:]
         for index in chunk_grid((h, w), (th, tw)):
             yield chunk_slices(index, (h, w), (th, tw))  # type: ignore[misc]
 

@@ -21,6 +21,7 @@ from registry.hashing import canonical_json
 FORMAT = 1
 TILE = 256  # chunk edge on y and x; one time step per chunk
 COORDS = ("lat", "lon")
+DIMS = ("time", "y", "x")  # the default dimensions; an input may name others (one step of the first per chunk)
 STATS_FILE = "stats.json"
 # what the data are, beside the arrays: ``{"variables": [order], "description", "units", …}``; the second name
 # marks the data synthetic
@@ -33,18 +34,27 @@ _VARIABLE = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}\Z")
 class GriddedInput:
     """A gridded input before registration: variables (each ``(time, y, x)``), optional 2-D ``lat``/``lon``,
     per-variable ``{"mean", "std"}`` (None: computed while the arrays are copied), whether the values are
-    already z-scores, and free attributes (``synthetic``, ``description``…). Arrays are read lazily."""
+    already z-scores, free attributes (``synthetic``, ``description``…) and the names of the variables'
+    dimensions (default ``time, y, x``; any ≥ 2, e.g. a lookup table's ``grid, hour, month, bucket``; ``lat``
+    and ``lon`` lie over the last two). Arrays are read lazily."""
 
     variables: dict[str, Any]
     coords: dict[str, Any] = field(default_factory=dict)
     stats: dict[str, dict[str, float]] | None = None
     normalised: bool = False
     attrs: dict[str, Any] = field(default_factory=dict)
+    dims: tuple[str, ...] = DIMS
 
     @property
-    def shape(self) -> tuple[int, int, int]:
-        first = next(iter(self.variables.values()))
-        return (int(first.shape[0]), int(first.shape[1]), int(first.shape[2]))
+    def shape(self) -> tuple[int, ...]:
+        return tuple(int(n) for n in next(iter(self.variables.values())).shape)
+
+
+def chunks_for(shape: Sequence[int], tile: int = TILE) -> tuple[int, ...]:
+    """Chunk shape of an array: one step of the first dimension, ``tile`` on the last two, whole in between
+    (``(1, tile, tile)`` for ``time, y, x``)."""
+    last = len(shape) - 2
+    return tuple(1 if i == 0 else min(int(n), tile) if i >= last else int(n) for i, n in enumerate(shape))
 
 
 def open_input(paths: Sequence[Path], *, stats: Path | None = None, normalised: bool | None = None) -> GriddedInput:
@@ -145,17 +155,22 @@ def check(found: GriddedInput) -> None:
     """Shapes, names, coordinates and statistics of ``found``; the values themselves are checked as copied."""
     if not found.variables:
         raise InvalidInput("the input holds no variables (3-D arrays)")
+    dims = tuple(found.dims)
+    if len(dims) < 2 or len(set(dims)) != len(dims) or not all(isinstance(d, str) and _VARIABLE.match(d)
+                                                                for d in dims):
+        raise InvalidInput(f"dimension names {list(dims)}: need ≥ 2 distinct names (letters, digits, _)")
     shapes = {name: tuple(a.shape) for name, a in found.variables.items()}
     for name, shape in shapes.items():
         if not _VARIABLE.match(name) or name in COORDS:
             raise InvalidInput(f"variable name {name!r} is not allowed (letters, digits, _; not lat/lon)")
-        if len(shape) != 3 or min(shape) < 1:
-            raise InvalidInput(f"variable {name!r} has shape {shape}; need (time, y, x) with every size ≥ 1")
+        if len(shape) != len(dims) or min(shape) < 1:
+            raise InvalidInput(f"variable {name!r} has shape {shape}; need ({', '.join(dims)}) with every "
+                               "size ≥ 1")
         if np.dtype(found.variables[name].dtype).kind not in "fiu":
             raise InvalidInput(f"variable {name!r} has dtype {found.variables[name].dtype}; need numbers")
     if len(set(shapes.values())) > 1:
         raise InvalidInput("variables differ in shape: " + ", ".join(f"{k} {v}" for k, v in shapes.items()))
-    grid = next(iter(shapes.values()))[1:]
+    grid = next(iter(shapes.values()))[-2:]
     if set(found.coords) not in (set(), set(COORDS)):
         raise InvalidInput(f"coordinates need both lat and lon, got only {', '.join(found.coords)}")
     for name, limit in zip(COORDS, (90.0, 360.0), strict=True):
@@ -181,8 +196,8 @@ def _check_stats(stats: Mapping[str, Any], names: list[str]) -> None:
 
 
 def header_for(found: GriddedInput, stats: Mapping[str, Any], tile: int = TILE) -> dict[str, Any]:
-    n, h, w = found.shape
-    return {"format": FORMAT, "dims": ["time", "y", "x"], "shape": [n, h, w], "chunks": [1, min(h, tile), min(w, tile)],
+    return {"format": FORMAT, "dims": list(found.dims), "shape": list(found.shape),
+            "chunks": list(chunks_for(found.shape, tile)),
             "variables": list(found.variables), "coords": sorted(found.coords), "normalised": found.normalised,
             "stats": {k: {"mean": float(v["mean"]), "std": float(v["std"])} for k, v in stats.items()},
             "attrs": dict(found.attrs)}
@@ -195,11 +210,11 @@ def copy_input(found: GriddedInput, tmp: Path | None, tile: int, progress: bool,
     import zarr
     from tqdm import tqdm
 
-    n, h, w = found.shape
-    chunks = (1, min(h, tile), min(w, tile))
+    shape, chunks = found.shape, chunks_for(found.shape, tile)
+    grid, grid_chunks = shape[-2:], chunks[-2:]
     group = zarr.open_group(tmp, mode="w", zarr_format=3) if tmp is not None else None
-    per_array = len(chunk_grid((n, h, w), chunks))
-    per_coord = len(chunk_grid((h, w), chunks[1:])) if found.coords else 0
+    per_array = len(chunk_grid(shape, chunks))
+    per_coord = len(chunk_grid(grid, grid_chunks)) if found.coords else 0
     bar = tqdm(total=per_array * len(found.variables) + 2 * per_coord, desc=f"dataset {name}",
                unit="chunk", disable=not progress or not sys.stderr.isatty(), leave=False)
     digests: dict[str, list[str]] = {}
@@ -207,8 +222,8 @@ def copy_input(found: GriddedInput, tmp: Path | None, tile: int, progress: bool,
     for var, source in found.variables.items():
         acc = [0.0, 0.0, 0.0]  # count, sum, sum of squares (float64)
         digests[var] = []
-        target = create_array(group, var, (n, h, w), chunks) if group is not None else None
-        for block in _blocks(source, (n, h, w), chunks, target, bar.update):
+        target = create_array(group, var, shape, chunks) if group is not None else None
+        for block in _blocks(source, shape, chunks, target, bar.update):
             if not np.isfinite(block).all():
                 raise InvalidInput(f"variable {var!r} holds NaN or infinite values (or values beyond float32)")
             b = block.astype(np.float64)
@@ -216,8 +231,8 @@ def copy_input(found: GriddedInput, tmp: Path | None, tile: int, progress: bool,
             digests[var].append(chunk_digest(block))
         sums[var] = acc
     for coord in COORDS if found.coords else ():
-        target = create_array(group, coord, (h, w), chunks[1:]) if group is not None else None
-        digests[coord] = [chunk_digest(b) for b in _blocks(found.coords[coord], (h, w), chunks[1:], target,
+        target = create_array(group, coord, grid, grid_chunks) if group is not None else None
+        digests[coord] = [chunk_digest(b) for b in _blocks(found.coords[coord], grid, grid_chunks, target,
                                                            bar.update)]
     bar.close()
     stats = found.stats

@@ -183,3 +183,28 @@ def test_registering_the_same_content_again_repairs_a_damaged_or_missing_copy(ca
     assert [r.digest for r in store.list()] == [ref.digest]
     unchanged, created = store.register("toy", open_input([case]), tile=8)
     assert not created
+
+
+def test_named_dimensions_other_than_time_y_x_register_chunk_by_first_step_and_read_by_position(tmp_path):
+    from cache.gridded_input import GriddedInput, check, chunks_for
+
+    rng = np.random.default_rng(5)  # SYNTHETIC lookup table: (key, hour, month, bucket)
+    table = {"a": rng.normal(size=(3, 4, 5, 6)).astype(np.float32), "b": rng.normal(size=(3, 4, 5, 6))}
+    found = GriddedInput(table, attrs={"synthetic": True, "keys": ["k0", "k1", "k2"]},
+                         dims=("key", "hour", "month", "bucket"))
+    ref, _ = DatasetStore(tmp_path / "home").register("table", found, tile=5)
+    assert ref.header["dims"] == ["key", "hour", "month", "bucket"] and ref.header["shape"] == [3, 4, 5, 6]
+    assert ref.header["chunks"] == [1, 4, 5, 5]  # one key per chunk, whole hours, the last two tiled
+    ds = DatasetStore(tmp_path / "home").open(ref)
+    assert ds.dims == ("key", "hour", "month", "bucket") and ds.shape == (3, 4, 5, 6)
+    np.testing.assert_array_equal(ds.read("b"), table["b"].astype(np.float32))  # all of it
+    np.testing.assert_array_equal(ds.select("a", 2, slice(1, 3), None, 5), table["a"][2, 1:3, :, 5])
+    assert chunks_for((7, 300, 2)) == (1, 256, 2) and chunks_for((9, 2)) == (1, 2)
+    # the default dimensions keep their header, so registered 3-D datasets keep their digests
+    flat = GriddedInput({"a": table["a"][0]})
+    assert from_input("x", flat, tile=5).header["dims"] == ["time", "y", "x"]
+    with pytest.raises(InvalidInput, match=r"need \(key, hour, month, bucket\)"):
+        check(GriddedInput({"a": table["a"][0]}, dims=("key", "hour", "month", "bucket")))
+    for dims in (("t",), ("t", "t"), ("t", "a b")):
+        with pytest.raises(InvalidInput, match="dimension names"):
+            check(GriddedInput({"a": table["a"][0, 0]}, dims=dims))
