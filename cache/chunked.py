@@ -74,7 +74,12 @@ class VerifiedArray:
 
     def chunk(self, index: tuple[int, ...]) -> np.ndarray:
         """One whole chunk, verified against its digest (once per object; later reads trust the check)."""
-        block = np.asarray(self.array[chunk_slices(index, self.shape, self.chunks)], dtype=DTYPE)
+        try:
+            block = np.asarray(self.array[chunk_slices(index, self.shape, self.chunks)], dtype=DTYPE)
+        except (RuntimeError, ValueError, OSError) as exc:  # the codec cannot decode bytes changed on disk
+            raise IntegrityError(f"{self.label}: chunk {'.'.join(map(str, index))} cannot be read "
+                                 f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}; "
+                                 "changed on disk since it was written)") from None
         if index not in self._checked:
             if chunk_digest(block) != self._digests[index]:
                 raise IntegrityError(f"{self.label}: chunk {'.'.join(map(str, index))} no longer matches its "

@@ -202,7 +202,7 @@ class DatasetStore:
                 raise
             record = {"name": name, "digest": digest, "header": header, "created_at": now_utc(precise=True),
                       "chunk_digests": chunk_digests}
-            entry = final.with_suffix(".json")
+            entry = final.with_name(f"{final.name}.json")  # not with_suffix: a name may hold dots
             part = entry.with_name(f".{entry.name}.{os.getpid()}")
             part.write_text(json.dumps(record))
             os.replace(part, entry)

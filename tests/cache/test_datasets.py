@@ -208,3 +208,23 @@ def test_named_dimensions_other_than_time_y_x_register_chunk_by_first_step_and_r
     for dims in (("t",), ("t", "t"), ("t", "a b")):
         with pytest.raises(InvalidInput, match="dimension names"):
             check(GriddedInput({"a": table["a"][0, 0]}, dims=dims))
+
+
+def test_a_dotted_name_keeps_each_contents_record_apart(case, tmp_path):
+    store = DatasetStore(tmp_path / "home")
+    first, _ = store.register("toy.v1.2", open_input([case]), tile=8)
+    second, _ = store.register("toy.v1.2", open_input([case]), tile=16)  # other chunking, other digest
+    assert sorted(p.name for p in store.root.glob("*.json")) == sorted(
+        [f"toy.v1.2-{first.digest[:16]}.json", f"toy.v1.2-{second.digest[:16]}.json"])
+    assert store.by_digest("toy.v1.2", first.digest) == first and store.latest("toy.v1.2") == second
+
+
+def test_a_chunk_whose_compressed_bytes_were_damaged_is_an_integrity_error_not_a_codec_crash(case, tmp_path):
+    store = DatasetStore(tmp_path / "home")
+    ref, _ = store.register("toy", open_input([case]), tile=8)
+    chunk = sorted(p for p in Path(ref.path, "a", "c").rglob("*") if p.is_file())[0]
+    data = chunk.read_bytes()
+    chunk.write_bytes(data[:len(data) // 2])  # truncated: the codec cannot decode it
+    with pytest.raises(IntegrityError, match=r"dataset toy \w+ a: chunk 0\.0\.0 cannot be read \(RuntimeError"):
+        store.open(ref).read("a", 0)
+    store.open(ref).read("b", 0)  # the other arrays still read
