@@ -103,6 +103,22 @@ class DatasetTrainableFamily(Protocol):
                        seed: int, device: str, progress: bool) -> tuple[dict[str, Path], dict[str, Any]]: ...
 
 
+@runtime_checkable
+class DatasetReadingFamily(Protocol):
+    """A family whose versions read registered datasets besides their own files (e.g. a lookup table built
+    offline). ``registry register`` refuses a version whose datasets are not registered (naming each and the
+    command that builds it), ``registry predict`` hands the model the newest of each through ``with_datasets``;
+    gates open them with ``ctx.dataset`` so that the evidence pins their digests and ``verify`` re-reads them.
+
+    ``datasets_read`` maps each dataset name a version with these validated ``facts`` reads to the exact
+    command that builds and registers it in ``home`` (empty: the version reads none).
+    """
+
+    def datasets_read(self, facts: Mapping[str, Any], home: Path) -> dict[str, str]: ...
+
+    def with_datasets(self, model: Any, datasets: Mapping[str, Dataset]) -> Any: ...
+
+
 @dataclass(frozen=True)
 class EnsemblePlan:
     """How a family generates one ensemble, member-batch by member-batch (the core writes it to disk).

@@ -1,4 +1,7 @@
-"""The IRI atlas V23 and AUDIT-03 read: foF2, foE, hmF2 by midpoint grid, UTC hour, month and SFI bucket."""
+"""The IRI atlas V23 and AUDIT-03 read: foF2, foE, hmF2 by midpoint grid, UTC hour, month and SFI bucket.
+
+It is a registered core dataset (``cache.datasets``), one name per bucket rule, dims ``grid, hour, month,
+sfi_bucket``; the grid names, the rule and the provenance are its attributes, so they are part of its digest."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,6 +21,13 @@ FAILED = {"foF2": 5.0, "foE": 3.0, "hmF2": 300.0}
 """Values upstream stores where IRI fails at a point (MHz, MHz, km)."""
 HOURS, MONTHS = 24, 12
 FORMAT = "ionis-iri-atlas/1"
+DIMS = ("grid", "hour", "month", "sfi_bucket")
+VARIABLES = ("foF2", "foE", "hmF2")
+BUILD = "python -m plugins.ionis.atlas_build"
+
+if TYPE_CHECKING:
+    from cache.datasets import Dataset
+    from cache.gridded_input import GriddedInput
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,33 @@ class AtlasRule:
     def as_dict(self) -> dict[str, Any]:
         return {"sfi_bucket": self.method, "buckets": self.buckets, "sfi_start": self.start, "sfi_step": self.step}
 
+    @property
+    def dataset_name(self) -> str:
+        """The registered dataset holding the atlas of this rule, e.g. ``ionis-iri-atlas.round18.70-by-10``."""
+        return f"ionis-iri-atlas.{self.method}{self.buckets}.{self.start:g}-by-{self.step:g}"
+
+    @property
+    def spec(self) -> str:
+        """The rule as ``atlas_build --rule`` takes it: ``METHOD,BUCKETS,START,STEP``."""
+        return f"{self.method},{self.buckets},{self.start:g},{self.step:g}"
+
+    @classmethod
+    def parse(cls, text: str) -> AtlasRule:
+        """A rule from ``METHOD,BUCKETS[,START,STEP]``; ``InvalidInput`` otherwise."""
+        parts = [p.strip() for p in text.split(",")]
+        try:
+            if len(parts) not in (2, 4):
+                raise ValueError(text)
+            return cls(parts[0], int(parts[1]), *(float(p) for p in parts[2:]))
+        except (ValueError, InvalidCheckpoint):
+            raise InvalidInput(f"--rule {text!r}: need METHOD,BUCKETS[,START,STEP] with METHOD round or floor, "
+                               "e.g. round,18,70,10 (V23) or floor,35,70,5 (AUDIT-03)") from None
+
+    def build_command(self, home: Path | None = None) -> str:
+        """The command that builds and registers this rule's atlas for the gates' grids."""
+        where = f" --home {home}" if home is not None else ""
+        return f"{BUILD}{where} --rule {self.spec} --for-gates"
+
 
 def grid_of(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     """4-character Maidenhead grid of each point (lon −180 … 180, lat −90 … 90; the edges fall in the last)."""
@@ -101,8 +138,8 @@ class IriAtlas:
             missing = sorted({str(g) for g, r in zip(grids, rows, strict=True) if r < 0})
             raise InvalidInput(f"the IRI atlas ({self.digest[:12]}) has no grid {', '.join(missing[:5])}"
                                + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
-                               + "; rebuild it with these grids (python -m plugins.ionis.atlas_build --paths CSV "
-                                 "or --grids …) and register the version with the new atlas")
+                               + f"; add them to the atlas: {BUILD} --config CONFIG --paths CSV (or --grids …) "
+                                 "registers a new atlas holding them too")
         at = (rows, np.floor(hour).astype(np.int64) % HOURS, np.floor(month).astype(np.int64) - 1,
               self.rule.bucket(sfi))
         return {"foF2": self.foF2[at].astype(np.float64), "foE": self.foE[at].astype(np.float64),
@@ -117,6 +154,32 @@ class IriAtlas:
     def facts(self) -> dict[str, Any]:
         return {"digest": self.digest, "grids": len(self.grids), "rule": self.rule.as_dict(), **self.provenance}
 
+    def to_input(self) -> GriddedInput:
+        """The atlas as a core dataset input: variables foF2, foE, hmF2 over ``DIMS``; grids, rule and provenance
+        as attributes."""
+        from cache.gridded_input import GriddedInput
+
+        attrs = {"format": FORMAT, "grids": list(self.grids), "rule": self.rule.as_dict(),
+                 "provenance": self.provenance, "description": "IRI atlas for IONIS V23/AUDIT-03 "
+                 "(foF2 MHz, foE MHz, hmF2 km by midpoint grid, UTC hour, month, SFI bucket)"}
+        arrays = {"foF2": self.foF2, "foE": self.foE, "hmF2": self.hmF2}
+        return GriddedInput({k: np.asarray(v, dtype=np.float32) for k, v in arrays.items()}, attrs=attrs, dims=DIMS)
+
+    @classmethod
+    def from_dataset(cls, ds: Dataset) -> IriAtlas:
+        """The atlas held by a registered dataset (read whole, every chunk verified); ``digest`` is the
+        dataset's. ``InvalidCheckpoint`` if the dataset is not an atlas."""
+        attrs = ds.attrs
+        if attrs.get("format") != FORMAT or tuple(ds.dims) != DIMS or set(ds.variables) != set(VARIABLES):
+            raise InvalidCheckpoint(f"dataset {ds.name!r} is not an IRI atlas ({FORMAT}, dims {', '.join(DIMS)})")
+        grids = tuple(str(g) for g in attrs.get("grids", []))
+        rule = AtlasRule.from_config({"iri_atlas": attrs["rule"]})
+        if tuple(ds.shape) != (len(grids), HOURS, MONTHS, rule.buckets):
+            raise InvalidCheckpoint(f"dataset {ds.name!r}: shape {list(ds.shape)} does not fit its {len(grids)} "
+                                    f"grids and {rule.buckets} buckets")
+        f2, fe, hm = (ds.read(v) for v in VARIABLES)
+        return cls(grids, f2, fe, hm, rule, dict(attrs.get("provenance", {})), ds.digest)
+
     def to_bytes(self) -> bytes:
         """The atlas as a deterministic ``.npz`` (fixed zip timestamps, float32 arrays)."""
         meta = json.dumps({"format": FORMAT, "rule": self.rule.as_dict(), "provenance": self.provenance},
@@ -129,7 +192,8 @@ class IriAtlas:
 
     @classmethod
     def read(cls, path: Path) -> IriAtlas:
-        """An atlas file (``InvalidCheckpoint`` if it is not one); ``digest`` is the file's sha256."""
+        """An atlas file (the ``.npz`` format kept before the atlas was a dataset, read to import it;
+        ``InvalidCheckpoint`` if it is not one); ``digest`` is the file's sha256."""
         try:
             data = path.read_bytes()
         except OSError as exc:

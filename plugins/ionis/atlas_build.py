@@ -1,21 +1,24 @@
-"""Building the IRI atlas offline with PyIRI, cached by request: ``python -m plugins.ionis.atlas_build``."""
+"""Building the IRI atlas offline with PyIRI and registering it as a core dataset: ``python -m
+plugins.ionis.atlas_build``. A request whose grids the newest atlas of its rule already holds builds nothing."""
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from plugins.ionis.atlas import FAILED, HOURS, MONTHS, AtlasRule, IriAtlas
-from registry.errors import InvalidInput
+from registry.errors import InvalidCheckpoint, InvalidInput
+
+if TYPE_CHECKING:
+    from cache.datasets import DatasetRef
 
 YEAR, DAY = 2025, 15
 """Upstream's atlas: year 2025, day 15 of each month."""
@@ -94,26 +97,59 @@ def _fill(iri: Any, coeff_dir: str, out: dict[str, np.ndarray], lat: np.ndarray,
     return failures
 
 
-def request_key(grids: Sequence[str], rule: AtlasRule, year: int = YEAR, day: int = DAY) -> str:
-    """Cache key of an atlas request: grids, rule, date and the PyIRI version."""
-    text = json.dumps({"grids": sorted({g.upper() for g in grids}), "rule": rule.as_dict(), "year": year,
-                       "day": day, "pyiri": pyiri_version()}, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()
+OLD_FOLDER = "ionis-atlas"
+"""Where atlas files were cached before the atlas became a dataset (``<home>/ionis-atlas/*.npz``); no longer read."""
 
 
-def cached_atlas(home: Path, grids: Sequence[str], rule: AtlasRule) -> tuple[Path, bool]:
-    """The atlas file for this request under ``home/ionis-atlas``, built once; returns (path, built now)."""
-    folder = Path(home) / "ionis-atlas"
-    path = folder / f"{request_key(grids, rule)[:24]}.npz"
-    if path.is_file():
-        IriAtlas.read(path)  # a damaged cache file is refused, not used
-        return path, False
-    folder.mkdir(parents=True, exist_ok=True)
-    data = build(grids, rule).to_bytes()
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-    return path, True
+def _same_build(provenance: dict[str, Any], year: int, day: int) -> bool:
+    return (provenance.get("pyiri") == pyiri_version() and provenance.get("year") == year
+            and provenance.get("day") == day and provenance.get("foF2_coefficients") == "CCIR")
+
+
+def ensure_atlas(home: Path, grids: Sequence[str], rule: AtlasRule, *, year: int = YEAR,
+                 day: int = DAY) -> tuple[DatasetRef, bool]:
+    """The registered atlas of ``rule`` holding ``grids``: the newest one when it holds them all and was built
+    the same way (PyIRI version, date), else a new one built for them plus every grid the newest held;
+    returns (its dataset, built now)."""
+    from cache.datasets import DatasetStore
+
+    store = DatasetStore(home)
+    wanted = {str(g).strip().upper() for g in grids}
+    newest = store.latest(rule.dataset_name)
+    if newest is not None:
+        attrs = newest.header.get("attrs", {})
+        held = set(attrs.get("grids", []))
+        if wanted <= held and _same_build(attrs.get("provenance", {}), year, day):
+            return newest, False
+        wanted |= held
+    atlas = build(sorted(wanted), rule, year=year, day=day)
+    ref, _ = store.register(rule.dataset_name, atlas.to_input())
+    return ref, True
+
+
+def import_file(home: Path, path: Path) -> DatasetRef:
+    """Register an atlas ``.npz`` kept before the atlas was a dataset (its own rule, grids and provenance);
+    ``InvalidCheckpoint`` if it is not one."""
+    from cache.datasets import DatasetStore
+
+    atlas = IriAtlas.read(Path(path))
+    return DatasetStore(home).register(atlas.rule.dataset_name, atlas.to_input())[0]
+
+
+def old_files(home: Path) -> list[Path]:
+    """Atlas files left in ``<home>/ionis-atlas`` from before; nothing reads them."""
+    folder = Path(home) / OLD_FOLDER
+    return sorted(folder.glob("*.npz")) if folder.is_dir() else []
+
+
+def old_files_note(home: Path) -> str:
+    """A sentence about old atlas files in ``home`` and how to import them ('' when there are none)."""
+    found = old_files(home)
+    if not found:
+        return ""
+    return (f" ({len(found)} atlas file(s) in {Path(home) / OLD_FOLDER} are from before the atlas was a registered "
+            f"dataset and are not read: import them with `python -m plugins.ionis.atlas_build --home {home} "
+            f"--import {Path(home) / OLD_FOLDER}/*.npz`, or rebuild)")
 
 
 def gate_grids() -> list[str]:
@@ -137,27 +173,41 @@ def gate_grids() -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m plugins.ionis.atlas_build",
-                                     description="Build the IRI atlas V23/AUDIT-03 read, offline with PyIRI.")
+                                     description="Build the IRI atlas V23/AUDIT-03 read, offline with PyIRI, and "
+                                                 "register it as a dataset of the registry home.")
     parser.add_argument("--config", type=Path, help="version config: its iri_atlas block gives the bucket rule")
+    parser.add_argument("--rule", help="the bucket rule itself: METHOD,BUCKETS[,START,STEP] (round,18,70,10 is "
+                                       "V23's, floor,35,70,5 AUDIT-03's)")
     parser.add_argument("--grids", help="comma-separated 4-character grids (the midpoint grids a request needs)")
     parser.add_argument("--paths", type=Path, help="a predict CSV (tx_grid, rx_grid): its midpoint grids")
     parser.add_argument("--for-gates", action="store_true",
                         help="add the midpoint grids the release gates read (TST path, KI7MT paths)")
-    parser.add_argument("--home", type=Path, default=Path(os.environ.get("REGISTRY_HOME", ".registry")))
-    parser.add_argument("--out", type=Path, help="also copy the atlas here")
+    parser.add_argument("--import", dest="imports", type=Path, nargs="+", metavar="NPZ",
+                        help="register atlas .npz files kept before the atlas was a dataset (e.g. under "
+                             "$REGISTRY_HOME/ionis-atlas) instead of building")
+    parser.add_argument("--home", type=Path, default=Path(os.environ.get("REGISTRY_HOME") or ".registry"))
     args = parser.parse_args(argv)
+    home = args.home.expanduser().absolute()
     try:
+        if args.imports:
+            for path in args.imports:
+                ref = import_file(home, path)
+                print(f"imported {path} as dataset {ref.name} {ref.short} "
+                      f"({len(ref.header['attrs']['grids'])} grids)")
+            return 0
         config = json.loads(args.config.read_text()) if args.config else None
         grids = [g for g in (args.grids or "").split(",") if g.strip()] + paths_grids(args.paths)
         grids += gate_grids() if args.for_gates else []
-        path, built = cached_atlas(args.home, grids, AtlasRule.from_config(config))
-        if args.out:
-            args.out.write_bytes(path.read_bytes())
-        atlas = IriAtlas.read(path)
-        print(f"{'built' if built else 'cached'} {path} ({len(atlas.grids)} grids, {atlas.rule.describe()}, "
-              f"PyIRI {atlas.provenance.get('pyiri')}, sha256 {atlas.digest})")
+        if args.rule and config is not None:
+            raise InvalidInput("give the bucket rule once: --config or --rule")
+        rule = AtlasRule.parse(args.rule) if args.rule else AtlasRule.from_config(config)
+        ref, built = ensure_atlas(home, grids, rule)
+        attrs = ref.header["attrs"]
+        print(f"{'built and registered' if built else 'already registered:'} dataset {ref.name} {ref.short} "
+              f"({len(attrs['grids'])} grids, {AtlasRule.from_config({'iri_atlas': attrs['rule']}).describe()}, "
+              f"PyIRI {attrs['provenance'].get('pyiri')}, digest {ref.digest})" + old_files_note(home))
         return 0
-    except (InvalidInput, OSError, ValueError) as exc:
+    except (InvalidInput, InvalidCheckpoint, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

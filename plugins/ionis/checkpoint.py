@@ -154,6 +154,11 @@ class IonisBundle:
     def uses_override(self) -> bool:
         return self.release is not None and self.release >= OVERRIDE_FROM_VERSION
 
+    @property
+    def atlas_dataset(self) -> str | None:
+        """The registered dataset of the IRI atlas this version reads (None: it reads no IRI feature)."""
+        return atlas_dataset(self.facts)
+
     def inputs(self, batch: PathBatch) -> np.ndarray:
         """The ``(N, input_dim)`` float32 model input for ``batch`` (IRI features read from the atlas)."""
         from plugins.ionis.features import build_features
@@ -193,42 +198,46 @@ def inspect_files(files: Mapping[str, Path]) -> tuple[dict[str, torch.Tensor], d
 
 def check_atlas(features: tuple[str, ...], config: Mapping[str, Any] | None,
                 atlas_path: Path | None) -> dict[str, Any]:
-    """Facts about the IRI atlas a version reads; refuses a version with IRI features and no atlas file."""
+    """Facts about the IRI atlas a version reads: the dataset holding it and its bucket rule. The atlas is a
+    registered dataset, not a file of the version: an ``atlas`` file is refused, saying how to import it."""
+    from plugins.ionis.atlas import BUILD, AtlasRule
+
+    if atlas_path is not None:
+        raise InvalidCheckpoint(f"the IRI atlas is no longer a file of the version but a registered dataset: "
+                                f"register {Path(atlas_path).name} with `{BUILD} --import {Path(atlas_path).name}` "
+                                f"(or build it with `{BUILD} --config CONFIG --for-gates`) and register the "
+                                "version without it")
     iri = [f for f in features if f in ATLAS_FEATURES]
     if not iri:
-        if atlas_path is not None:
-            raise InvalidCheckpoint("an 'atlas' file was given, but this version reads no IRI feature")
         return {}
-    from plugins.ionis.atlas import AtlasRule, IriAtlas
-
     rule = AtlasRule.from_config(config)
-    if atlas_path is None:
-        raise InvalidCheckpoint(
-            f"features {', '.join(iri)} need the IRI atlas ({rule.describe()}), which upstream never published: "
-            "build it offline with `python -m plugins.ionis.atlas_build --config CONFIG --for-gates [--grids G1,G2,…] "
-            "--out iri_atlas.npz` (needs pyiri) and register it with the version as atlas=iri_atlas.npz")
-    atlas = IriAtlas.read(Path(atlas_path))
-    atlas.check_rule(rule)
-    return {"atlas": atlas.facts()}
+    return {"iri_atlas": {"dataset": rule.dataset_name, "rule": rule.as_dict(), "features": iri}}
+
+
+def atlas_dataset(facts: Mapping[str, Any]) -> str | None:
+    """The atlas dataset a version with these validated facts reads (also for versions registered when the
+    atlas was a file: their ``atlas`` fact holds its rule)."""
+    from plugins.ionis.atlas import AtlasRule
+
+    block = facts.get("iri_atlas") or facts.get("atlas")
+    if not isinstance(block, Mapping):
+        return None
+    return AtlasRule.from_config({"iri_atlas": block.get("rule", {})}).dataset_name
 
 
 def load_bundle(files: Mapping[str, Path], device: str = "cpu") -> IonisBundle:
     """Validate and load a version into an ``IonisBundle`` in eval mode on ``device``."""
     from plugins.ionis.model import IonisGate
 
+    files = {k: v for k, v in files.items() if k != "atlas"}  # stored before the atlas was a dataset: not read
     state, facts = inspect_files(files)
     config = read_json(files["config"], "config") if files.get("config") else None
     meta = read_json(files["meta"], "meta") if files.get("meta") else None
     module = IonisGate(facts["dnn_dim"], identify(config), facts["features"])
     module.load_state_dict(state, strict=True)
     module.eval().to(device)
-    atlas = None
-    if "atlas" in facts:
-        from plugins.ionis.atlas import IriAtlas
-
-        atlas = IriAtlas.read(Path(files["atlas"]))
     return IonisBundle(module=module, features=tuple(facts["features"]), bands=BandPlan.from_config(config),
-                       config=config, meta=meta, device=device, release=facts["release"], facts=facts, atlas=atlas)
+                       config=config, meta=meta, device=device, release=facts["release"], facts=facts)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -48,8 +48,8 @@ class IonisFamily:
                                       "optional only for V20/V21 (trunk widths 11/12/13)", max_bytes=2**20),
         ArtifactRole("meta", False, "training-reported metrics JSON (val_pearson, sfi_benefit, storm_cost)",
                      max_bytes=2**20),
-        ArtifactRole("atlas", False, "IRI atlas (.npz from python -m plugins.ionis.atlas_build); required by "
-                                     "versions with IRI features (V23, AUDIT-03), refused by the others"),
+        ArtifactRole("atlas", False, "retired: the IRI atlas V23/AUDIT-03 read is a registered dataset (python -m "
+                                     "plugins.ionis.atlas_build); an atlas file is refused, saying how to import it"),
     )
     input_columns: tuple[InputColumn, ...] = INPUT_COLUMNS
     default_suite: str = V22_RELEASE
@@ -61,7 +61,24 @@ class IonisFamily:
         from plugins.ionis.release_suites import own_suite
 
         facts = inspect_files(files)[1]
-        return facts | {"own_suite": own_suite(facts["architecture"], "atlas" in facts)}
+        return facts | {"own_suite": own_suite(facts["architecture"], "iri_atlas" in facts)}
+
+    def datasets_read(self, facts: Mapping[str, Any], home: Path) -> dict[str, str]:
+        """The IRI atlas dataset of a version reading IRI features (V23, AUDIT-03) and the command building it."""
+        from plugins.ionis.atlas import AtlasRule
+        from plugins.ionis.checkpoint import atlas_dataset
+
+        name = atlas_dataset(facts)
+        if name is None:
+            return {}
+        block = facts.get("iri_atlas") or facts.get("atlas") or {}
+        return {name: AtlasRule.from_config({"iri_atlas": block.get("rule", {})}).build_command(home)}
+
+    def with_datasets(self, model: Any, datasets: Mapping[str, Any]) -> Any:
+        """The bundle reading its IRI atlas from the registered dataset (refused if built for another rule)."""
+        from plugins.ionis.atlas_read import attach
+
+        return attach(model, datasets[model.atlas_dataset]) if model.atlas_dataset else model
 
     def load(self, files: Mapping[str, Path], device: str = "cpu") -> Any:
         """An ``IonisBundle`` (module in eval mode on ``device``, features, band plan, config, meta)."""
@@ -107,8 +124,8 @@ class IonisFamily:
 
     def release_files(self, directory: Path) -> list[tuple[str, dict[str, Path]]]:
         """Released upstream versions in ``directory`` or its sub-folders (upstream keeps ``versions/<tag>/``):
-        ``ionis_<tag>.safetensors`` with ``ionis_<tag>_meta.json``, ``config_<tag>.json`` and, for versions
-        reading IRI features, ``iri_atlas_<tag>.npz`` (or ``iri_atlas.npz``) beside it."""
+        ``ionis_<tag>.safetensors`` with ``ionis_<tag>_meta.json`` and ``config_<tag>.json`` beside it (the IRI
+        atlas of V23/AUDIT-03 is a registered dataset, not a release file)."""
         found = []
         for weights in sorted(Path(directory).rglob("ionis_*.safetensors")):
             stem = weights.name.removesuffix(".safetensors")
@@ -118,22 +135,6 @@ class IonisFamily:
                 files["meta"] = meta
             if (config := weights.with_name(f"config_{tag}.json")).is_file():
                 files["config"] = config
-                if _reads_atlas(config):
-                    for name in (f"iri_atlas_{tag}.npz", "iri_atlas.npz"):
-                        if (atlas := weights.with_name(name)).is_file():
-                            files["atlas"] = atlas
-                            break
             found.append((tag.replace("_", "-"), files))
         return found
 
-
-def _reads_atlas(config: Path) -> bool:
-    import json
-
-    from plugins.ionis.features import ATLAS_FEATURES
-
-    try:
-        names = json.loads(config.read_text(encoding="utf-8")).get("features") or []
-    except (OSError, ValueError, AttributeError):
-        return False  # validation reports the unreadable config
-    return any(n in ATLAS_FEATURES for n in names)

@@ -27,12 +27,17 @@ def bundle_of(ctx: GateContext) -> IonisBundle:
     model = ctx.model
     if not isinstance(model, IonisBundle):
         raise GateError(f"expected an IONIS model bundle, got {type(model).__name__}")
-    return model
+    from plugins.ionis.atlas_read import for_gate
+
+    return for_gate(ctx, model)
 
 
 def inputs_note(bundle: IonisBundle) -> dict[str, Any]:
-    """What a gate that ran the model read besides the weights: the IRI atlas's digest, where there is one."""
-    return {"iri_atlas_sha256": bundle.atlas.digest} if bundle.atlas is not None else {}
+    """What a gate that ran the model read besides the weights: the IRI atlas dataset and its digest, where there
+    is one (the run's evidence pins it too)."""
+    if bundle.atlas is None:
+        return {}
+    return {"iri_atlas": bundle.atlas_dataset, "iri_atlas_digest": bundle.atlas.digest}
 
 
 def _meta_value(meta: dict[str, Any] | None, keys: Sequence[str]) -> float | None:

@@ -146,6 +146,9 @@ def register_validated(app: Any, family: Any, files: dict[str, Path], *, name: s
             (Path(tmp) / role).mkdir()
             copies[role] = Path(shutil.copyfile(path, Path(tmp) / role / Path(path).name))
         facts = family.validate(copies)
+        from registry.dataset_reads import require_registered
+
+        require_registered(family, facts, app.home)
         lineage = {"validated": facts, **lineage, "source_files": {role: p.name for role, p in files.items()}}
         return app.store.register(family.name, copies, name=name, lineage=lineage)
 
@@ -239,7 +242,10 @@ def run_predict(args: argparse.Namespace, out: Output) -> int:
         raise InvalidInput(f"family {family.name!r} generates ensembles of arrays: give --out ENS.zarr")
     if not args.input.is_file():
         raise InvalidInput(f"input file {args.input} does not exist")
+    from registry.dataset_reads import with_newest
+
     model = family.load(app.store.checkout(version), device=args.device)
+    model = with_newest(family, model, version.lineage.get("validated") or {}, app.home)
     rows = family.predict(model, args.input, device=args.device)
     cols = list(rows[0]) if rows else []
     text = "\n".join(["\t".join(cols)] + ["\t".join(_fmt(r.get(c)) for c in cols) for r in rows])

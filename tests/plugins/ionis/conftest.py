@@ -35,10 +35,18 @@ class StubContext:
     champion: Any = None
     seed: int = 0
     device: str = "cpu"
+    datasets: Mapping[str, Any] = field(default_factory=dict)
+    read: list[str] = field(default_factory=list)  # names of the datasets gates opened, in order
 
     @property
     def model(self) -> Any:
         return self.bundle
+
+    def dataset(self, name: str) -> Any:
+        if name not in self.datasets:
+            raise DataMissing(f"dataset {name!r} is not registered; run `registry datasets add {name} PATH…`")
+        self.read.append(name)
+        return self.datasets[name]
 
     @property
     def champion_model(self) -> Any:
@@ -222,19 +230,38 @@ def spec_config() -> Callable[[str], dict[str, Any]]:
 
 
 @pytest.fixture(scope="session")
-def v23_atlas(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An IRI atlas for V23's rule at the gates' midpoint grids plus two more, built once with PyIRI (~10 s);
-    skipped with a reason where PyIRI is not installed."""
+def v23_atlas_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A registry home holding V23's IRI atlas as a registered dataset, built once with PyIRI (~10 s) at the
+    gates' midpoint grids plus two more; skipped with a reason where PyIRI is not installed."""
     pytest.importorskip("PyIRI", reason="building the IRI atlas needs pyiri (a test extra)")
     from plugins.ionis.atlas import AtlasRule
-    from plugins.ionis.atlas_build import build, gate_grids
+    from plugins.ionis.atlas_build import ensure_atlas, gate_grids
 
-    path = tmp_path_factory.mktemp("atlas") / "iri_atlas_v23.npz"
-    path.write_bytes(build(gate_grids() + ["JO01", "PM95"], AtlasRule.from_config(later_config("v23"))).to_bytes())
-    return path
+    home = tmp_path_factory.mktemp("atlas-home")
+    ensure_atlas(home, gate_grids() + ["JO01", "PM95"], AtlasRule.from_config(later_config("v23")))
+    return home
 
 
 @pytest.fixture(scope="session")
-def v23_files(later_release: Callable[[str], dict[str, Path]], v23_atlas: Path) -> dict[str, Path]:
-    """SYNTHETIC V23 weights, its spec config and the atlas."""
-    return {**later_release("v23"), "atlas": v23_atlas}
+def v23_atlas(v23_atlas_home: Path) -> Any:
+    """V23's atlas dataset (``cache.datasets.Dataset``)."""
+    from cache.datasets import DatasetStore
+    from plugins.ionis.atlas import AtlasRule
+
+    store = DatasetStore(v23_atlas_home)
+    return store.open(store.resolve(AtlasRule.from_config(later_config("v23")).dataset_name))
+
+
+@pytest.fixture(scope="session")
+def v23_files(later_release: Callable[[str], dict[str, Path]]) -> dict[str, Path]:
+    """SYNTHETIC V23 weights and its spec config (the atlas is a dataset, not a file: ``v23_atlas``)."""
+    return later_release("v23")
+
+
+@pytest.fixture(scope="session")
+def v23_bundle(v23_files: dict[str, Path], v23_atlas: Any) -> Any:
+    """The SYNTHETIC V23 loaded and reading its atlas dataset."""
+    from plugins.ionis.atlas_read import attach
+    from plugins.ionis.checkpoint import load_bundle
+
+    return attach(load_bundle(v23_files), v23_atlas)

@@ -61,7 +61,8 @@ def test_lookup_reads_grid_hour_month_and_bucket():
 
 def test_lookup_of_a_grid_outside_the_atlas_names_it():
     with pytest.raises(InvalidInput,
-                       match=r"has no grid JO01; rebuild it with these grids \(python -m plugins.ionis.atlas_build"):
+                       match=r"has no grid JO01; add them to the atlas: python -m plugins.ionis.atlas_build "
+                             r"--config CONFIG --paths CSV \(or --grids …\) registers a new atlas holding them too"):
         _tiny().lookup(np.array(["HN05", "JO01"]), np.zeros(2), np.ones(2), np.full(2, 100.0))
 
 

@@ -1,6 +1,8 @@
-"""Building the IRI atlas with PyIRI: plausible values, the same numbers as plain PyIRI calls, cached by request."""
+"""Building the IRI atlas with PyIRI: plausible values, plain PyIRI's numbers, registered as a dataset."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,7 +10,7 @@ import pytest
 pytest.importorskip("PyIRI", reason="building the IRI atlas needs pyiri (a test extra)")
 
 from plugins.ionis.atlas import AtlasRule, IriAtlas  # noqa: E402  (after the skip)
-from plugins.ionis.atlas_build import FAILED, build, cached_atlas, gate_grids, main  # noqa: E402
+from plugins.ionis.atlas_build import FAILED, build, ensure_atlas, gate_grids, import_file, main  # noqa: E402
 
 SMALL = AtlasRule("round", 1)
 
@@ -36,17 +38,51 @@ def test_the_cached_coefficients_give_plain_pyiris_numbers():
     assert np.allclose(atlas.foE[0, :, 6, 0], np.maximum(e["fo"][:, 0], 0), rtol=1e-6)
 
 
-def test_cache_builds_once_and_refuses_a_damaged_file(tmp_path):
-    from registry.errors import InvalidCheckpoint
+def test_a_request_the_newest_atlas_holds_builds_nothing_and_a_new_grid_registers_the_union(tmp_path):
+    from cache.datasets import DatasetStore
+    from registry.errors import IntegrityError
 
-    path, built = cached_atlas(tmp_path, ["hn05"], SMALL)
-    again, built_again = cached_atlas(tmp_path, ["HN05"], SMALL)
-    assert built and not built_again and again == path
-    other, _ = cached_atlas(tmp_path, ["HN05", "DN46"], SMALL)
-    assert other != path  # another request, another file
-    path.write_bytes(b"damaged")
-    with pytest.raises(InvalidCheckpoint):
-        cached_atlas(tmp_path, ["HN05"], SMALL)
+    ref, built = ensure_atlas(tmp_path, ["hn05"], SMALL)
+    again, built_again = ensure_atlas(tmp_path, ["HN05"], SMALL)
+    assert built and not built_again and again.digest == ref.digest
+    assert ref.name == "ionis-iri-atlas.round1.70-by-10" and ref.header["dims"] == ["grid", "hour", "month",
+                                                                                    "sfi_bucket"]
+    wider, built_wider = ensure_atlas(tmp_path, ["DN46"], SMALL)  # a grid it lacks: rebuilt with both
+    assert built_wider and wider.digest != ref.digest and wider.header["attrs"]["grids"] == ["DN46", "HN05"]
+    store = DatasetStore(tmp_path)
+    assert store.latest(SMALL.dataset_name).digest == wider.digest and store.by_digest(ref.name, ref.digest)
+    atlas = IriAtlas.from_dataset(store.open(wider))
+    assert atlas.digest == wider.digest and atlas.grids == ("DN46", "HN05") and atlas.rule == SMALL
+    np.testing.assert_array_equal(atlas.foF2[1], IriAtlas.from_dataset(store.open(ref)).foF2[0])
+    chunk = next(p for p in Path(wider.path, "foF2", "c").rglob("*") if p.is_file())
+    chunk.write_bytes(chunk.read_bytes()[:-1] + bytes([chunk.read_bytes()[-1] ^ 1]))  # one bit flipped on disk
+    with pytest.raises(IntegrityError, match="changed on disk"):
+        IriAtlas.from_dataset(store.open(wider))
+
+
+def test_an_atlas_file_from_before_imports_as_the_same_values_and_the_command_says_where_old_files_are(
+        tmp_path, capsys):
+    import json
+
+    old = build(["HN05"], SMALL)
+    folder = tmp_path / "home" / "ionis-atlas"
+    folder.mkdir(parents=True)
+    (folder / "0123.npz").write_bytes(old.to_bytes())
+    ref = import_file(tmp_path / "home", folder / "0123.npz")
+    from cache.datasets import DatasetStore
+
+    new = IriAtlas.from_dataset(DatasetStore(tmp_path / "home").open(ref))
+    assert new.grids == old.grids and new.rule == old.rule and new.provenance == old.provenance
+    np.testing.assert_array_equal(new.hmF2, old.hmF2)
+    (tmp_path / "c.json").write_text(json.dumps({"iri_atlas": SMALL.as_dict()}))
+    assert main(["--config", str(tmp_path / "c.json"), "--grids", "HN05", "--home", str(tmp_path / "home")]) == 0
+    # the import holds the request: nothing built
+    out = capsys.readouterr().out
+    assert out.startswith(f"already registered: dataset {ref.name} {ref.short} (1 grids") and (
+        f"--import {folder}/*.npz" in out and "are not read" in out)
+    (tmp_path / "bad.npz").write_bytes(b"not an atlas")
+    assert main(["--import", str(tmp_path / "bad.npz"), "--home", str(tmp_path / "home")]) == 2
+    assert "not an IRI atlas file" in capsys.readouterr().err
 
 
 def test_gate_grids_hold_the_tst_path_midpoint():
@@ -56,13 +92,14 @@ def test_gate_grids_hold_the_tst_path_midpoint():
 def test_command_line_builds_for_a_config(tmp_path, capsys, spec_config):
     import json
 
+    from cache.datasets import DatasetStore
+
     config = spec_config("audit-03") | {"iri_atlas": {"sfi_bucket": "floor", "buckets": 1, "sfi_step": 5}}
     (tmp_path / "c.json").write_text(json.dumps(config))
-    out = tmp_path / "atlas.npz"
-    assert main(["--config", str(tmp_path / "c.json"), "--grids", "HN05", "--home", str(tmp_path / "home"),
-                 "--out", str(out)]) == 0
-    atlas = IriAtlas.read(out)
+    assert main(["--config", str(tmp_path / "c.json"), "--grids", "HN05", "--home", str(tmp_path / "home")]) == 0
+    ref = DatasetStore(tmp_path / "home").latest("ionis-iri-atlas.floor1.70-by-5")
+    atlas = IriAtlas.from_dataset(DatasetStore(tmp_path / "home").open(ref))
     assert atlas.rule == AtlasRule("floor", 1, 70.0, 5.0) and atlas.grids == ("HN05",)
-    assert f"sha256 {atlas.digest}" in capsys.readouterr().out
+    assert f"built and registered dataset {ref.name}" in (out := capsys.readouterr().out) and ref.digest in out
     assert main(["--grids", "ZZ99", "--home", str(tmp_path / "home")]) == 2
     assert "error:" in capsys.readouterr().err

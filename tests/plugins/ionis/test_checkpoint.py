@@ -14,7 +14,7 @@ from safetensors.torch import load_file, save_file
 from plugins.ionis.checkpoint import inspect_files, load_bundle, read_weights
 from plugins.ionis.features import V21_ALPHA_FEATURES
 from plugins.ionis.model import IonisGate
-from registry.errors import InvalidCheckpoint
+from registry.errors import InvalidCheckpoint, InvalidInput
 
 EXPECTED = {"v20": (11, 203_573), "v21-alpha": (12, 204_085), "v21-beta": (13, 204_597)}
 
@@ -151,46 +151,58 @@ def test_load_bundle_is_ready_in_eval_mode(release_files):
     assert not bundle.module.training and bundle.dnn_dim == 13 and bundle.meta["version"] == "v21"
 
 
-def test_v23_without_its_atlas_is_refused_naming_the_atlas_and_how_to_build_it(later_release):
-    with pytest.raises(InvalidCheckpoint) as err:
-        inspect_files(later_release("v23"))
-    message = str(err.value)
-    assert ("foF2_freq_ratio, foE_mid, hmF2_mid need the IRI atlas (18 SFI buckets 70 … 240 by 10, round rule)"
-            in message)
-    assert "python -m plugins.ionis.atlas_build --config CONFIG" in message and "atlas=" in message
+def test_v23_reads_its_atlas_from_the_dataset_its_rule_names_and_an_atlas_file_is_refused(later_release, tmp_path,
+                                                                                         spec_config):
+    import json
 
-
-def test_v23_with_its_atlas_registers_and_records_the_atlas_digest(v23_files):
-    from plugins.ionis.atlas import IriAtlas
-
-    facts = inspect_files(v23_files)[1]
+    facts = inspect_files(later_release("v23"))[1]
     assert facts["parameters"] == 207_157 and facts["dnn_dim"] == 18 and facts["architecture"] == "IonisGate"
-    assert facts["atlas"]["digest"] == IriAtlas.read(v23_files["atlas"]).digest
-    assert facts["atlas"]["rule"]["sfi_bucket"] == "round" and "PyIRI" in facts["atlas"]["source"]
+    assert facts["iri_atlas"] == {"dataset": "ionis-iri-atlas.round18.70-by-10", "features": [
+        "foF2_freq_ratio", "foE_mid", "hmF2_mid"], "rule": {"sfi_bucket": "round", "buckets": 18, "sfi_start": 70.0,
+                                                            "sfi_step": 10.0}}
+    (tmp_path / "config_audit_03.json").write_text(json.dumps(spec_config("audit-03")))
+    audit = inspect_files({**later_release("v23"), "config": tmp_path / "config_audit_03.json"})[1]
+    assert audit["iri_atlas"]["dataset"] == "ionis-iri-atlas.floor35.70-by-5"
+    assert "iri_atlas" not in inspect_files(later_release("v27"))[1]
+    (tmp_path / "iri_atlas.npz").write_bytes(b"an atlas file from before")
+    for tag in ("v23", "v27"):
+        with pytest.raises(InvalidCheckpoint, match=r"no longer a file of the version .* `python -m "
+                                                    r"plugins.ionis.atlas_build --import iri_atlas.npz`"):
+            inspect_files({**later_release(tag), "atlas": tmp_path / "iri_atlas.npz"})
 
 
-def test_v23_features_are_read_from_the_atlas(v23_files):
+def test_a_version_stored_with_an_atlas_file_still_loads_and_names_the_atlas_dataset(later_release, tmp_path):
+    from plugins.ionis.checkpoint import atlas_dataset
+
+    (tmp_path / "iri_atlas.npz").write_bytes(b"kept by a version registered before")
+    bundle = load_bundle({**later_release("v23"), "atlas": tmp_path / "iri_atlas.npz"})
+    assert bundle.atlas is None and bundle.atlas_dataset == "ionis-iri-atlas.round18.70-by-10"
+    old_facts = {"atlas": {"digest": "ab" * 32, "rule": {"sfi_bucket": "floor", "buckets": 35, "sfi_step": 5}}}
+    assert atlas_dataset(old_facts) == "ionis-iri-atlas.floor35.70-by-5" and atlas_dataset({}) is None
+
+
+def test_v23_features_are_read_from_the_atlas(v23_bundle, v23_files):
     import numpy as np
 
     from plugins.ionis.features import PathBatch
 
-    bundle = load_bundle(v23_files)
+    bundle = v23_bundle
     batch = PathBatch(39.14, -77.01, 51.5, -0.12, np.array([14.0971, 28.1246]), 14.0, 12, 355, 150.0, 2.0)
     x = bundle.inputs(batch)
     i = bundle.atlas.grids.index("HN05")
     fo_f2, fo_e, hm_f2 = (float(a[i, 14, 11, 8]) for a in (bundle.atlas.foF2, bundle.atlas.foE, bundle.atlas.hmF2))
     assert x[:, 15].tolist() == pytest.approx([fo_f2 / 14.0971, fo_f2 / 28.1246], rel=1e-6)
     assert x[0, 16] == pytest.approx(fo_e / 10) and x[0, 17] == pytest.approx(hm_f2 / 500)
+    with pytest.raises(InvalidInput, match="reads IRI features; it needs its IRI atlas"):
+        load_bundle(v23_files).inputs(batch)  # loaded without its dataset
 
 
-def test_an_atlas_of_the_wrong_rule_or_for_a_version_without_iri_features_is_refused(v23_files, later_release,
-                                                                                     tmp_path, spec_config):
+def test_an_atlas_of_the_wrong_rule_is_refused(v23_files, v23_atlas, tmp_path, spec_config):
     import json
 
-    audit = spec_config("audit-03")
-    (tmp_path / "config_audit_03.json").write_text(json.dumps(audit))
-    files = {**v23_files, "config": tmp_path / "config_audit_03.json"}
+    from plugins.ionis.atlas_read import attach
+
+    (tmp_path / "config_audit_03.json").write_text(json.dumps(spec_config("audit-03")))
+    audit = load_bundle({**v23_files, "config": tmp_path / "config_audit_03.json"})
     with pytest.raises(InvalidCheckpoint, match="built for 18 SFI buckets .* asks for 35 SFI buckets"):
-        inspect_files(files)
-    with pytest.raises(InvalidCheckpoint, match="reads no IRI feature"):
-        inspect_files({**later_release("v27"), "atlas": v23_files["atlas"]})
+        attach(audit, v23_atlas)

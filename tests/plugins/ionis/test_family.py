@@ -15,7 +15,7 @@ def test_satisfies_the_protocol():
     family = IonisFamily()
     assert isinstance(family, Family)
     assert family.name == "ionis" and family.roles[0].name == "weights" and family.roles[0].required
-    assert [r.name for r in family.roles if not r.required] == ["config", "meta", "atlas"]
+    assert [r.name for r in family.roles if not r.required] == ["config", "meta", "atlas"]  # atlas: retired, refused
     assert family.default_suite in {s.name for s in ionis_suites()}
 
 
@@ -40,7 +40,7 @@ def test_load_and_predict(release_files, tmp_path):
     assert len(rows) == 1 and set(rows[0]) >= {"sigma", "db", "band"}
 
 
-def test_release_files_finds_later_versions_in_sub_folders(tmp_path, later_release, v23_atlas):
+def test_release_files_finds_later_versions_in_sub_folders(tmp_path, later_release):
     import shutil
 
     for tag in ("v24", "v25-beta", "v23"):
@@ -48,11 +48,11 @@ def test_release_files_finds_later_versions_in_sub_folders(tmp_path, later_relea
         folder.mkdir(parents=True)
         for path in later_release(tag).values():
             shutil.copy(path, folder / path.name)
-    shutil.copy(v23_atlas, tmp_path / "versions" / "v23" / "iri_atlas.npz")
+    (tmp_path / "versions" / "v23" / "iri_atlas.npz").write_bytes(b"an atlas file beside the weights")
     found = dict(IonisFamily().release_files(tmp_path))
     assert sorted(found) == ["v23", "v24", "v25-beta"]
     assert found["v25-beta"]["config"].name == "config_v25_beta.json"
-    assert found["v23"]["atlas"].name == "iri_atlas.npz" and "atlas" not in found["v24"]
+    assert sorted(found["v23"]) == ["config", "weights"]  # the atlas is a registered dataset, not a file
 
 
 def test_malformed_config_and_meta_are_one_usage_error_and_write_nothing(release_files, tmp_path, monkeypatch,

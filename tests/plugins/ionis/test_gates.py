@@ -128,12 +128,26 @@ def test_sfi_benefit_does_not_apply_without_a_sun_sidecar_but_storm_cost_does(la
     assert out.value == pytest.approx(later("v24").module.storm_cost())
 
 
-def test_gates_that_run_the_model_record_the_atlas_only_when_there_is_one(later, v23_files, make_context):
+def test_gates_that_run_the_model_record_the_atlas_only_when_there_is_one(later, v23_files, v23_atlas, make_context):
     from plugins.ionis.checkpoint import load_bundle
-    from plugins.ionis.gates import inputs_note
+    from plugins.ionis.gates import bundle_of, inputs_note
 
     assert inputs_note(later("v27")) == {}
-    v23 = load_bundle(v23_files)
-    assert inputs_note(v23) == {"iri_atlas_sha256": v23.atlas.digest}
-    out = BatteryGate("tst900", TST900_V22, Threshold(">=", 8)).evaluate(make_context(v23))
-    assert out.details["iri_atlas_sha256"] == v23.atlas.digest
+    ctx = make_context(load_bundle(v23_files), datasets={v23_atlas.name: v23_atlas})
+    v23 = bundle_of(ctx)  # the gate's bundle reads the atlas through ctx.dataset
+    assert ctx.read == ["ionis-iri-atlas.round18.70-by-10"] and v23.atlas.digest == v23_atlas.digest
+    assert inputs_note(v23) == {"iri_atlas": v23_atlas.name, "iri_atlas_digest": v23_atlas.digest}
+    out = BatteryGate("tst900", TST900_V22, Threshold(">=", 8)).evaluate(ctx)
+    assert out.details["iri_atlas_digest"] == v23_atlas.digest
+
+
+def test_a_gate_on_v23_without_its_atlas_says_which_dataset_and_the_command_that_builds_it(v23_files,
+                                                                                        make_context):
+    from plugins.ionis.checkpoint import load_bundle
+
+    with pytest.raises(DataMissing) as err:
+        BatteryGate("tst900", TST900_V22, Threshold(">=", 8)).evaluate(make_context(load_bundle(v23_files)))
+    assert str(err.value) == (
+        "the IRI atlas this version reads cannot be read: dataset 'ionis-iri-atlas.round18.70-by-10' is not "
+        "registered; build it into this registry's home with `python -m plugins.ionis.atlas_build "
+        "--rule round,18,70,10 --for-gates` (needs pyiri)")
