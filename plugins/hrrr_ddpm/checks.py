@@ -66,7 +66,7 @@ class SamplerCheckGate:
                                         seed=ctx.seed))
             ratios[spec_label(spec)] = std / SIGMA0
             rows.append({"sampler": spec_label(spec), "std": round(std, 5), "ratio": round(std / SIGMA0, 4)})
-        return per_variable(ratios, self.limits.sampler_ratio, "toy std / 0.1",
+        return per_variable(ratios, self.limits.sampler_ratio, "toy std / 0.1", noun="sampler",
                             details={"table": table(rows, ["sampler", "std", "ratio"], "x₀ ~ N(0, 0.1²) toy")})
 
 

@@ -62,19 +62,20 @@ def _margin(threshold: Threshold, held: float | None) -> float:
 
 
 def per_variable(values: Mapping[str, float], threshold: Threshold, what: str, *,
-                 intervals: Mapping[str, Mapping[str, float] | None] | None = None, **kw: Any) -> Outcome:
-    """Every variable held to ``threshold``; the outcome's value (and interval) is the variable nearest to failing,
-    or furthest past it, and it passes only if every variable does."""
+                 intervals: Mapping[str, Mapping[str, float] | None] | None = None, noun: str = "variable",
+                 **kw: Any) -> Outcome:
+    """Every variable (or sampler: ``noun``) held to ``threshold``; the outcome's value (and interval) is the one
+    nearest to failing, or furthest past it, and it passes only if every one does."""
     intervals = intervals or {}
     if not values:
-        raise GateError(f"no variable was scored for {what}")
+        raise GateError(f"no {noun} was scored for {what}")
     slices = tuple(Slice(v, values[v], threshold.check(_held(threshold, values[v], intervals.get(v))),
                          None if intervals.get(v) is None else dict(intervals[v])) for v in values)  # type: ignore[arg-type]
     worst = min(values, key=lambda v: _margin(threshold, _held(threshold, values[v], intervals.get(v))))
     failing = [s.name for s in slices if not s.passed]
     shown = ", ".join(f"{s.name} {s.value:.3g}" + (f" [{s.interval['lower']:.3g}, {s.interval['upper']:.3g}]"
                                                    if s.interval else "") for s in slices)
-    verdict = f"fails for {', '.join(failing)}" if failing else "every variable meets it"
+    verdict = f"fails for {', '.join(failing)}" if failing else f"every {noun} meets it"
     message = f"{what} ({threshold.on} {threshold}): {shown}; {verdict}"
     out = Outcome.held_to(values[worst], threshold, message, interval=intervals.get(worst), slices=slices, **kw)
     if out.passed != (not failing):  # the worst slice decides; kept consistent with the slices shown

@@ -49,7 +49,7 @@ def run(setting: dict[str, Any], gate: Any, *, net: str = "conditional", **confi
 def test_the_sampler_check_passes_ddim_and_refuses_upstreams_adjacent_posterior(setting: dict[str, Any]) -> None:
     good = run(setting, SamplerCheckGate(), samplers=[DDIM, {"kind": "ddim", "steps": 50, "eta": 1.0}])
     assert good.passed and [s["name"] for s in good.details["slices"]] == ["ddim-50 η=0", "ddim-50 η=1"]
-    assert all(0.9 <= s["value"] <= 1.1 for s in good.details["slices"])
+    assert all(0.9 <= s["value"] <= 1.1 for s in good.details["slices"]) and "every sampler meets it" in good.message
     bad = run(setting, SamplerCheckGate(), samplers=[DDIM, ADJACENT])
     assert not bad.passed and "fails for ddpm-100 adjacent uniform" in bad.message
     assert bad.value > 5  # upstream's 100-step sampler returns ≈ 0.64 for σ₀ = 0.1
