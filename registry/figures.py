@@ -9,7 +9,8 @@ Kinds (all values JSON from stored evidence):
 - ``density``: ``x`` (predicted) and ``y`` (observed) points: a scatter up to 2,000 points, a 2-D histogram
   (raster, log counts) beyond; the 1:1 line.
 - ``lines``: ``x`` and ``series`` ``{name: {"y": [...], "lower": [...], "upper": [...]}}``: lines with
-  shaded bands (``"style": "errorbar"`` for error bars), optional ``hline`` (e.g. 0 skill).
+  shaded bands (``"style": "errorbar"`` for error bars), optional ``hline`` (e.g. 0 skill) and ``"yscale": "log"``
+  (for ratios spanning decades; values ≤ 0 are not drawn).
 - ``maps``: ``panels`` ``[{"title", "z": rows}]`` drawn as raster images sharing one colour bar; ``scale``
   ``"fixed"`` (``vmin``/``vmax`` or the panels' range) or ``"diverging"`` (symmetric about ``centre``).
 - ``dials``: polar panels over radius × magnetic local time (e.g. L × MLT), ``r_edges`` and ``mlt_edges`` (hours)
@@ -120,6 +121,8 @@ def _lines(fig: Any, spec: Mapping[str, Any]) -> None:
             ax.plot(x, y, marker="o", ms=3, label=name)
     if spec.get("hline") is not None:
         ax.axhline(float(spec["hline"]), color="#777", lw=1, ls="--")
+    if spec.get("yscale") == "log":
+        ax.set_yscale("log")
     ax.set(xlabel=spec.get("xlabel", ""), ylabel=spec.get("ylabel", ""))
     ax.legend(fontsize=7, frameon=False)
 

@@ -241,7 +241,8 @@ class SpectrumGate(_ScoreGate):
         spec = scores.spectrum_ratio(sums)
         k = next(iter(spec.values()))["k"]
         fig = {"kind": "lines", "title": "Power ratio samples / truth", "x": k, "xlabel": "wavenumber (per domain)",
-               "ylabel": "ratio", "hline": 1.0, "series": {v: {"y": s["ratio"]} for v, s in spec.items()}}
+               "ylabel": "ratio", "hline": 1.0, "yscale": "log",
+               "series": {v: {"y": s["ratio"]} for v, s in spec.items()}}
         return per_variable({v: s["upper_half"] for v, s in spec.items()}, self.limits.spectrum_ratio,
                             "small-scale power ratio", figures=(fig,))
 

@@ -144,3 +144,12 @@ def test_paintball_paints_each_member_and_outlines_the_truth():
                          ({**spec, "truth": [[1, 0]]}, "'truth' has shape")):
         with pytest.raises(FigureError, match=message):
             render_figure(bad)
+
+
+def test_lines_on_a_log_scale_span_decades():
+    spec = {"kind": "lines", "title": "power ratio", "x": [1, 2, 3], "hline": 1.0, "yscale": "log",
+            "series": {"T2M": {"y": [1.0, 30.0, 1e6]}}}
+    log, linear = render_figure(spec), render_figure({**spec, "yscale": None})
+    digits = re.findall(r"<tspan[^>]*>([^<]*)</tspan>", log)  # "1", "0" and the exponent as a superscript
+    assert ["".join(digits[i:i + 3]) for i in range(0, 9, 3)] == ["100", "101", "102"]
+    assert ">1e6<" in linear and ">1e6<" not in log  # linear: one offset label over ticks 0 … 1
