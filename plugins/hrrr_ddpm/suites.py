@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from gates.suite import GateSuite
 from plugins.hrrr_ddpm.family import RELEASE
+from registry.errors import InvalidInput
 
 DEVICE_TOLERANCE = {"rtol": 1e-2, "atol": 1e-4}  # sampling on another device moves members by float rounding
 OPTIONS: tuple[tuple[str, object], ...] = (("members", 8), ("cases", 4), ("climatology", 8), ("resamples", 1000),
@@ -32,8 +33,9 @@ def release_suite(*, members: int = 8, cases: int = 4, climatology: int = 8, res
 
     for key, value in (("members", members), ("cases", cases), ("climatology", climatology),
                        ("resamples", resamples), ("conditioning_members", conditioning_members)):
-        if value < (2 if key in ("members", "conditioning_members") else 1):
-            raise ValueError(f"suite option {key} is too small: {value}")
+        least = 2 if key in ("members", "conditioning_members") else 1
+        if value < least:
+            raise InvalidInput(f"suite {name!r}: option {key} must be ≥ {least}, got {value}")
     limits = HrrrLimits(n_resamples=resamples, setup=EvaluationPlan(cases=cases, members=members,
                                                                    climatology=climatology))
     checks = replace(CheckLimits(), conditioning_members=conditioning_members)

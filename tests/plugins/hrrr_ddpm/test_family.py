@@ -145,3 +145,8 @@ def test_the_plugin_contributes_the_family_and_its_versioned_suite() -> None:
             "brier-skill-refc-35", "brier-skill-cape-1000", "fss", "power-spectrum", "tail-quantile"} <= set(names)
     wide = suites[0].configured({"members": "50"})
     assert wide.name == "hrrr-release[members=50]" and wide.device_tolerance == {"rtol": 1e-2, "atol": 1e-4}
+    assert wide.gates[3].limits.setup.members == 50 and suites[0].gates[3].limits.setup.members == 8
+    for bad, message in (({"members": "1"}, "members must be ≥ 2, got 1"), ({"cases": "0"}, "cases must be ≥ 1"),
+                         ({"members": "many"}, "not a finite int"), ({"lead": "1"}, "has no option 'lead'")):
+        with pytest.raises(InvalidInput, match=message):
+            suites[0].configured(bad)
