@@ -36,14 +36,45 @@ def test_registering_v23_without_its_atlas_is_refused_naming_the_dataset_and_the
 
 
 @pytest.fixture
-def v23_home(v23_files, v23_atlas_home, tmp_path, monkeypatch) -> Path:
-    """A home holding the V23 atlas dataset and the SYNTHETIC V23 registered as ionis@1, its own suite run once."""
+def v23_registered(v23_files, v23_atlas_home, tmp_path, monkeypatch) -> Path:
+    """A home holding the V23 atlas dataset and the SYNTHETIC V23 registered as ionis@1."""
     home = tmp_path / "home"
     shutil.copytree(v23_atlas_home, home)
     monkeypatch.setenv("REGISTRY_HOME", str(home))
     assert _register(v23_files) == 0
-    assert main(["promote", "ionis@1", "--to", "production", "--dry-run", "--suite", V23_SUITE]) == 1  # no meta
     return home
+
+
+@pytest.fixture
+def v23_home(v23_registered) -> Path:
+    """``v23_registered`` with V23's own suite run once (dry run)."""
+    assert main(["promote", "ionis@1", "--to", "production", "--dry-run", "--suite", V23_SUITE]) == 1  # no meta
+    return v23_registered
+
+
+def test_predict_reads_the_newest_atlas_and_names_a_grid_it_lacks(v23_registered, v23_files, tmp_path, capsys):
+    import json
+
+    from cache.datasets import DatasetStore
+    from plugins.ionis.atlas_read import attach
+    from plugins.ionis.checkpoint import load_bundle
+    from plugins.ionis.predict import predict_rows
+
+    csv = tmp_path / "paths.csv"
+    csv.write_text("tx_grid,rx_grid,hour_utc,month,day_of_year,sfi,kp,band\nFM19,IO91,14,12,355,150,2,20m\n")
+    capsys.readouterr()
+    assert main(["predict", "ionis@1", "--input", str(csv), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    store = DatasetStore(v23_registered)
+    direct = predict_rows(attach(load_bundle(v23_files), store.open(store.latest(NAME))), csv)
+    assert rows[0]["sigma"] == pytest.approx(direct[0]["sigma"], abs=1e-6)
+    csv.write_text("tx_grid,rx_grid,hour_utc,month,day_of_year,sfi,kp,band\nAA00,AA00,14,12,355,150,2,20m\n")
+    assert main(["predict", "ionis@1", "--input", str(csv)]) == 2
+    assert "has no grid AA00; add them to the atlas" in capsys.readouterr().err
+    (v23_registered / "datasets").rename(v23_registered / "datasets-aside")  # the atlas is gone
+    assert main(["predict", "ionis@1", "--input", str(csv)]) == 2
+    assert f"reads dataset '{NAME}', which is not registered in {v23_registered}: build it with `python -m " \
+           "plugins.ionis.atlas_build" in capsys.readouterr().err
 
 
 def _runs(home: Path) -> list:
