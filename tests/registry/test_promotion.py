@@ -217,6 +217,7 @@ def test_scorecard_failure_after_the_move_keeps_the_decision(app, ckpts, tmp_pat
     (tmp_path / "dir.html").mkdir()
     d = promote(app, v.ref, "production", report=tmp_path / "dir.html")
     assert d.verdict == "promoted" and d.scorecard is None and "scorecard not written" in d.message
+    assert d.to_json()["scorecard"] is None
     assert app.store.holder("toy", "production") == v.version_id
 
 
