@@ -89,14 +89,14 @@ def version_page(request: Request, ref: str) -> HTMLResponse:
 
 @router.get("/compare", response_class=HTMLResponse, include_in_schema=False)
 def compare_page(request: Request, v: Annotated[list[str] | None, Query(max_length=comparing.MAX_COMPARED)] = None,
-                 suite: str | None = Query(None, max_length=64)) -> HTMLResponse:
+                 suite: str | None = Query(None, max_length=256)) -> HTMLResponse:
     result = comparing.compare(_app(request), v or [], suite)
     return _page("compare.j2", title="Compare " + ", ".join(x["ref"] for x in result["versions"]), c=result)
 
 
 @router.get("/families/{family}/trends", response_class=HTMLResponse, include_in_schema=False)
 def trends_page(request: Request, family: str, gate: str = Query("", max_length=128),
-                suite: str | None = Query(None, max_length=64)) -> HTMLResponse:
+                suite: str | None = Query(None, max_length=256)) -> HTMLResponse:
     check_family(family)
     from registry.web.app import state_of
 

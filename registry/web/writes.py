@@ -112,7 +112,7 @@ class PromoteBody(BaseModel):
     dry_run: bool = False
     force: bool = False
     reason: str = Field("", max_length=2000)
-    suite: str | None = Field(None, max_length=64)
+    suite: str | None = Field(None, max_length=256)  # NAME[option=value,…] with a few options
     seed: int | None = Field(None, ge=0, le=2**63 - 1)
     create_alias: bool = False
 

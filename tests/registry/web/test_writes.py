@@ -242,3 +242,17 @@ def test_a_write_waiting_for_the_catalog_does_not_stall_the_server(writable) -> 
         assert answers == []
     waiting.join(120)
     assert answers == [200]
+
+
+def test_a_suite_with_options_runs_through_the_api(writable) -> None:  # type: ignore[no-untyped-def]
+    """A suite named with its options (longer than a plain name) is passed on as the CLI's --suite: the dry run
+    records the canonical name; a bar the model misses refuses it (409)."""
+    _, secret = create_token(writable.app.store, "bot", families=["toy"], aliases=["production"])
+    name = "tunable[label=a-label-long-enough-to-pass-64-characters,skill_min=0.99]"
+    response = httpx.post(writable.url + "/api/v1/versions/toy@2/promote", headers=bearer(secret),
+                          json={"to": "production", "dry_run": True, "suite": name})
+    assert len(name) > 64 and response.status_code == 409, response.text
+    assert response.json()["suite"] == name and response.json()["gates"][0]["threshold"] == 0.99
+    too_long = httpx.post(writable.url + "/api/v1/versions/toy@2/promote", headers=bearer(secret),
+                          json={"to": "production", "dry_run": True, "suite": "x" * 257})
+    assert too_long.status_code == 400
