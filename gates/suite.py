@@ -59,7 +59,7 @@ class GateSuite:
             known = ", ".join(f"{k} (default {format_option(v)})" for k, v in self.options) or "none"
             raise InvalidInput(f"suite {self.name!r} has no option {', '.join(map(repr, unknown))} (options: {known})")
         values = {k: parse_option(self.name, k, v, defaults[k]) for k, v in given.items()}
-        changed = {k: v for k, v in sorted(values.items()) if v != defaults[k] or type(v) is not type(defaults[k])}
+        changed = {k: v for k, v in sorted(values.items()) if v != defaults[k]}  # parse_option gives the type
         if not changed:
             return self
         assert self.build is not None  # options imply a build function (__post_init__)
