@@ -156,3 +156,20 @@ def test_reliability_closed_form_bars_and_figure():
         bin_edges([0, 0.5, 0.5, 1])
     with pytest.raises(GateError, match="^ROC needs both events and non-events$"):
         roc_curve([0.2, 0.3], [1, 1])
+
+
+def test_roc_messages_name_the_argument_and_the_defaults_are_the_documented_ones():
+    with pytest.raises(GateError, match="^score must be numeric, got <U1$"):
+        roc_curve(["a", "b"], [0, 1])
+    with pytest.raises(GateError, match="^event must be numeric, got <U1$"):
+        roc_curve([0.1, 0.2], ["a", "b"])
+    with pytest.raises(GateError, match="^score holds non-finite values$"):
+        roc_curve([0.1, np.nan], [0, 1])
+    with pytest.raises(GateError, match="^event must be 0 or 1$"):
+        roc_curve([0.1, 0.2], [0, 0.5])
+    with pytest.raises(GateError, match="^no forecasts were added$"):
+        ProbabilityBins(bin_edges(3)).decomposition()
+    p = np.linspace(0.01, 0.99, 50)  # synthetic forecasts
+    e = (np.arange(50) % 3 == 0).astype(float)
+    assert brier_decomposition(p, e) == brier_decomposition(p, e, 10) != brier_decomposition(p, e, 11)
+    assert reliability_diagram(p, e).figure()["title"] == "Reliability"
