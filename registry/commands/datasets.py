@@ -55,7 +55,7 @@ def _summary(ref: Any) -> dict[str, Any]:
 
 def _line(ref: Any, pins: dict[str, Any]) -> str:
     h = ref.header
-    shape = "×".join(map(str, h["shape"]))
+    shape = "×".join(map(str, h["shape"])) + ("" if h["dims"] == ["time", "y", "x"] else f" ({','.join(h['dims'])})")
     label = " SYNTHETIC" if h.get("attrs", {}).get("synthetic") else ""
     pinned = f"{pins['runs']} run(s), {len(pins['versions'])} version(s)"
     return (f"{ref.name:<24} {ref.digest[:16]:<16}  {shape:<16} {','.join(h['variables']):<32} "

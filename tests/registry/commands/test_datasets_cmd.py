@@ -132,3 +132,18 @@ def test_ensembles_lists_and_prunes_only_what_no_stored_run_pins(grid_home, caps
     assert not loose.path.exists() and not dead.exists() and store.get(pinned["key"]) is not None
     code, out, _ = run(capsys, "verify", "toygrid@production")
     assert code == 0 and "REPRODUCED" in out and len(store.list()) == 1  # verify read the pinned one from disk
+
+
+def test_a_dataset_with_other_dimensions_lists_them_beside_its_shape(grid_home, capsys):
+    from cache.datasets import DatasetStore
+    from cache.gridded_input import GriddedInput
+
+    table = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4)  # SYNTHETIC lookup table
+    DatasetStore(grid_home).register("table", GriddedInput({"v": table}, attrs={"synthetic": True},
+                                                           dims=("key", "hour", "bucket")))
+    DatasetStore(grid_home).register("flat", GriddedInput({"v": table}, attrs={"synthetic": True}))
+    code, out, _ = run(capsys, "datasets")
+    assert code == 0 and "2×3×4 (key,hour,bucket)" in out and "2×3×4 " in out.splitlines()[2]
+    assert "(time" not in out
+    code, out, _ = run(capsys, "datasets", "--verify", "table")
+    assert code == 0 and "all 2 chunks match" in out
