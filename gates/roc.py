@@ -11,7 +11,7 @@ from registry.errors import GateError
 
 
 def _scores_and_events(score: Any, event: Any) -> tuple[np.ndarray, np.ndarray]:
-    s = as_float_array("score", score).astype(np.float64, copy=False)
+    s = as_float_array("score", score)
     e = as_float_array("event", event)
     if s.shape != e.shape:
         raise GateError(f"score shape {s.shape} does not match event shape {e.shape}")
@@ -40,19 +40,16 @@ class ROCAccumulator:
 
     def __init__(self, edges: Any = None) -> None:
         self.edges: np.ndarray | None = None
+        self.scores = np.empty(0)  # exact: the distinct scores seen; binned: each bin's lower edge
         if edges is not None:
-            e = as_float_array("edges", edges).astype(np.float64, copy=False)
+            e = as_float_array("edges", edges).copy()  # the caller's array may change later
             if e.ndim != 1 or len(e) < 1 or not np.isfinite(e).all() or not (np.diff(e) > 0).all():
                 raise GateError("edges must be one or more strictly increasing finite values")
             self.edges = e
-            size = len(e) + 1
-            self.scores = np.r_[-np.inf, e]  # each bin's lower edge
-            self.low, self.high = np.full(size, np.inf), np.full(size, -np.inf)
-        else:
-            self.scores = np.empty(0)
-            size = 0
-        self.pos = np.zeros(size, dtype=np.int64)
-        self.neg = np.zeros(size, dtype=np.int64)
+            self.scores = np.r_[-np.inf, e]
+        self.low, self.high = np.full(len(self.scores), np.inf), np.full(len(self.scores), -np.inf)
+        self.pos = np.zeros(len(self.scores), dtype=np.int64)
+        self.neg = np.zeros(len(self.scores), dtype=np.int64)
 
     def update(self, score: Any, event: Any) -> None:
         """Count one tile of scores and their events (0 or 1, same shape)."""

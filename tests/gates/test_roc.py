@@ -88,14 +88,29 @@ def test_scores_outside_the_edges_fall_in_the_end_bins() -> None:
     assert tied.auc_bound == pytest.approx(0.5 * 1 * 1 / (2 * 1))
 
 
+def test_one_edge_makes_two_bins_and_edges_are_copied() -> None:
+    edges = np.array([0.5])
+    acc = ROCAccumulator(edges)
+    edges[0] = 9.0  # the caller's array changing later changes nothing
+    acc.update(np.array([0.2, 0.7, 0.5], dtype=np.float32), [0, 1, 1])
+    assert acc.pos.tolist() == [0, 2] and acc.neg.tolist() == [1, 0]
+    assert acc.result() == 1.0 and acc.curve()[2].tolist() == [np.inf, 0.5, -np.inf]
+
+
 def test_bad_input_is_one_clear_error() -> None:
     acc = ROCAccumulator()
     with pytest.raises(GateError, match="score shape"):
         acc.update([0.1, 0.2], [1])
-    with pytest.raises(GateError, match="score holds 1 non-finite"):
-        acc.update([0.1, np.nan], [1, 0])
-    with pytest.raises(GateError, match="event must be 0 or 1"):
+    with pytest.raises(GateError, match="score holds 2 non-finite"):
+        acc.update([np.nan, 0.1, np.inf], [1, 0, 0])
+    with pytest.raises(GateError, match="^event must be 0 or 1$"):
         acc.update([0.1, 0.2], [1, 2])
+    with pytest.raises(GateError, match="^score must be numeric"):
+        acc.update(["a"], [1])
+    with pytest.raises(GateError, match="^event must be numeric"):
+        acc.update([0.1], ["a"])
+    with pytest.raises(GateError, match="^edges must be numeric"):
+        ROCAccumulator(["a"])
     with pytest.raises(GateError, match="0 event"):
         acc.result()
     acc.update([0.1, 0.2], [0, 0])
@@ -104,5 +119,5 @@ def test_bad_input_is_one_clear_error() -> None:
     with pytest.raises(GateError, match="0 event"):
         _ = acc.auc_bound
     for edges in ([1.0, 1.0], [[0.0, 1.0]], [], [0.0, np.inf]):
-        with pytest.raises(GateError, match="edges must be"):
+        with pytest.raises(GateError, match="^edges must be one or more strictly increasing finite values$"):
             ROCAccumulator(edges)
