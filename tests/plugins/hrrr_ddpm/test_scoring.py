@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 from hrrr_ensembles import synthetic_case
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from plugins.hrrr_ddpm import scores
 from plugins.hrrr_ddpm.scoring import Case, ScoringPlan, score_cases
@@ -144,3 +146,12 @@ def test_scores_from_a_stored_ensemble_and_dataset_equal_the_in_memory_case(tmp_
                   StatesView(ds, VARIABLES, [0, 1, 2]))
     in_memory = Case(members, states[4], states[3], states[:3], band_rows=20)
     _close(_all_stats(score_cases([in_memory], plan)), _all_stats(score_cases([stored], plan)))
+
+
+@settings(max_examples=6, deadline=None)
+@given(band=st.integers(1, 13), seed=st.integers(0, 3))
+def test_any_band_height_gives_the_whole_cases_scores(band: int, seed: int) -> None:
+    case = synthetic_case(40 + seed, m=4, h=13, w=11, k=3)
+    plan = ScoringPlan(fss_windows=(1, 3), block_rows=5, spectrum_members=2)
+    whole = _all_stats(score_cases([Case(**case, band_rows=13)], plan))
+    _close(whole, _all_stats(score_cases([Case(**case, band_rows=band)], plan)))
