@@ -506,3 +506,44 @@ def test_verify_takes_the_latest_promotion_not_a_later_rollback_carrying_older_e
     entry, _ = rollback(app, "toy", "production")  # back to a, carrying the evidence of a's first promotion
     assert entry.evidence_id == ev1.evidence_id != ev2.evidence_id
     assert verify(app, a.ref).stored.evidence_id == ev2.evidence_id
+
+
+def test_a_run_records_what_it_was_compared_with_per_alias(app, ckpts):
+    good, other = _register(app, ckpts["good"]), _register(app, ckpts["good2"])
+    first = promote(app, good.ref, "production").evidence
+    assert first.purpose == {"command": "promote", "alias": "production", "ledger_seq": "0", "champion_evidence": ""}
+    assert first.environment["device"] == "cpu"
+    again = promote(app, good.ref, "production", dry_run=True).evidence  # the champion's latest passing run
+    assert again.champion_version_id is None  # the holder is not its own champion
+    promote(app, good.ref, "staging", dry_run=True, suite="empty")  # a later run of the champion, another suite
+    challenger = promote(app, other.ref, "production", dry_run=True).evidence
+    assert challenger.champion_version_id == good.version_id
+    assert challenger.purpose == {"command": "dry-run", "alias": "production", "ledger_seq": "1",
+                                  "champion_evidence": again.evidence_id}
+    elsewhere = promote(app, other.ref, "staging", dry_run=True, suite="tunable")  # staging: no history, no holder
+    assert elsewhere.evidence.purpose == {"command": "dry-run", "alias": "staging", "ledger_seq": "0",
+                                          "champion_evidence": ""}
+    # a dry run under a suite the alias's policy does not accept still says what the gates decided
+    assert (elsewhere.verdict, elsewhere.message) == ("promoted", "toy@2 would be promoted to staging")
+
+
+def test_forcing_a_passing_version_is_not_recorded_as_forced(app, ckpts):
+    v = _register(app, ckpts["good"])
+    d = promote(app, v.ref, "production", force=True, reason="belt and braces")
+    assert (d.verdict, d.forced, d.entry.forced, d.message) == ("promoted", False, False,
+                                                               "toy@1 is now toy@production")
+    assert d.entry.reason == "belt and braces" and d.evidence.purpose["force_reason"] == "belt and braces"
+
+
+def test_a_scorecard_that_cannot_be_rendered_leaves_the_decision_standing(app, ckpts, monkeypatch):
+    import registry.promotion as promotion
+
+    def broken(store, evidence):  # noqa: ANN001, ANN202
+        raise RuntimeError("no fonts")
+
+    monkeypatch.setattr(promotion, "scorecard_page", broken)
+    v = _register(app, ckpts["good"])
+    d = promote(app, v.ref, "production")
+    assert (d.verdict, d.scorecard) == ("promoted", None) and d.entry is not None
+    assert d.message == "toy@1 is now toy@production (scorecard not rendered: RuntimeError: no fonts)"
+    assert app.store.holder("toy", "production") == v.version_id
