@@ -1,5 +1,5 @@
 """Training a version from a registered dataset: the training period's (state, next state) pairs in z-scores, the
-denoiser fitted by ``plugins.hrrr_ddpm.train``, and the version's two files (weights and config)."""
+denoiser fitted by ``plugins.hrrr_ddpm.train`` (optionally on random crops), and the version's weights and config."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from registry.errors import InvalidInput
 
 DEFAULTS: dict[str, Any] = {"width": 16, "conditional": True, "T": 1000, "s": 0.008, "epochs": 50, "batch_size": 8,
                             "lr": 2e-4, "wd": 0.01, "clip": 1.0, "ema": 0.999, "test_fraction": 0.25, "crop": None,
-                            "crops_per_pair": 4, "samplers": [{"kind": "ddim", "steps": 50}], "condition": "state"}
+                            "samplers": [{"kind": "ddim", "steps": 50}], "condition": "state"}
 
 
 def read_training_config(path: Path) -> dict[str, Any]:
@@ -31,25 +31,11 @@ def read_training_config(path: Path) -> dict[str, Any]:
     return {**DEFAULTS, **given}
 
 
-def training_pairs(ds: Any, variables: tuple[str, ...], test_from: int, cfg: Mapping[str, Any],
-                   seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(condition, target) z-score pairs (state t, state t + 1) of the training period t + 1 < ``test_from``; with
-    ``crop``, ``crops_per_pair`` random square crops of each pair (seeded), as float32 (P, C, h, w)."""
+def training_pairs(ds: Any, variables: tuple[str, ...], test_from: int) -> tuple[np.ndarray, np.ndarray]:
+    """(condition, target) z-score pairs (state t, state t + 1) of the training period t + 1 < ``test_from``, as
+    float32 (P, C, H, W); ``train_ddpm`` cuts a fresh random window of each per step when the config sets ``crop``."""
     x = np.stack([ds.read(v, slice(0, test_from), scale="z") for v in variables], axis=1)
-    cond, target = x[:-1], x[1:]
-    crop = cfg.get("crop")
-    _, _, h, w = x.shape
-    if crop and (crop < h or crop < w):
-        c = int(min(crop, h, w))
-        rng = np.random.default_rng(seed)
-        k = int(cfg["crops_per_pair"])
-        ys = rng.integers(0, h - c + 1, size=(len(cond), k))
-        xs = rng.integers(0, w - c + 1, size=(len(cond), k))
-        cond = np.stack([cond[i, :, y:y + c, q:q + c] for i in range(len(cond)) for y, q in zip(ys[i], xs[i],
-                                                                                                  strict=True)])
-        target = np.stack([target[i, :, y:y + c, q:q + c] for i in range(len(target)) for y, q in zip(ys[i], xs[i],
-                                                                                                        strict=True)])
-    return np.ascontiguousarray(cond, dtype=np.float32), np.ascontiguousarray(target, dtype=np.float32)
+    return np.ascontiguousarray(x[:-1], dtype=np.float32), np.ascontiguousarray(x[1:], dtype=np.float32)
 
 
 def train_version(datasets: Mapping[str, Any], config: Path, *, out_dir: Path, epochs: int | None, seed: int,
@@ -74,7 +60,8 @@ def train_version(datasets: Mapping[str, Any], config: Path, *, out_dir: Path, e
     test_from = int(cfg.get("test_from") or round(n * (1 - float(cfg["test_fraction"]))))
     if not 3 <= test_from <= n - 2:
         raise InvalidInput(f"test_from {test_from} leaves too few training pairs or test cases in {n} times")
-    cond, target = training_pairs(ds, variables, test_from, cfg, seed)
+    cond, target = training_pairs(ds, variables, test_from)
+    crop = None if cfg["crop"] is None else int(cfg["crop"])
     c = len(variables)
     conditional = bool(cfg["conditional"])
     net = TinyDDPM.from_config({"channels": c, "width": int(cfg["width"]), "cond_channels": c if conditional else 0,
@@ -84,7 +71,7 @@ def train_version(datasets: Mapping[str, Any], config: Path, *, out_dir: Path, e
         state, metrics = train_ddpm(net, target, cond=cond if conditional else None, epochs=run_epochs,
                                     batch_size=int(cfg["batch_size"]), lr=float(cfg["lr"]), wd=float(cfg["wd"]),
                                     clip=float(cfg["clip"]), ema=float(cfg["ema"]), seed=seed, device=device,
-                                    progress=progress)
+                                    progress=progress, crop=crop)
     out_dir.mkdir(parents=True, exist_ok=True)
     weights, version_config = out_dir / "weights.safetensors", out_dir / "config.json"
     save_model(net, weights, state)
@@ -92,8 +79,8 @@ def train_version(datasets: Mapping[str, Any], config: Path, *, out_dir: Path, e
     written = {"variables": list(variables), "stats": stats, "samplers": cfg["samplers"], "condition": cfg["condition"],
                "dataset": name, "test_from": test_from,
                "training": {k: cfg[k] for k in ("width", "conditional", "T", "s", "batch_size", "lr", "wd", "clip",
-                                                "ema", "crop", "crops_per_pair")} | {"epochs": run_epochs, "seed": seed,
-                                                                                    "pairs": len(target)}}
+                                                "ema", "crop")} | {"epochs": run_epochs, "seed": seed,
+                                                                   "pairs": len(target)}}
     if cfg.get("sampling_schedule"):
         written["sampling_schedule"] = cfg["sampling_schedule"]
     version_config.write_text(json.dumps(written, indent=2, sort_keys=True))
