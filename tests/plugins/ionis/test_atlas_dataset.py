@@ -10,8 +10,7 @@ import pytest
 
 pytest.importorskip("PyIRI", reason="building the IRI atlas needs pyiri (a test extra)")
 
-from plugins.ionis.atlas import AtlasRule  # noqa: E402  (after the skip)
-from plugins.ionis.release_suites import V23_SUITE  # noqa: E402
+from plugins.ionis.release_suites import V23_SUITE  # noqa: E402  (after the skip)
 from registry.cli import main  # noqa: E402
 
 NAME = "ionis-iri-atlas.round18.70-by-10"
@@ -85,15 +84,23 @@ def _runs(home: Path) -> list:
 
 
 def test_a_gate_run_pins_the_atlas_and_verify_rereads_that_content_after_a_rebuild(v23_home, capsys):
+    from dataclasses import replace
+
+    import numpy as np
+
     from cache.datasets import DatasetStore
-    from plugins.ionis.atlas_build import ensure_atlas
+    from plugins.ionis.atlas import IriAtlas
 
     pinned = DatasetStore(v23_home).latest(NAME)
     [stored] = _runs(v23_home)
     assert stored.dataset_digests == {NAME: pinned.digest}
     tst = next(r for r in stored.results if r.name.startswith("tst900"))
     assert tst.details["iri_atlas_digest"] == pinned.digest and tst.status != "error"
-    rebuilt, built = ensure_atlas(v23_home, ["PM96"], AtlasRule())  # a request for one more grid: a new atlas
+    atlas = IriAtlas.from_dataset(DatasetStore(v23_home).open(pinned))  # a newer atlas with one more grid, whose
+    wider = replace(atlas, grids=(*atlas.grids, "PM96"), provenance={**atlas.provenance, "note": "SYNTHETIC: PM96 "
+                    "copies the first grid"}, **{k: np.concatenate([getattr(atlas, k), getattr(atlas, k)[:1]])
+                                                 for k in ("foF2", "foE", "hmF2")})  # values SYNTHETIC (no PyIRI run)
+    rebuilt, built = DatasetStore(v23_home).register(NAME, wider.to_input())
     assert built and rebuilt.digest != pinned.digest
     capsys.readouterr()
     assert main(["verify", "ionis@1"]) == 0, capsys.readouterr()  # the pinned content is read, not the newest
