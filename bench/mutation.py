@@ -145,6 +145,8 @@ def _configure(ws: Path, module: str) -> None:
         "pytest_add_cli_args": ["-q", "-p", "no:cacheprovider"],
         "process_isolation": "forkserver",  # torch and the embedded ClickHouse engine are not fork-safe after use
         "use_git_change_detection": False,
+        # mypy is part of every check of this project: a mutant it rejects is caught without running a test
+        "type_check_command": [sys.executable, "-m", "mypy", "--output", "json", "--follow-imports=silent", module],
     }
     lines = ["", "[tool.mutmut]", *(f"{k} = {json.dumps(v)}" for k, v in config.items())]
     (ws / "pyproject.toml").write_text((REPO / "pyproject.toml").read_text() + "\n".join(lines) + "\n")
