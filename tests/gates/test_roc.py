@@ -39,6 +39,7 @@ def test_exact_streaming_equals_the_whole_array_and_scikit_learn(seed: int, disc
     assert acc.result() == pytest.approx(roc_auc(score, event), abs=1e-12)
     assert acc.result() == pytest.approx(roc_auc_score(event, score), abs=1e-12)
     assert acc.auc_bound == 0.0
+    assert len(acc.scores) == len(acc.pos) == len(np.unique(score))  # memory: one entry per distinct score
 
 
 def test_binned_auc_is_within_its_bound() -> None:
