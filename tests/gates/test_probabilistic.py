@@ -173,3 +173,35 @@ def test_roc_messages_name_the_argument_and_the_defaults_are_the_documented_ones
     e = (np.arange(50) % 3 == 0).astype(float)
     assert brier_decomposition(p, e) == brier_decomposition(p, e, 10) != brier_decomposition(p, e, 11)
     assert reliability_diagram(p, e).figure()["title"] == "Reliability"
+
+
+def test_probability_errors_name_the_argument_and_say_what_is_wrong():
+    with pytest.raises(GateError, match="^prob must be numeric, got <U1$"):
+        brier_decomposition(["a", "b"], [0, 1])
+    with pytest.raises(GateError, match="^event must be numeric, got <U1$"):
+        brier_decomposition([0.1, 0.2], ["a", "b"])
+    with pytest.raises(GateError, match="^bins must be numeric, got <U1$"):
+        bin_edges(["a", "b"])
+    with pytest.raises(GateError, match="^bins must be a count or strictly increasing edges from 0 to 1$"):
+        bin_edges([[0, 0.5], [0.5, 1]])
+    with pytest.raises(GateError, match="^prob is empty: nothing to score$"):
+        brier_decomposition([], [])
+    with pytest.raises(GateError, match=r"^prob must lie in \[0, 1\] \(NaN is not a probability\)$"):
+        brier_decomposition([0.5, 1.01], [0, 1])
+    with pytest.raises(GateError, match="^event must be 0 or 1$"):
+        brier_decomposition([0.5, 0.5], [0, 0.5])
+
+
+def test_reliability_defaults_bars_at_their_quantiles_and_empty_bins_without_warnings():
+    import warnings
+
+    p = np.full(100, 0.5)  # synthetic: 100 forecasts of 0.5, half of them events
+    e = np.arange(100) % 2
+    r = reliability_diagram(p, e)
+    assert (len(r.edges), r.level) == (11, 0.9) and ProbabilityBins.of(p, e).n.size == 10
+    assert ProbabilityBins.of(p, e).reliability().level == 0.9
+    assert (r.lower[4], r.upper[4]) == (0.42, 0.58)  # binomial(100, 0.5) 5 % and 95 % quantiles over 100
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the nine empty bins are NaN, quietly
+        empty = ProbabilityBins.of(p, e).reliability()
+    assert np.isnan(empty.forecast[0]) and np.isnan(empty.lower[0]) and empty.counts[0] == 0
