@@ -142,6 +142,18 @@ def old_files(home: Path) -> list[Path]:
     return sorted(folder.glob("*.npz")) if folder.is_dir() else []
 
 
+def old_file_for(home: Path, rule: AtlasRule) -> Path | None:
+    """The newest atlas file of ``rule`` left in ``<home>/ionis-atlas`` (None: none, or none readable)."""
+    found = []
+    for path in old_files(home):
+        try:
+            if IriAtlas.read(path).rule == rule:
+                found.append(path)
+        except InvalidCheckpoint:
+            continue
+    return max(found, key=lambda p: p.stat().st_mtime) if found else None
+
+
 def old_files_note(home: Path) -> str:
     """A sentence about old atlas files in ``home`` and how to import them ('' when there are none)."""
     found = old_files(home)

@@ -71,8 +71,13 @@ class IonisFamily:
         name = atlas_dataset(facts)
         if name is None:
             return {}
+        from plugins.ionis.atlas_build import old_file_for
+
         block = facts.get("iri_atlas") or facts.get("atlas") or {}
-        return {name: AtlasRule.from_config({"iri_atlas": block.get("rule", {})}).build_command(home)}
+        rule = AtlasRule.from_config({"iri_atlas": block.get("rule", {})})
+        old = old_file_for(home, rule)  # an atlas file of this rule cached before: importing it keeps its values
+        how = f"python -m plugins.ionis.atlas_build --home {home} --import {old}" if old else rule.build_command(home)
+        return {name: how}
 
     def with_datasets(self, model: Any, datasets: Mapping[str, Any]) -> Any:
         """The bundle reading its IRI atlas from the registered dataset (refused if built for another rule)."""

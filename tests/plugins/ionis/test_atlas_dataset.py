@@ -31,7 +31,25 @@ def test_registering_v23_without_its_atlas_is_refused_naming_the_dataset_and_the
         f"registry: error: this version reads dataset '{NAME}', which is not registered in {home}: build it with "
         f"`python -m plugins.ionis.atlas_build --home {home} --rule round,18,70,10 --for-gates`"]
     assert main(["list", "--json"]) == 0 and '"ionis"' not in capsys.readouterr().out  # nothing registered
-    assert main(["predict", "ionis@1", "--input", str(tmp_path / "none.csv")]) == 2
+
+
+def test_an_atlas_file_of_the_rule_cached_before_is_named_for_import_and_then_v23_registers(v23_files, v23_atlas,
+                                                                                          tmp_path, monkeypatch,
+                                                                                          capsys):
+    from plugins.ionis.atlas import IriAtlas
+    from plugins.ionis.atlas_build import main as build_main
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("REGISTRY_HOME", str(home))
+    old = home / "ionis-atlas" / "5f3a.npz"  # how the atlas was cached before it was a dataset
+    old.parent.mkdir(parents=True)
+    old.write_bytes(IriAtlas.from_dataset(v23_atlas).to_bytes())
+    assert _register(v23_files) == 2
+    assert capsys.readouterr().err.strip().endswith(
+        f"build it with `python -m plugins.ionis.atlas_build --home {home} --import {old}`")
+    assert build_main(["--home", str(home), "--import", str(old)]) == 0
+    assert capsys.readouterr().out.startswith(f"imported {old} as dataset {NAME} ")
+    assert _register(v23_files) == 0
 
 
 @pytest.fixture
