@@ -262,6 +262,7 @@ def test_verify_compares_with_the_promotion_that_installed_the_holder(app, ckpts
     assert result.drift == []
     fresh = _register(app, ckpts["constant"])  # never promoted: its newest stored run is the reference
     promote(app, fresh.ref, "staging", dry_run=True)
+    promote(app, fresh.ref, "staging", dry_run=True, suite="tunable")
     newest = promote(app, fresh.ref, "staging", dry_run=True, suite="empty").evidence
     assert verify(app, fresh.ref).stored.evidence_id == newest.evidence_id
     assert verify(app, fresh.ref).stored.evidence_id == newest.evidence_id  # the stored re-run is not the reference
@@ -278,6 +279,7 @@ def test_verify_reports_extract_digest_drift(app, ckpts, toy_obs, monkeypatch):
     stored = promote(app, v.ref, "production", suite="with-data").evidence
     assert list(stored.extract_digests) == ["toy-obs"]
     value = next(r for r in stored.results if r.name == "obs_rmse").value
+    assert verify(app, v.ref).drift == []  # the re-run reads the extract it pinned, as the stored run did
     # the gate now gives the same value without reading the rows: every gate agrees, the data read does not
     monkeypatch.setattr(toy_family.ExtractGate, "evaluate",
                         lambda self, ctx: toy_family.Outcome.held_to(value, toy_family.Threshold("<", 0.5)))
