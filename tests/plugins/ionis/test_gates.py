@@ -77,15 +77,21 @@ def test_battery_gate_counts_and_shows_scans(context_for):
     assert len(outcome.figures) == 10
 
 
-@pytest.mark.parametrize(("check", "threshold", "value", "passed", "shown"), [
-    ("raw", 16, 13, False, 18), ("override", 17, 16, False, 1), ("regressions", 0, 0, True, 0),
-    ("acid", 1, 1, True, 1),
+@pytest.mark.parametrize(("check", "threshold", "value", "passed", "shown", "message", "title"), [
+    ("raw", 16, 13, False, 18, "13/17 hard paths pass raw (needs == 16)", "paths"),
+    ("override", 17, 16, False, 1, "16/17 hard paths pass with the override (needs == 17)",
+     "the 1 of 18 paths this check is about (the raw check lists all)"),
+    ("regressions", 0, 0, True, 0, "0 path(s) pass raw but fail with the override",
+     "none of the 18 paths (the raw check lists all)"),
+    ("acid", 1, 1, True, 1, "KI7MT-005 raw fails, with override passes (needs raw fail, override pass)",
+     "the 1 of 18 paths this check is about (the raw check lists all)"),
 ])
-def test_ki7mt_gates_on_v21_beta(context_for, check, threshold, value, passed, shown):
+def test_ki7mt_gates_on_v21_beta(context_for, check, threshold, value, passed, shown, message, title):
     outcome = KI7MTGate(f"ki7mt-{check}", check, Threshold("==", threshold)).evaluate(context_for("v21-beta"))
-    assert (outcome.value, outcome.passed) == (value, passed)
+    assert (outcome.value, outcome.passed, outcome.message) == (value, passed, message)
+    assert outcome.details["override"] == "V22 PhysicsOverrideLayer applied as the suite defines it"
     table = outcome.details["table"]
-    assert len(table["rows"]) == shown and table["columns"][:2] == ["id", "name"]
+    assert len(table["rows"]) == shown and table["columns"][:2] == ["id", "name"] and table["title"] == title
     if check == "override":  # the one hard path the override does not rescue
         row = dict(zip(table["columns"], table["rows"][0], strict=True))
         assert row["override_pass"] is False and row["confidence"] == "hard"
@@ -151,3 +157,10 @@ def test_a_gate_on_v23_without_its_atlas_says_which_dataset_and_the_command_that
         "the IRI atlas this version reads cannot be read: dataset 'ionis-iri-atlas.round18.70-by-10' is not "
         "registered; build it into this registry's home with `python -m plugins.ionis.atlas_build "
         "--rule round,18,70,10 --for-gates` (needs pyiri)")
+
+
+def test_a_ki7mt_file_with_another_number_of_hard_paths_is_a_gate_error(context_for):
+    with pytest.raises(GateError, match="^the KI7MT file has 17 hard paths; this gate expects 18$"):
+        KI7MTGate("ki7mt-raw", "raw", Threshold("==", 16), hard_paths=18).evaluate(context_for("v21-beta"))
+    with pytest.raises(GateError, match="^unknown KI7MT check 'sideways'$"):
+        KI7MTGate("ki7mt-x", "sideways", Threshold("==", 1)).evaluate(context_for("v21-beta"))
