@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import sys
+from collections.abc import Iterator
 
 import numba
 import numpy as np
@@ -147,6 +150,20 @@ def crps_sorted_blocks(x: np.ndarray, y: np.ndarray, *, fair: bool, mode: str, f
     out = np.empty(y.shape, dtype=np.float64)
     # 64 chunks per thread handed out one at a time as threads free up (not one equal share each): on a shared
     # machine a descheduled thread then holds back no more than its current chunk
-    with numba.parallel_chunksize(1):
+    with _torch_threads_kept(), numba.parallel_chunksize(1):
         _crps_blocks(x, y, lo, hi, float(floor), bool(fair), MODES[mode], out, 64 * numba.get_num_threads())
     return out
+
+
+@contextlib.contextmanager
+def _torch_threads_kept() -> Iterator[None]:
+    # numba's OpenMP layer and torch share one OpenMP runtime: a parallel kernel resets its thread count, so torch,
+    # set to one thread by the caller, came back with two (a one-thread training loop run after a CRPS ran 7× slower
+    # on the busy 2 cores). torch is only consulted when something already imported it.
+    torch = sys.modules.get("torch")
+    before = torch.get_num_threads() if torch is not None else None
+    try:
+        yield
+    finally:
+        if torch is not None and torch.get_num_threads() != before:
+            torch.set_num_threads(before)
