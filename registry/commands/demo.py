@@ -12,9 +12,11 @@ from registry.output import Output, add_common
 
 def add_parsers(sub: Any) -> None:
     p = sub.add_parser("demo", help="run the embedded demo: indices + data → extract → train → register → promote",
-                       description="Runs on the in-process ClickHouse engine; no server needed. Loads the real "
-                       "Kp/F10.7 indices, a clearly labelled synthetic signature table, caches the extract, trains "
-                       "a small model on CPU, registers it and runs its release gates for `production`.")
+                       description="Runs on the in-process ClickHouse engine; no server needed. The family loads its "
+                       "demo data (real where an offline source has it, the rest clearly labelled synthetic), the "
+                       "registry caches the extract or registers the dataset, trains a small model on CPU, registers "
+                       "it and runs the family's release gates for `production`. `registry plugins` lists the "
+                       "families that have a demo.")
     p.add_argument("family", nargs="?", default=None, help="family whose demo to run (default ionis)")
     p.add_argument("--family", dest="family_option", default=None, metavar="FAMILY", help="the same, as an option")
     p.add_argument("--release", "--ionis-release", dest="release", type=Path, metavar="DIR",

@@ -76,6 +76,18 @@ def column_lines(family: str, cols: Sequence[Any], head: str = "  predict input 
     return lines
 
 
+def family_commands(family: Any) -> list[str]:
+    """What a family can be asked to do beyond register/promote, from the protocols it implements."""
+    from registry import family as proto
+
+    arrays = isinstance(family, proto.EnsembleFamily)  # its predictions are arrays: predict needs --out
+    can = [("predict --out", arrays), ("predict", not arrays),
+           ("train --extract", isinstance(family, proto.TrainableFamily)),
+           ("train --dataset", isinstance(family, proto.DatasetTrainableFamily)),
+           ("demo", isinstance(family, proto.DemoFamily | proto.DatasetDemoFamily))]
+    return [label for label, yes in can if yes]
+
+
 def run_plugins(args: argparse.Namespace, out: Output) -> int:
     from gates.suite import format_option
     from registry.app import App
@@ -110,6 +122,7 @@ def run_plugins(args: argparse.Namespace, out: Output) -> int:
         lines.append(f"  files: {', '.join(r.name + ('' if r.required else '?') for r in f.roles)}; "
                      f"default suite: {f.default_suite}")
         lines += wrap_items("  suites:", fam_suites or ["none"])
+        lines += wrap_items("  commands:", family_commands(f))
         for (fam, n), s in sorted(suites.items()):
             if fam == name and s.options:
                 lines += wrap_items(f"  {n} options (--suite '{n}[option=value,…]'):",

@@ -67,3 +67,12 @@ def test_columns_of_an_unknown_family_is_a_usage_error(home, capsys, family) -> 
     assert main(["plugins", "--columns", family]) == 2
     assert "unknown family" in capsys.readouterr().err
 
+
+
+def test_each_family_says_which_commands_it_answers(home, capsys) -> None:
+    assert main(["plugins", "--home", str(home)]) == 0
+    text = capsys.readouterr().out
+    blocks = {b.split(":", 1)[0]: b for b in text.split("\nfamily ")[1:]}
+    assert "  commands: predict --out, train --dataset, demo\n" in blocks["hrrr_ddpm"] + "\n"  # arrays need --out
+    assert "  commands: predict, train --extract, demo\n" in blocks["tec"] + "\n"
+    assert "predict --out" not in blocks["deepech"]
