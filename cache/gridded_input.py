@@ -136,7 +136,9 @@ def _from_zarr(path: Path) -> GriddedInput:
 
 def _read_object(path: Path, limit: int) -> dict[str, Any]:
     path = Path(path)
-    if path.stat().st_size > limit:
+    if not path.exists():
+        raise InvalidInput(f"{path} does not exist")
+    if path.is_file() and path.stat().st_size > limit:
         raise InvalidInput(f"{path.name}: {path.stat().st_size:,} bytes; a metadata file holds at most {limit:,}")
     try:
         data = json.loads(path.read_text())

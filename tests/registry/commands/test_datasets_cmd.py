@@ -44,6 +44,8 @@ def test_add_list_and_add_again(grid_home, tmp_path, capsys):
     (["datasets", "add", "x", "CASE", "--description", "two\nlines"], "control character"),
     (["datasets", "add", "x", "CASE/a.npy", "CASE/b.npy", "CASE/lat.npy"], "need both lat and lon"),
     (["datasets", "--verify", "nothing"], "'nothing' is not registered"),
+    (["datasets", "add", "x", "CASE", "--stats", "CASE/absent.json"], "absent.json does not exist"),
+    (["datasets", "add", "x", "CASE", "--stats", "CASE"], "not a JSON file"),
 ])
 def test_bad_requests_exit_2_with_one_line_and_register_nothing(grid_home, tmp_path, capsys, args, message):
     case = write_npy(make_case(), tmp_path / "case")
