@@ -26,8 +26,7 @@ def _float_tensor(name: str, values: Any) -> torch.Tensor:
     return t.to(torch.float64)
 
 
-def ensemble_tensors(members: Any, obs: Any,
-                     member_axis: int = 0) -> tuple[torch.Tensor, torch.Tensor, tuple[int, ...]]:
+def ensemble_tensors(members: Any, obs: Any, member_axis: int) -> tuple[torch.Tensor, torch.Tensor, tuple[int, ...]]:
     """Checked ``(members, obs, obs shape)``: members as ``(N, m)``, members last, obs as ``(N,)`` float64, both on the
     members' device; the same checks, and the same messages, as ``gates.ensemble.ensemble_pair``. Members whose
     member axis is not last are copied once to that layout (a view cannot be flattened otherwise)."""
@@ -94,8 +93,8 @@ def crps_ensemble_torch(members: Any, obs: Any, *, member_axis: int = 0, fair: b
         else:
             k = torch.full_like(yc, float(m))
         s_w = 2 * (d @ rank) - (k - 1) * d.sum(dim=1)  # Σ(2i − k + 1)·d₍ᵢ₎
-        value = d.abs().sum(dim=1) / k - s_w / (k * (k - 1) if fair else k * k)
-        out[part] = torch.where(k >= (2 if fair else 1), value, torch.full_like(value, math.nan))
+        # no member left (k = 0), or one for the fair spread term: 0/0, NaN as on the NumPy path
+        out[part] = d.abs().sum(dim=1) / k - s_w / (k * (k - 1) if fair else k * k)
     return out.reshape(shape)
 
 
@@ -122,7 +121,7 @@ def rank_histogram_torch(members: Any, obs: Any, generator: torch.Generator | No
                          member_axis: int = 0) -> torch.Tensor:
     """Counts of the observation's rank among the members: m + 1 bins (int64 on the members' device)."""
     x, y, _ = ensemble_tensors(members, obs, member_axis)
-    r = ranks_torch(x, y, generator, member_axis=-1)
+    r = ranks_torch(x, y, generator, member_axis=1)
     return torch.bincount(r, minlength=x.shape[1] + 1)
 
 
@@ -144,7 +143,7 @@ def spread_skill_ratio_torch(members: Any, obs: Any, *, member_axis: int = 0,
     var = torch.empty_like(mean)
     for part in _chunks(n, m):
         xc = x[part].to(torch.float64)
-        mean[part], var[part] = xc.mean(dim=1), xc.var(dim=1, correction=1)
+        mean[part], var[part] = xc.mean(dim=1), xc.var(dim=1)  # ddof 1
     reduce = tuple(a for a in range(len(shape)) if a not in kept)
     se = (mean - y).reshape(shape) ** 2
     error = se.mean(dim=reduce).sqrt() if reduce else se.sqrt()

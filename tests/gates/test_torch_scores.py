@@ -70,9 +70,11 @@ def test_crps_nan_policies_match_numpy_path() -> None:
         np.testing.assert_allclose(got.numpy(), want, rtol=0, atol=1e-12, equal_nan=True)
     omitted = crps_ensemble_torch(torch.from_numpy(x), torch.from_numpy(y), member_axis=1, nan_policy="omit")
     assert math.isfinite(omitted[0]) and math.isnan(omitted[2]) and math.isnan(omitted[4])
-    with pytest.raises(GateError, match="members hold non-finite values at 3 of 6"):
+    with pytest.raises(GateError, match="^members hold non-finite values at 3 of 6 point\\(s\\); remove them or pass "
+                                        "nan_policy='omit' \\(NaN members dropped\\) or 'propagate' \\(NaN for"):
         crps_ensemble_torch(x, np.nan_to_num(y), member_axis=1)
-    with pytest.raises(GateError, match="obs holds 1 non-finite"):
+    with pytest.raises(GateError, match="^obs holds 1 non-finite value\\(s\\) of 6; remove them or pass "
+                                        "nan_policy='omit'$"):
         crps_ensemble_torch(np.zeros((6, 5)), y, member_axis=1)
     one = np.array([[1.0, math.nan, math.nan], [1.0, math.nan, 2.0]])  # fair with one member left is NaN
     fair = crps_ensemble_torch(one, [0.0, 0.0], member_axis=1, fair=True, nan_policy="omit")
@@ -125,13 +127,19 @@ def test_bad_input_is_one_error_naming_the_argument() -> None:
         crps_ensemble_torch(x, torch.zeros(3))
     with pytest.raises(GateError, match="empty ensemble"):
         crps_ensemble_torch(torch.zeros(0, 4), torch.zeros(4))
+    with pytest.raises(GateError, match="^members is an empty ensemble \\(0 members\\)$"):
+        crps_ensemble_torch(torch.zeros(0, 4), torch.zeros(4))
+    with pytest.raises(GateError, match="^obs is empty: nothing to score$"):
+        crps_ensemble_torch(torch.zeros(3, 0), torch.zeros(0))
+    with pytest.raises(GateError, match="^members must have a member axis, got a scalar$"):
+        crps_ensemble_torch(torch.tensor(1.0), torch.tensor(1.0))
     with pytest.raises(GateError, match="member_axis 2 is out of range"):
         crps_ensemble_torch(x, torch.zeros(4), member_axis=2)
     with pytest.raises(GateError, match="member_axis must be an int"):
         ranks_torch(x, torch.zeros(4), member_axis=True)  # type: ignore[arg-type]
-    with pytest.raises(GateError, match="nan_policy must be one of"):
+    with pytest.raises(GateError, match="^nan_policy must be one of raise, propagate, omit, got 'drop'$"):
         crps_ensemble_torch(x, torch.zeros(4), nan_policy="drop")
-    with pytest.raises(GateError, match="at least two members"):
+    with pytest.raises(GateError, match="^the fair CRPS needs at least two members$"):
         crps_ensemble_torch(torch.zeros(1, 4), torch.zeros(4), fair=True)
     with pytest.raises(GateError, match="threshold must be finite"):
         crps_ensemble_torch(x, torch.zeros(4), threshold=math.inf)
@@ -139,11 +147,51 @@ def test_bad_input_is_one_error_naming_the_argument() -> None:
         crps_ensemble_torch(x, ["a", "b", "c", "d"])
     with pytest.raises(GateError, match="members must be real"):
         crps_ensemble_torch(torch.zeros(3, 4, dtype=torch.complex64), torch.zeros(4))
-    with pytest.raises(GateError, match="spread needs at least two"):
+    with pytest.raises(GateError, match="^spread needs at least two members$"):
         spread_skill_ratio_torch(torch.zeros(1, 4), torch.zeros(4))
     with pytest.raises(GateError, match="by axis"):
         spread_skill_ratio_torch(torch.rand(3, 4), torch.zeros(4), by=1)
-    with pytest.raises(GateError, match="exact on every case"):
+    with pytest.raises(GateError, match="^the ensemble mean is exact on every case: spread/skill is undefined$"):
         spread_skill_ratio_torch(torch.ones(3, 4), torch.ones(4))
-    with pytest.raises(GateError, match="non-finite"):
+    with pytest.raises(GateError, match="^members or obs hold non-finite values: ranks need finite input$"):
         rank_histogram_torch(torch.full((3, 4), math.nan), torch.zeros(4))
+    with pytest.raises(GateError, match="^members or obs hold non-finite values: spread/skill needs finite input$"):
+        spread_skill_ratio_torch(torch.tensor([[1.0, math.inf], [2.0, 0.0]]), torch.zeros(2))  # obs finite
+    with pytest.raises(GateError, match="^obs must be numeric, got list$"):
+        crps_ensemble_torch(x, ["a", "b", "c", "d"])
+
+
+def test_smallest_ensembles_edge_axes_and_return_types() -> None:
+    pair = torch.tensor([[0.0, 2.0]])  # two members: the fewest the fair CRPS and the spread accept
+    assert crps_ensemble_torch(pair, [1.0], member_axis=1, fair=True).item() == 0.0
+    assert crps_ensemble_torch(pair, [1.0], member_axis=-1).item() == 0.5
+    x, y = case(np.float64, (5, 2))
+    assert spread_skill_ratio_torch(x, y, member_axis=1) == pytest.approx(spread_skill_ratio(x, y, member_axis=1))
+    assert isinstance(spread_skill_ratio_torch(x, y, member_axis=1), float)
+    first = x.T  # member_axis = −ndim is the first axis
+    np.testing.assert_allclose(crps_ensemble_torch(first, y, member_axis=-2).numpy(), crps_ensemble(first, y))
+    by = spread_skill_ratio_torch(case(np.float64, (3, 4, 6))[0], case(np.float64, (3, 4, 6))[1], member_axis=-1,
+                                  by=-2)
+    assert isinstance(by, torch.Tensor) and by.shape == (3,)
+    assert crps_ensemble_torch(torch.tensor([1.0, 3.0]), torch.tensor(2.0)).item() == 0.5  # 1-D members
+
+
+def test_chunks_cover_the_points_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ts, "CHUNK_VALUES", 9)
+    assert [(c.start, c.stop) for c in ts._chunks(10, 3)] == [(0, 3), (3, 6), (6, 9), (9, 10)]
+    assert [(c.start, c.stop) for c in ts._chunks(2, 20)] == [(0, 1), (1, 2)]  # at least one point per chunk
+
+
+def test_ties_follow_the_generator() -> None:
+    members, obs = torch.zeros(4, 500), torch.zeros(500)
+
+    def seeded(seed: int) -> torch.Generator:
+        return torch.Generator().manual_seed(seed)
+
+    assert torch.equal(ranks_torch(members, obs, seeded(3)), ranks_torch(members, obs, seeded(3)))
+    assert not torch.equal(ranks_torch(members, obs, seeded(3)), ranks_torch(members, obs, seeded(4)))
+    assert torch.equal(rank_histogram_torch(members, obs, seeded(3)), rank_histogram_torch(members, obs, seeded(3)))
+    assert not torch.equal(rank_histogram_torch(members, obs, seeded(3)),
+                           rank_histogram_torch(members, obs, seeded(4)))
+    below = rank_histogram_torch(torch.ones(6, 10), torch.zeros(10))  # every obs below every member
+    assert below.tolist() == [10, 0, 0, 0, 0, 0, 0]
