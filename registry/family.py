@@ -91,6 +91,23 @@ class TrainableFamily(Protocol):
 
 
 @runtime_checkable
+class WindowedTrainableFamily(Protocol):
+    """A family that trains on an extract's named time windows, one table each (``registry train``).
+
+    ``training_windows`` names the split windows it needs (e.g. ``("train", "validation")``); the core refuses an
+    extract that lacks any of them, materialises the extract once per window (``split=…``), verifies each
+    read and records each window's key and digest in the lineage. ``train_windows`` gets ``{window: table}`` and
+    returns ``(files by role, lineage facts)`` like ``TrainableFamily.train``. The tables are cut at the window
+    bounds: a sample needing hours from the window before is the family's to drop, never to borrow.
+    """
+
+    training_windows: tuple[str, ...]
+
+    def train_windows(self, tables: Mapping[str, Any], config: Path, *, out_dir: Path, epochs: int | None, seed: int,
+                      device: str, progress: bool) -> tuple[dict[str, Path], dict[str, Any]]: ...
+
+
+@runtime_checkable
 class DatasetTrainableFamily(Protocol):
     """A family that trains a new version from registered gridded datasets (``registry train --dataset``).
 
