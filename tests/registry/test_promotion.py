@@ -549,3 +549,10 @@ def test_a_scorecard_that_cannot_be_rendered_leaves_the_decision_standing(app, c
     assert (d.verdict, d.scorecard) == ("promoted", None) and d.entry is not None
     assert d.message == "toy@1 is now toy@production (scorecard not rendered: RuntimeError: no fonts)"
     assert app.store.holder("toy", "production") == v.version_id
+
+
+def test_the_ledger_position_a_run_records_is_its_own_familys(app, ckpts):
+    v = _register(app, ckpts["good"])
+    o, _ = app.store.register("other", {"weights": ckpts["good2"]})  # another family, moved by the store alone
+    app.store.move_alias("other", "production", expected=None, to=o.version_id, action="rollback", verdict_digest="d")
+    assert promote(app, v.ref, "production", dry_run=True).evidence.purpose["ledger_seq"] == "0"
