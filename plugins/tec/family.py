@@ -58,10 +58,22 @@ class TecFamily:
 
     def train(self, table: Any, config: Path, *, out_dir: Path, epochs: int | None, seed: int, device: str,
               progress: bool) -> tuple[dict[str, Path], dict[str, Any]]:
-        """Temporal split by the config's windows, early stopping on validation; lineage records the split."""
+        """One table cut by the config's windows (``registry train`` uses ``train_windows``); early stopping on
+        validation; the lineage records the split."""
         from plugins.tec.train import train_files
 
         return train_files(table, config, out_dir=out_dir, epochs=epochs, seed=seed, device=device, progress=progress)
+
+    training_windows: tuple[str, ...] = ("train", "validation")
+
+    def train_windows(self, tables: Mapping[str, Any], config: Path, *, out_dir: Path, epochs: int | None, seed: int,
+                      device: str, progress: bool) -> tuple[dict[str, Path], dict[str, Any]]:
+        """``registry train``: the extract's train and validation windows, one table each (each cut at its bounds,
+        so the first 25 hours of a window only feed inputs); early stopping on validation."""
+        from plugins.tec.train import train_window_files
+
+        return train_window_files(tables, config, out_dir=out_dir, epochs=epochs, seed=seed, device=device,
+                                  progress=progress)
 
     def prepare_demo(self, source: Any, workdir: Path) -> DemoPlan:
         """Real Kp/F10.7 from ``indices.*``, SYNTHETIC solar wind/Dst/Bz and model-derived TEC into ``demo.*``."""
