@@ -53,13 +53,15 @@ def run_predict_arrays(app: App, args: argparse.Namespace, out: Output) -> int:
                      device=args.device, members=members, variables=plan.variables, grid=plan.grid,
                      batch=plan.batch)
     t0 = time.perf_counter()
-    ens = write_ensemble(args.out, {**ident, "input": {"name": args.input.name, "digest": case.digest}},
-                         plan.generate, progress=not out.json_mode)
+    synthetic = bool(case.attrs.get("synthetic"))  # generated from SYNTHETIC data: said in the store and the line
+    source = {"name": args.input.name, "digest": case.digest, **({"synthetic": True} if synthetic else {})}
+    ens = write_ensemble(args.out, {**ident, "input": source}, plan.generate, progress=not out.json_mode)
     seconds = time.perf_counter() - t0
     body: dict[str, Any] = {"version": version.ref, "version_id": version.version_id, "out": str(args.out),
                             "shape": list(ens.shape), "variables": list(ens.variables), "digest": ens.digest,
                             "identity": ens.identity, "seconds": round(seconds, 3)}
     m, c, h, w = ens.shape
     out.emit(body, f"{version.ref}: {m} members × {c} variables ({', '.join(ens.variables)}) × {h} × {w} → "
-                   f"{args.out} in {seconds:.1f} s; sampler {plan.sampler}; digest {ens.digest[:16]}")
+                   f"{args.out} in {seconds:.1f} s; sampler {plan.sampler}; digest {ens.digest[:16]}"
+                   + ("; input SYNTHETIC" if synthetic else ""))
     return int(ExitCode.OK)

@@ -90,6 +90,22 @@ def test_demo_train_and_predict_to_a_zarr_store(grid_home, tmp_path, capsys):
     assert not np.array_equal(open_ensemble(again).read(), ens.read())  # another condition, another ensemble
 
 
+def test_predict_from_a_synthetic_input_labels_the_ensemble_synthetic(grid_home, tmp_path, capsys):
+    assert run(capsys, "demo", "toygrid")[0] == 0
+    labelled = write_npy(make_case(), tmp_path / "labelled")
+    (labelled / "synthetic.json").write_text('{"description": "made up"}')
+    plain = write_npy(make_case(), tmp_path / "plain")
+    runs = {}
+    for case in (labelled, plain):
+        args = ["predict", "toygrid@production", "--input", str(case), "--members", "2", "--out"]
+        code, human, _ = run(capsys, *args, str(tmp_path / f"{case.name}-h.zarr"))
+        code_json, body, _ = run(capsys, *args, str(tmp_path / f"{case.name}-j.zarr"), "--json")
+        assert code == code_json == 0
+        runs[case.name] = (human, json.loads(body)["identity"]["input"])
+    assert "SYNTHETIC" in runs["labelled"][0] and runs["labelled"][1]["synthetic"] is True
+    assert "SYNTHETIC" not in runs["plain"][0] and "synthetic" not in runs["plain"][1]
+
+
 @pytest.mark.parametrize(("extra", "message"), [
     (["--members", "0", "--out", "OUT"], "--members must be 1…10000"),
     (["--steps", "0", "--out", "OUT"], "--steps must be ≥ 1"),
