@@ -98,11 +98,11 @@ def plan_for(ctx: GateContext, dataset: Any, time: int, members: int, *, champio
                                           device=ctx.device, options={"time": str(time)})
 
 
-def cases_of(ctx: GateContext, setup: EvaluationPlan) -> list[Case]:
+def cases_of(ctx: GateContext, setup: EvaluationPlan, ds: Any = None) -> list[Case]:
     """The run's cases: ensembles generated (or read back) through ``ctx.ensemble``, truth, persistence and a
     climatological ensemble of training-period states."""
     model = ctx.model
-    ds = evaluation_dataset(ctx)
+    ds = evaluation_dataset(ctx) if ds is None else ds
     times = test_times(model, ds)[: setup.cases]
     start = int(model.config.get("test_from", ds.shape[0] // 2))
     pool = np.arange(0, max(start, 1))
@@ -121,7 +121,10 @@ def score_run(ctx: GateContext, setup: EvaluationPlan | None = None) -> Sums:
     setup = setup or EvaluationPlan()
     plan = setup.plan if setup.plan.variables == tuple(ctx.model.variables) else \
         ScoringPlan(**{**vars(setup.plan), "variables": tuple(ctx.model.variables)})
-    return score_cases(cases_of(ctx, setup), plan)
+    ds = evaluation_dataset(ctx)
+    sums = score_cases(cases_of(ctx, setup, ds), plan)
+    sums.source = "SYNTHETIC" if ds.attrs.get("synthetic") else ""
+    return sums
 
 
 def condition_pair(ctx: GateContext, crop: int) -> tuple[tuple[int, np.ndarray], tuple[int, np.ndarray]]:

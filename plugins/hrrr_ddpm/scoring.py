@@ -86,6 +86,7 @@ class Sums:
     spectra: dict[str, list[tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)
     maps: CaseMaps | None = None
     cases: int = 0
+    source: str = ""  # "SYNTHETIC" when the scored dataset is labelled synthetic: the maps' titles say so
 
     def unit_matrix(self, key: str) -> np.ndarray:
         if key not in self.units:

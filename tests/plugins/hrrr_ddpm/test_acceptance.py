@@ -99,3 +99,4 @@ def test_the_release_suite_scores_on_disk_ensembles_shared_by_its_gates(trained:
     assert len(EnsembleStore(trained["home"]).list()) == 2  # one per case, written once, read by every gate
     fss = next(r for r in evidence.results if r.name == "fss")
     assert [f["kind"] for f in fss.figures][-1] == "paintball"
+    assert all(f["title"].startswith("SYNTHETIC ") for f in fss.figures[1:])  # the dataset is labelled synthetic

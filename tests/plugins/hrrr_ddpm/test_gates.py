@@ -92,6 +92,15 @@ def test_figures_show_ranks_reliability_and_one_cases_maps(calibrated: Sums) -> 
     assert np.shape(prob["panels"][0]["z"]) == (32, 32) and (prob["vmin"], prob["vmax"]) == (0.0, 1.0)
     assert len(paint["members"]) == 6 and np.shape(paint["truth"]) == (32, 32)
     assert [s["name"] for s in fss.details["slices"]] == ["1 px", "5 px", "9 px"]
+    assert not any("SYNTHETIC" in f["title"] for f in fss.figures)  # the data are not labelled synthetic
+
+
+def test_maps_of_synthetic_data_say_so_in_every_title(calibrated: Sums) -> None:
+    from dataclasses import replace
+
+    fss = FSSGate(LIMITS).evaluate(MemoContext(replace(calibrated, source="SYNTHETIC")))
+    assert [f["title"].split(" ")[0] for f in fss.figures[1:]] == ["SYNTHETIC"] * 4
+    assert fss.figures[1]["title"] == "SYNTHETIC REFC: truth and ensemble mean (first case)"
 
 
 def test_per_variable_outcome_is_the_worst_variable_and_fails_closed() -> None:
