@@ -4,7 +4,8 @@ denoiser fitted by ``plugins.hrrr_ddpm.train`` (optionally on random crops), and
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,35 @@ def read_training_config(path: Path) -> dict[str, Any]:
     unknown = sorted(set(given) - set(DEFAULTS) - {"dataset", "variables", "test_from", "note", "sampling_schedule"})
     if unknown:
         raise InvalidInput(f"{path}: unknown training config keys {', '.join(unknown)}")
-    return {**DEFAULTS, **given}
+    cfg = {**DEFAULTS, **given}
+    for key, (ok, need) in _VALUES.items():
+        if not ok(cfg[key]):
+            raise InvalidInput(f"{path}: {key} must be {need}, got {cfg[key]!r}")
+    return cfg
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _integer(v: Any, low: int) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= low
+
+
+_VALUES: dict[str, tuple[Callable[[Any], bool], str]] = {  # checked before training: a bad value is a usage error
+    "width": (lambda v: _integer(v, 8) and v % 8 == 0, "a positive multiple of 8"),
+    "conditional": (lambda v: isinstance(v, bool), "true or false"),
+    "T": (lambda v: _integer(v, 2), "an integer ≥ 2"),
+    "s": (lambda v: _number(v) and v > 0, "a number > 0"),
+    "epochs": (lambda v: _integer(v, 1), "an integer ≥ 1"),
+    "batch_size": (lambda v: _integer(v, 1), "an integer ≥ 1"),
+    "lr": (lambda v: _number(v) and v > 0, "a number > 0"),
+    "wd": (lambda v: _number(v) and v >= 0, "a number ≥ 0"),
+    "clip": (lambda v: _number(v) and v > 0, "a number > 0"),
+    "ema": (lambda v: _number(v) and 0 <= v < 1, "a number in [0, 1)"),
+    "test_fraction": (lambda v: _number(v) and 0 < v < 1, "a number in (0, 1)"),
+    "crop": (lambda v: v is None or _integer(v, 1), "null or an integer ≥ 1"),
+}
 
 
 def training_pairs(ds: Any, variables: tuple[str, ...], test_from: int) -> tuple[np.ndarray, np.ndarray]:
@@ -47,6 +76,8 @@ def train_version(datasets: Mapping[str, Any], config: Path, *, out_dir: Path, e
     from plugins.hrrr_ddpm.model import TinyDDPM, count_parameters, save_model
     from plugins.hrrr_ddpm.train import train_ddpm
 
+    if epochs is not None and epochs < 1:
+        raise InvalidInput(f"--epochs must be ≥ 1, got {epochs}")
     cfg = read_training_config(config)
     name = str(cfg.get("dataset") or (next(iter(datasets)) if len(datasets) == 1 else ""))
     if name not in datasets:
