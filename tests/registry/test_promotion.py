@@ -517,7 +517,8 @@ def test_a_run_records_what_it_was_compared_with_per_alias(app, ckpts):
     assert first.environment["device"] == "cpu"
     again = promote(app, good.ref, "production", dry_run=True).evidence  # the champion's latest passing run
     assert again.champion_version_id is None  # the holder is not its own champion
-    promote(app, good.ref, "staging", dry_run=True, suite="empty")  # a later run of the champion, another suite
+    later = promote(app, good.ref, "staging", dry_run=True, suite="tunable")  # passing too, in another suite
+    assert later.verdict == "promoted"
     challenger = promote(app, other.ref, "production", dry_run=True).evidence
     assert challenger.champion_version_id == good.version_id
     assert challenger.purpose == {"command": "dry-run", "alias": "production", "ledger_seq": "1",
