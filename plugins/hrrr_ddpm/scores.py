@@ -33,8 +33,12 @@ def _interval(draws: np.ndarray, level: float = LEVEL) -> dict[str, float] | Non
 
 
 def resample_counts(sums: Sums, rng: np.random.Generator, n_resamples: int = 1000) -> np.ndarray:
-    """How often each unit (a case's block of rows) is drawn in each resample; share one per run."""
+    """How often each unit (a case's block of rows) is drawn in each resample; share one per run. Fewer than two
+    units is a gate error: every resample would be the one unit, an interval of zero width a gate could pass on."""
     n = len(sums.unit_matrix("points"))
+    if n < 2:
+        raise GateError(f"{n} block of rows was scored; an interval needs at least 2 (score more cases, or "
+                        f"blocks smaller than block_rows={sums.plan.block_rows})")
     return block_counts(n, 1, n_resamples, rng)
 
 

@@ -155,3 +155,12 @@ def test_any_band_height_gives_the_whole_cases_scores(band: int, seed: int) -> N
     plan = ScoringPlan(fss_windows=(1, 3), block_rows=5, spectrum_members=2)
     whole = _all_stats(score_cases([Case(**case, band_rows=13)], plan))
     _close(whole, _all_stats(score_cases([Case(**case, band_rows=band)], plan)))
+
+
+def test_one_row_block_gives_no_interval_a_gate_could_pass_on() -> None:
+    """One case of one block of rows: every resample is that block, so an interval would have zero width."""
+    one = score_cases([Case(**synthetic_case(5, m=4, h=8, w=8))], ScoringPlan(block_rows=8))
+    with pytest.raises(GateError, match="1 block of rows was scored; an interval needs at least 2"):
+        scores.resample_counts(one, np.random.default_rng(0), 50)
+    two = score_cases([Case(**synthetic_case(5, m=4, h=8, w=8))], ScoringPlan(block_rows=4))
+    assert scores.resample_counts(two, np.random.default_rng(0), 50).shape == (50, 2)
