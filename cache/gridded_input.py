@@ -70,6 +70,8 @@ def open_input(paths: Sequence[Path], *, stats: Path | None = None, normalised: 
             raise InvalidInput(f"{p} does not exist")
     if len(paths) == 1 and paths[0].is_dir() and (paths[0] / "zarr.json").is_file():
         found = _from_zarr(paths[0])
+    elif any(p.is_dir() and (p / ".zgroup").is_file() for p in paths):
+        raise InvalidInput("a Zarr v2 group (.zgroup) is not read; convert it to Zarr v3 (zarr.json) or .npy stacks")
     else:
         files: list[Path] = []
         for p in paths:
