@@ -186,6 +186,22 @@ def check(found: GriddedInput) -> None:
                 raise InvalidInput(f"{name} must be finite and within ±{limit:g} degrees")
     if found.stats is not None:
         _check_stats(found.stats, list(found.variables))
+    _check_texts(found.attrs, "attributes")
+
+
+def _check_texts(value: Any, where: str) -> None:
+    """Every string in the attributes (keys too) is printable text: they are listed and kept in the digest."""
+    from registry.naming import check_text
+
+    if isinstance(value, str):
+        check_text(value, where)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            check_text(str(key), where)
+            _check_texts(item, f"{where}: {key}")
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _check_texts(item, where)
 
 
 def _check_stats(stats: Mapping[str, Any], names: list[str]) -> None:

@@ -47,13 +47,16 @@ def test_add_list_and_add_again(grid_home, tmp_path, capsys):
     (["datasets", "add", "x", "CASE", "--stats", "CASE/absent.json"], "absent.json does not exist"),
     (["datasets", "add", "x", "CASE", "--stats", "CASE"], "not a JSON file"),
     (["datasets", "add", "x", "ZARR2"], "a Zarr v2 group (.zgroup) is not read"),
+    (["datasets", "add", "x", "ATTRS"], "attributes: description contains the control character '\\x1b'"),
 ])
 def test_bad_requests_exit_2_with_one_line_and_register_nothing(grid_home, tmp_path, capsys, args, message):
     case = write_npy(make_case(), tmp_path / "case")
     (tmp_path / "v2.zarr").mkdir()
     (tmp_path / "v2.zarr" / ".zgroup").write_text('{"zarr_format": 2}')
+    labelled = write_npy(make_case(), tmp_path / "labelled")
+    (labelled / "attrs.json").write_text('{"description": "red \\u001b[31m text", "units": {"a": "K"}}')
     code, out, err = run(capsys, *[a.replace("CASE", str(case)).replace("ZARR2", str(tmp_path / "v2.zarr"))
-                                   for a in args])
+                                   .replace("ATTRS", str(labelled)) for a in args])
     assert code == 2 and message in err and err.count("\n") == 1
     assert run(capsys, "datasets", "--json")[1] == '{\n  "datasets": []\n}\n'
 
