@@ -56,6 +56,7 @@ class RunContext:
         self._memo: dict[str, Any] = {}
         self.expected_datasets = dict(expected_datasets or {})
         self.dataset_digests: dict[str, str] = {}
+        self.synthetic_datasets: set[str] = set()  # datasets read that are labelled synthetic
         self.ensemble_digests: dict[str, str] = {}
         self.generated: list[str] = []  # keys of the ensembles this run generated (the rest came from disk)
         self.progress = progress
@@ -123,6 +124,8 @@ class RunContext:
             store = DatasetStore(self.store.home)
             found = self._datasets[name] = store.open(store.resolve(name, self.expected_datasets.get(name)))
         self.dataset_digests[name] = found.digest
+        if found.attrs.get("synthetic"):
+            self.synthetic_datasets.add(name)
         return found
 
     def ensemble(self, plan: EnsemblePlan, *, champion: bool = False) -> Ensemble:

@@ -112,6 +112,9 @@ class Evidence:
     dataset_digests: dict[str, str] = field(default_factory=dict)
     ensemble_digests: dict[str, str] = field(default_factory=dict)
     tolerance: dict[str, float] = field(default_factory=dict)
+    # the pinned datasets labelled synthetic (``synthetic.json`` or a ``synthetic`` attribute), so that the
+    # scorecard, rendered from the evidence alone, can say so; hashed only when there are some
+    synthetic_datasets: tuple[str, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -141,6 +144,7 @@ class Evidence:
             raise IntegrityError(f"evidence {evidence_id[:12]} no longer matches its hash")
         d["results"] = tuple(GateResult.from_dict(r) for r in d["results"])
         d["figures"] = tuple(d.get("figures", ()))
+        d["synthetic_datasets"] = tuple(d.get("synthetic_datasets", ()))
         return cls(evidence_id=evidence_id, **d)
 
     def content(self) -> dict[str, Any]:
@@ -152,9 +156,11 @@ class Evidence:
             d["figures"] = list(self.figures)
         else:  # evidence stored before suites had figures keeps its hash
             d.pop("figures")
-        for name in ("dataset_digests", "ensemble_digests", "tolerance"):  # likewise before gridded data
-            if not d[name]:
+        for name in ("dataset_digests", "ensemble_digests", "tolerance", "synthetic_datasets"):  # likewise
+            if not d[name]:  # before gridded data
                 d.pop(name)
+        if self.synthetic_datasets:
+            d["synthetic_datasets"] = list(self.synthetic_datasets)
         return d
 
 

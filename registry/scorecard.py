@@ -212,6 +212,12 @@ def _kv(d: Mapping[str, Any]) -> list[tuple[str, str]]:
             for k, v in sorted(d.items(), key=lambda kv: str(kv[0]))]
 
 
+def _datasets(evidence: Evidence) -> list[tuple[str, str]]:
+    """The pinned datasets' digests; one labelled synthetic says SYNTHETIC before its digest."""
+    synthetic = set(evidence.synthetic_datasets)
+    return [(k, f"SYNTHETIC · {v}" if k in synthetic else v) for k, v in _kv(evidence.dataset_digests)]
+
+
 def _history(entries: Sequence[LedgerEntry]) -> list[dict[str, Any]]:
     return [{"seq": e.seq, "action": e.action, "alias": e.alias, "from": (e.from_version or "∅")[:12],
              "to": (e.to_version or "∅")[:12], "forced": e.forced, "reason": e.reason, "who": e.who, "at": e.at,
@@ -257,7 +263,8 @@ def render_scorecard(
                   for f in sorted(version.files, key=lambda f: (f.role, f.filename))],
         "lineage": _kv(version.lineage), "checkpoints": _kv(evidence.checkpoint_hashes),
         "extracts": _kv(evidence.extract_digests), "environment": _kv(evidence.environment),
-        "datasets": _kv(evidence.dataset_digests), "ensembles": _kv(evidence.ensemble_digests),
+        "datasets": _datasets(evidence), "synthetic": list(evidence.synthetic_datasets),
+        "ensembles": _kv(evidence.ensemble_digests),
         "tolerance": _kv(evidence.tolerance),
         "history": _history(history),
     }

@@ -126,6 +126,7 @@ def run_suite(store: Store, family: Family, suite: GateSuite, version: ModelVers
                 purpose=dict(purpose or {}), figures=figures,
                 dataset_digests=dict(sorted(ctx.dataset_digests.items())),
                 ensemble_digests=dict(sorted(ctx.ensemble_digests.items())),
-                tolerance={k: float(v) for k, v in sorted((suite.device_tolerance or {}).items())})
+                tolerance={k: float(v) for k, v in sorted((suite.device_tolerance or {}).items())},
+                synthetic_datasets=tuple(sorted(ctx.synthetic_datasets)))
     draft = Evidence(evidence_id="", **body)  # type: ignore[arg-type]
     return Evidence(evidence_id=digest_json(draft.content()), **body)  # type: ignore[arg-type]

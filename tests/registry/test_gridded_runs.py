@@ -139,7 +139,21 @@ def test_on_the_same_hardware_any_difference_is_drift():
 
 def test_evidence_without_gridded_data_keeps_its_hash():
     ev = dataclasses.replace(_evidence("cpu", [0.5]), dataset_digests={}, ensemble_digests={}, tolerance={})
-    assert not {"dataset_digests", "ensemble_digests", "tolerance"} & set(ev.content())
+    assert not {"dataset_digests", "ensemble_digests", "tolerance", "synthetic_datasets"} & set(ev.content())
+    assert "synthetic_datasets" not in _evidence("cpu", [0.5]).content()  # gridded but not synthetic: as before
+
+
+def test_a_synthetic_dataset_is_labelled_in_the_evidence_and_its_scorecard(grid_app, tmp_path):
+    folder = write_npy(make_case(), tmp_path / "labelled")
+    (folder / "synthetic.json").write_text(json.dumps({"description": "toy fields"}))
+    DatasetStore(grid_app.home).register(DATASET, open_input([folder]), tile=8)
+    decision = promote(grid_app, _train(grid_app).ref, "production")
+    ev = decision.evidence
+    assert ev.synthetic_datasets == (DATASET,) and ev.content()["synthetic_datasets"] == [DATASET]
+    stored = Evidence.from_stored(ev.evidence_id, json.dumps(ev.content()))
+    assert stored.synthetic_datasets == (DATASET,)
+    card = Path(decision.scorecard).read_text()
+    assert "SYNTHETIC DATA" in card.split("</header>")[0] and f"SYNTHETIC · {ev.dataset_digests[DATASET]}" in card
 
 
 def test_a_plan_for_another_time_is_another_ensemble(grid_app):

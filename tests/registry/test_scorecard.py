@@ -383,3 +383,17 @@ def test_headless_chromium_shows_embedded_raster_maps(tmp_path: Path) -> None:
     _, _, rows = _png_rows(shot.read_bytes(), 900)
     viridis_yellow = sum(1 for row in rows for r, g, b in row if r > 200 and g > 180 and b < 90)
     assert viridis_yellow > 200  # the map's top colour is on screen
+
+
+def test_synthetic_datasets_are_labelled_in_the_header_and_the_digest_table() -> None:
+    version = _version(7, "a" * 64)
+    plain = replace(_evidence(version.version_id, 1.5), dataset_digests={"real": "1" * 64, "fake": "2" * 64})
+    labelled = replace(plain, synthetic_datasets=("fake",))
+    decision = {"verdict": "refused", "alias": "production"}
+    page = render_scorecard(version=version, evidence=labelled, decision=decision)
+    header = page.split("</header>")[0]
+    assert "SYNTHETIC DATA" in header and 'data-synthetic="fake"' in header
+    assert f"SYNTHETIC · {'2' * 64}" in page and f"SYNTHETIC · {'1' * 64}" not in page  # only the labelled one
+    assert "Dataset digests (SYNTHETIC: fake)" in page and "· SYNTHETIC data</title>" in page
+    unlabelled = render_scorecard(version=version, evidence=plain, decision=decision)
+    assert "SYNTHETIC" not in unlabelled
