@@ -166,3 +166,14 @@ def test_extracts_page_shows_rows_digest_and_the_runs_that_pin_them(serve, app, 
     assert rows(html, "data-key") == [ref.key]
     assert ref.digest[:16] in html and ">50<" in html
     assert f"toy@1 run {run.evidence_id[:8]}" in html
+
+
+def test_the_version_page_names_the_split_window_each_training_extract_came_from(serve, app, ckpts) -> None:  # type: ignore[no-untyped-def]
+    from registry.commands.versions import register_validated
+
+    windows = [{"name": "obs", "rows": 20, "digest": "a" * 64, "key": "b" * 64, "split": "train"},
+               {"name": "obs", "rows": 10, "digest": "c" * 64, "key": "d" * 64, "split": "validation"}]
+    register_validated(app, app.plugins.family("toy"), {"weights": ckpts["good"]}, name="windowed",
+                       lineage={"extracts": windows})
+    html = httpx.get(serve().url + "/versions/toy@1").text
+    assert "obs [split=train] · 20 rows" in html and "obs [split=validation] · 10 rows" in html
