@@ -113,7 +113,10 @@ class VerifiedArray:
                 progress()
 
 
-def create_array(group: Any, name: str, shape: Sequence[int], chunks: Sequence[int]) -> Any:
-    """A new float32 Zarr v3 array in ``group`` (NaN fill: an unwritten chunk never reads as data)."""
+def create_array(group: Any, name: str, shape: Sequence[int], chunks: Sequence[int],
+                 dimension_names: Sequence[str] | None = None) -> Any:
+    """A new float32 Zarr v3 array in ``group`` (NaN fill: an unwritten chunk never reads as data), its axes named
+    by ``dimension_names`` when given (what xarray and other readers label them with)."""
     return group.create_array(name, shape=tuple(shape), chunks=tuple(chunks), dtype="float32",
-                              fill_value=float("nan"))
+                              fill_value=float("nan"),
+                              dimension_names=None if dimension_names is None else tuple(dimension_names))

@@ -36,6 +36,7 @@ from registry.hashing import canonical_json, digest_json
 from registry.store import now_utc
 
 MARKER = "complete.json"
+DIMS = ("member", "variable", "y", "x")  # the Zarr v3 dimension_names of ``members``
 TILE = 256
 Generate = Callable[[Sequence[int]], Any]  # member ids → (len(ids), C, H, W) values (numpy or torch)
 
@@ -109,10 +110,13 @@ def open_ensemble(path: Path, key: str | None = None) -> Ensemble | None:
 
 
 def write_ensemble(path: Path, ident: Mapping[str, Any], generate: Generate, *, tile: int = TILE,
-                   progress: bool = False, batch: int | None = None) -> Ensemble:
+                   progress: bool = False, batch: int | None = None, attrs: Mapping[str, Any] | None = None,
+                   coords: Mapping[str, np.ndarray] | None = None) -> Ensemble:
     """Generate the ensemble ``ident`` ``ident["batch"]`` members at a time into a temporary folder beside ``path``,
     write its marker and rename it to ``path`` (which must not exist). Nothing is left if anything raises.
-    ``batch``, if given, replaces the identity's batch (and so is recorded with it)."""
+    ``batch``, if given, replaces the identity's batch (and so is recorded with it). The array's axes are named
+    (member, variable, y, x); ``attrs`` become the group's attributes and ``coords`` (2-D ``lat``/``lon`` of the
+    grid) arrays beside ``members``, for readers such as xarray. Neither is part of the digest."""
     if batch is not None:
         if batch < 1:
             raise InvalidInput(f"an ensemble is generated in batches of ≥ 1 member, got {batch}")
@@ -129,7 +133,9 @@ def write_ensemble(path: Path, ident: Mapping[str, Any], generate: Generate, *, 
     batch = int(ident.get("batch", 8))
     tmp = path.parent / f".tmp-{os.getpid()}-{secrets.token_hex(4)}"
     try:
-        array = create_array(zarr.open_group(tmp, mode="w", zarr_format=3), "members", shape, chunks)
+        group = zarr.open_group(tmp, mode="w", zarr_format=3)
+        array = create_array(group, "members", shape, chunks, DIMS)
+        _describe(group, array, variables, dict(attrs or {}), dict(coords or {}), (h, w))
         digests: list[str] = []
         with tqdm(total=members, desc=f"ensemble {digest_json(dict(ident))[:12]}", unit="member",
                   disable=not progress or not sys.stderr.isatty(), leave=False) as bar:
@@ -158,6 +164,18 @@ def write_ensemble(path: Path, ident: Mapping[str, Any], generate: Generate, *, 
     if done is None:
         raise IntegrityError(f"the ensemble just written at {path} does not read back complete")
     return done
+
+
+def _describe(group: Any, array: Any, variables: list[str], attrs: dict[str, Any], coords: dict[str, np.ndarray],
+              grid: tuple[int, int]) -> None:
+    array.attrs.update({"variables": variables, "long_name": "generated ensemble members",
+                        **({"coordinates": " ".join(sorted(coords))} if coords else {})})
+    for name, values in sorted(coords.items()):
+        values = np.asarray(values, dtype=DTYPE)
+        if values.shape != grid:
+            raise InvalidInput(f"coordinate {name!r} is {values.shape}, the ensemble's grid is {grid}")
+        create_array(group, name, grid, grid, DIMS[2:])[...] = values
+    group.attrs.update(json.loads(canonical_json({**attrs, "variables": variables, "dimensions": list(DIMS)})))
 
 
 def _as_array(values: Any) -> np.ndarray:

@@ -7,6 +7,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from registry.errors import ExitCode, InvalidInput, UsageError
+from registry.naming import check_text
 from registry.output import Output
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ def run_predict_arrays(app: App, args: argparse.Namespace, out: Output) -> int:
         raise InvalidInput(f"--out {args.out} exists already; choose another path or remove it")
     if not args.out.parent.is_dir():
         raise InvalidInput(f"--out: folder {args.out.parent} does not exist")
+    check_text(args.input.name, "--input file name")  # recorded in the ensemble's identity and attributes
     options = parse_params(args.option)
     version = app.store.resolve(args.ref)
     family = app.plugins.family(version.family)
@@ -55,7 +57,15 @@ def run_predict_arrays(app: App, args: argparse.Namespace, out: Output) -> int:
     t0 = time.perf_counter()
     synthetic = bool(case.attrs.get("synthetic"))  # generated from SYNTHETIC data: said in the store and the line
     source = {"name": args.input.name, "digest": case.digest, **({"synthetic": True} if synthetic else {})}
-    ens = write_ensemble(args.out, {**ident, "input": source}, plan.generate, progress=not out.json_mode)
+    grid = tuple(plan.grid)
+    coords = {n: case.coordinate(n) for n in case.header["coords"] if case.coordinate(n).shape == grid}
+    attrs = {"title": f"ensemble of {version.ref} ({family.name})" + (" — SYNTHETIC input" if synthetic else ""),
+             "version": version.ref, "version_id": version.version_id, "family": family.name,
+             "sampler": plan.sampler, "seed": seed, "device": args.device, "members": members,
+             "units": _units(case.attrs.get("units"), plan.variables), "input": source, "synthetic": synthetic,
+             "code_version": version.lineage.get("code_version", "")}
+    ens = write_ensemble(args.out, {**ident, "input": source}, plan.generate, progress=not out.json_mode,
+                         attrs=attrs, coords=coords)
     seconds = time.perf_counter() - t0
     body: dict[str, Any] = {"version": version.ref, "version_id": version.version_id, "out": str(args.out),
                             "shape": list(ens.shape), "variables": list(ens.variables), "digest": ens.digest,
@@ -65,3 +75,10 @@ def run_predict_arrays(app: App, args: argparse.Namespace, out: Output) -> int:
                    f"{args.out} in {seconds:.1f} s; sampler {plan.sampler}; digest {ens.digest[:16]}"
                    + ("; input SYNTHETIC" if synthetic else ""))
     return int(ExitCode.OK)
+
+
+def _units(units: Any, variables: Any) -> dict[str, str]:
+    """Each variable's unit from the input's ``units`` attribute (one per variable, or one for all)."""
+    if isinstance(units, dict):
+        return {str(v): str(units[v]) for v in variables if v in units}
+    return {str(v): units for v in variables} if isinstance(units, str) else {}

@@ -194,3 +194,34 @@ def test_two_processes_asking_for_one_ensemble_generate_it_once(tmp_path):
     outs = [p.communicate(timeout=120)[0].split() for p in procs]
     assert sorted(o[0] for o in outs) == ["False", "True"] and outs[0][1] == outs[1][1]
     assert len({m.name.split("-")[0] for m in marks.iterdir()}) == 1 and len(list(marks.iterdir())) == 2
+
+
+def test_a_written_ensemble_names_its_axes_and_carries_attributes_and_coordinates(tmp_path):
+    import zarr
+
+    lat, lon = np.meshgrid(np.linspace(30, 40, GRID[0]), np.linspace(-100, -90, GRID[1]), indexing="ij")
+    attrs = {"sampler": {"kind": "ddim", "steps": 5}, "seed": 1, "units": {"u": "m/s", "v": "m/s"}, "synthetic": True}
+    ens = write_ensemble(tmp_path / "e.zarr", ident(), Counting(), tile=8, attrs=attrs,
+                         coords={"lat": lat, "lon": lon})
+    group = zarr.open_group(tmp_path / "e.zarr", mode="r")
+    assert group["members"].metadata.dimension_names == ("member", "variable", "y", "x")
+    assert group["lat"].metadata.dimension_names == ("y", "x") and np.allclose(group["lat"][:], lat)
+    assert dict(group.attrs) == {**attrs, "variables": ["u", "v"], "dimensions": ["member", "variable", "y", "x"]}
+    assert group["members"].attrs["variables"] == ["u", "v"] and ens.digest == open_ensemble(ens.path).digest
+    xr = pytest.importorskip("xarray")  # not a dependency; checked where installed
+    ds = xr.open_zarr(tmp_path / "e.zarr", consolidated=False)
+    assert ds["members"].dims == ("member", "variable", "y", "x") and ds["members"].shape == (7, 2, *GRID)
+    assert set(ds.coords) == {"lat", "lon"} and ds.attrs["synthetic"] is True
+    assert np.array_equal(ds["members"].values, ens.read())
+
+
+def test_coordinates_of_another_grid_are_refused_and_nothing_is_left(tmp_path):
+    with pytest.raises(InvalidInput, match="coordinate 'lat' is \\(3, 3\\)"):
+        write_ensemble(tmp_path / "e.zarr", ident(), Counting(), coords={"lat": np.zeros((3, 3))})
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_ensemble_written_without_attributes_keeps_its_digest(tmp_path):
+    plain = write_ensemble(tmp_path / "a.zarr", ident(), Counting(), tile=8)
+    described = write_ensemble(tmp_path / "b.zarr", ident(), Counting(), tile=8, attrs={"seed": 1})
+    assert plain.digest == described.digest  # attributes describe the store; the digest is over what generated it

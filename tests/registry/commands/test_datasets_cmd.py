@@ -113,6 +113,38 @@ def test_predict_from_a_synthetic_input_labels_the_ensemble_synthetic(grid_home,
     assert "SYNTHETIC" not in runs["plain"][0] and "synthetic" not in runs["plain"][1]
 
 
+def test_predict_out_is_a_described_store_that_xarray_reads(grid_home, tmp_path, capsys):
+    import zarr
+
+    assert run(capsys, "demo", "toygrid")[0] == 0
+    case = write_npy(make_case(), tmp_path / "labelled")
+    (case / "synthetic.json").write_text('{"description": "made up", "units": {"a": "K", "b": "m/s"}}')
+    out_path = tmp_path / "ens.zarr"
+    args = ["--input", str(case), "--members", "3", "--seed", "2", "--out", str(out_path), "--json"]
+    code, out, _ = run(capsys, "predict", "toygrid@production", *args)
+    body = json.loads(out)
+    group = zarr.open_group(out_path, mode="r")
+    attrs = dict(group.attrs)
+    assert code == 0 and group["members"].metadata.dimension_names == ("member", "variable", "y", "x")
+    assert attrs["variables"] == body["variables"] and attrs["units"] == {"a": "K", "b": "m/s"}
+    assert attrs["seed"] == 2 and attrs["sampler"] == body["identity"]["sampler"] and attrs["synthetic"] is True
+    assert attrs["version"] == body["version"] and attrs["input"]["name"] == "labelled"
+    assert "SYNTHETIC" in attrs["title"]
+    assert group["lat"].shape == group["lon"].shape == (12, 20)
+    xr = pytest.importorskip("xarray")  # not a dependency; checked where installed
+    ds = xr.open_zarr(out_path, consolidated=False)
+    assert ds["members"].dims == ("member", "variable", "y", "x") and {"lat", "lon"} <= set(ds.coords)
+    assert float(ds["lat"].max()) == pytest.approx(40.0)
+
+
+def test_predict_refuses_a_control_character_in_the_input_name(grid_home, tmp_path, capsys):
+    assert run(capsys, "demo", "toygrid")[0] == 0
+    case = write_npy(make_case(), tmp_path / "case\x1b[31m")
+    code, _, err = run(capsys, "predict", "toygrid@production", "--input", str(case), "--out", str(tmp_path / "e.zarr"))
+    assert code == 2 and "--input file name contains the control character '\\x1b'" in err and err.count("\n") == 1
+    assert not (tmp_path / "e.zarr").exists() and not list(tmp_path.glob(".tmp-*"))
+
+
 @pytest.mark.parametrize(("extra", "message"), [
     (["--members", "0", "--out", "OUT"], "--members must be 1…10000"),
     (["--steps", "0", "--out", "OUT"], "--steps must be ≥ 1"),
