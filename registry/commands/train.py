@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--seed", type=seed_value, default=0, help="training seed (a non-negative integer)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--name", default="")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bars (off anyway with --json or when stderr is not a terminal)")
     add_common(p)
     p.set_defaults(handler=run_train)
 
@@ -33,16 +36,17 @@ def run_train(args: argparse.Namespace, out: Output) -> int:
     from registry.errors import InvalidInput
     from registry.training import train_and_register, train_from_datasets
 
+    progress = not (out.json_mode or args.no_progress) and sys.stderr.isatty()  # bars only for a person watching
     if args.dataset:
         if args.param:
             raise InvalidInput("--param applies to --extract, not to --dataset")
         version, created = train_from_datasets(App.from_args(args), args.family, args.config, args.dataset,
                                                epochs=args.epochs, seed=args.seed, device=args.device,
-                                               name=args.name, progress=not out.json_mode)
+                                               name=args.name, progress=progress)
     else:
         version, created = train_and_register(App.from_args(args), args.family, args.config, args.extract,
                                               params=parse_params(args.param), epochs=args.epochs, seed=args.seed,
-                                              device=args.device, name=args.name, progress=not out.json_mode)
+                                              device=args.device, name=args.name, progress=progress)
     metrics = version.lineage.get("training", {}).get("metrics", version.lineage.get("training", {}))
     shown = ", ".join(f"{k} {v:.4g}" for k, v in sorted(metrics.items()) if isinstance(v, float))
     out.emit({"created": created, "version": version.ref, **version.to_dict()},

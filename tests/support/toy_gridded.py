@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,7 @@ class ToyGridFamily:
                        seed: int, device: str, progress: bool) -> tuple[dict[str, Path], dict[str, Any]]:
         import torch
         from safetensors.torch import save_file
+        from tqdm import tqdm
 
         steps = int(json.loads(Path(config).read_text()).get("steps", 200)) if epochs is None else epochs
         ds = datasets[DATASET]
@@ -103,7 +105,7 @@ class ToyGridFamily:
         threads = torch.get_num_threads()
         torch.set_num_threads(1)  # tensors this small train ~40x slower on threads shared with other processes
         try:
-            for _ in range(steps):
+            for _ in tqdm(range(steps), desc="toygrid train", unit="step", disable=not progress, file=sys.stderr):
                 opt.zero_grad()
                 loss = torch.nn.functional.mse_loss(model(x[:-1]), x[1:])
                 loss.backward()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -135,6 +137,26 @@ def test_predict_out_is_a_described_store_that_xarray_reads(grid_home, tmp_path,
     ds = xr.open_zarr(out_path, consolidated=False)
     assert ds["members"].dims == ("member", "variable", "y", "x") and {"lat", "lon"} <= set(ds.coords)
     assert float(ds["lat"].max()) == pytest.approx(40.0)
+
+
+class _Terminal(io.StringIO):
+    """A stderr that says it is a terminal, as a person's shell is."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("stderr", "flags", "bar"), [
+    (_Terminal, [], True), (_Terminal, ["--no-progress"], False), (io.StringIO, [], False),
+], ids=["terminal", "terminal-no-progress", "not-a-terminal"])
+def test_train_progress_bar_only_on_a_terminal_and_never_with_no_progress(grid_home, tmp_path, monkeypatch, stderr,
+                                                                          flags, bar):
+    assert main(["datasets", "add", DATASET, str(write_npy(make_case(), tmp_path / "case")), "--tile", "8"]) == 0
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({"steps": 5}))
+    monkeypatch.setattr(sys, "stderr", stream := stderr())
+    code = main(["train", "toygrid", "--dataset", DATASET, "--config", str(cfg), *flags])
+    assert code == 0 and ("toygrid train" in stream.getvalue()) is bar and ("5/5" in stream.getvalue()) is bar
 
 
 def test_predict_refuses_a_control_character_in_the_input_name(grid_home, tmp_path, capsys):
