@@ -35,4 +35,6 @@ def test_the_demo_registers_trains_gates_and_refuses_an_undertrained_model(tmp_p
     card = next((home / "scorecards").glob("hrrr_ddpm-1-*.html")).read_text()
     assert "paintball" not in card or "<svg" in card
     assert card.count('class="fig mplfig"') >= 15  # rank histograms, reliability, maps and the paintball drawn
+    header = card.split("</header>")[0]  # the synthetic case is labelled from the evidence alone, not only in maps
+    assert 'data-synthetic="hrrr-synthetic"' in header and "Dataset digests (SYNTHETIC: hrrr-synthetic)" in card
     assert len(list((home / "ensembles").iterdir())) >= 4  # one generated ensemble per case, kept on disk
