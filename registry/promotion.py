@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -220,8 +221,16 @@ class Verification:
                 "gates": [r.to_dict() for r in self.rerun.results]}
 
 
+_SPELLED = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}  # how stored evidence writes them
+
+
 def _same(a: Any, b: Any, rtol: float, atol: float = 0.0) -> bool:
+    a, b = (_SPELLED.get(v, v) if isinstance(v, str) and isinstance(w, float) else v for v, w in ((a, b), (b, a)))
     if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool):
+        if math.isnan(a) or math.isnan(b):  # a NaN measured twice is the same measurement
+            return math.isnan(a) and math.isnan(b)
+        if math.isinf(a) or math.isinf(b):  # rtol × ∞ would call any number close to an infinity
+            return a == b
         return a == b or abs(a - b) <= atol + rtol * max(abs(a), abs(b))
     return bool(a == b)
 

@@ -497,6 +497,17 @@ def test_drift_compares_numbers_within_the_relative_tolerance_and_anything_else_
     assert _same("pass", "pass", 0.0) and not _same("pass", "fail", 1.0)
 
 
+def test_drift_reads_non_finite_values_as_stored_evidence_spells_them():
+    from registry.promotion import _same
+
+    nan, inf = float("nan"), float("inf")
+    assert _same("NaN", nan, 0.0) and _same(nan, "NaN", 0.0) and _same(nan, nan, 0.0)  # stored as text, re-run a float
+    assert _same("Infinity", inf, 0.0) and _same("-Infinity", -inf, 0.0) and _same(-inf, "-Infinity", 0.0)
+    assert not _same("NaN", 1.0, 0.5) and not _same(1.0, nan, 1.0) and not _same("Infinity", -inf, 1.0)
+    assert not _same(inf, 1.0, 0.5) and not _same(1.0, inf, 0.5) and not _same(-inf, inf, 2.0)  # rtol × ∞
+    assert not _same("NaN", "nan", 0.0) and _same("NaN", "NaN", 0.0)  # text against text stays exact
+
+
 def test_verify_takes_the_latest_promotion_not_a_later_rollback_carrying_older_evidence(app, ckpts):
     a, b = _register(app, ckpts["good"]), _register(app, ckpts["good2"])
     with pytest.raises(UnknownName, match=(r"^toy@1 has no stored evidence to verify; "
