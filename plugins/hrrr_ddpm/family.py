@@ -12,6 +12,7 @@ import numpy as np
 from plugins.hrrr_ddpm.forecaster import CONDITIONS, Forecaster
 from registry.errors import InvalidCheckpoint, InvalidInput
 from registry.family import ArtifactRole, DemoPlan, EnsemblePlan
+from registry.json_input import read_json_object
 
 CONFIG_MAX_BYTES = 256 * 1024
 RELEASE = "hrrr-release"
@@ -21,12 +22,7 @@ def read_config(path: Path) -> dict[str, Any]:
     """The version's JSON config, checked: variables with z-score stats (std > 0), samplers, condition wiring."""
     from plugins.hrrr_ddpm.samplers import SamplerSpec
 
-    try:
-        cfg = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as exc:
-        raise InvalidCheckpoint(f"{Path(path).name}: not a readable JSON config ({exc})") from None
-    if not isinstance(cfg, dict):
-        raise InvalidCheckpoint(f"{Path(path).name}: the config must be a JSON object")
+    cfg = read_json_object(Path(path), "config", error=InvalidCheckpoint)
     variables = cfg.get("variables")
     if not (isinstance(variables, list) and variables and all(isinstance(v, str) for v in variables)):
         raise InvalidCheckpoint("config: 'variables' must be a non-empty list of names")

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from registry.errors import InvalidInput
+from registry.json_input import read_json_object
 
 DEFAULTS: dict[str, Any] = {"width": 16, "conditional": True, "T": 1000, "s": 0.008, "epochs": 50, "batch_size": 8,
                             "lr": 2e-4, "wd": 0.01, "clip": 1.0, "ema": 0.999, "test_fraction": 0.25, "crop": None,
@@ -20,12 +21,7 @@ DEFAULTS: dict[str, Any] = {"width": 16, "conditional": True, "T": 1000, "s": 0.
 
 def read_training_config(path: Path) -> dict[str, Any]:
     """The training config over ``DEFAULTS``; unknown keys are refused (a typo must not train silently)."""
-    try:
-        given = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as exc:
-        raise InvalidInput(f"{path}: not a readable JSON training config ({exc})") from None
-    if not isinstance(given, dict):
-        raise InvalidInput(f"{path}: the training config must be a JSON object")
+    given = read_json_object(Path(path), "training config")
     unknown = sorted(set(given) - set(DEFAULTS) - {"dataset", "variables", "test_from", "note", "sampling_schedule"})
     if unknown:
         raise InvalidInput(f"{path}: unknown training config keys {', '.join(unknown)}")

@@ -14,7 +14,7 @@ from registry.errors import InvalidInput
 @pytest.mark.parametrize(("given", "message"), [
     ({"lr": "fast"}, "lr must be a number > 0, got 'fast'"),
     ({"lr": 0}, "lr must be a number > 0, got 0"),
-    ({"lr": float("nan")}, "lr must be a number > 0, got nan"),
+    ({"lr": float("nan")}, "training config train.json: not valid JSON (NaN is not a JSON number)"),
     ({"wd": -0.1}, "wd must be a number ≥ 0, got -0.1"),
     ({"ema": 1.0}, "ema must be a number in [0, 1), got 1.0"),
     ({"test_fraction": 1}, "test_fraction must be a number in (0, 1), got 1"),
