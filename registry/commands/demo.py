@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,7 @@ def run_demo(args: argparse.Namespace, out: Output) -> int:
         raise UsageError(f"family {name!r} has no demo")
     else:
         version = _extract_demo(app, family, args, out)
-    decision = promote(app, version.ref, "production", device=args.device, progress=not out.json_mode)
+    decision = promote(app, version.ref, "production", device=args.device, progress=_bars(out))
     report = [_summary(decision)]
     _say(out, f"[5/5] {decision.message}")
     for line in _gate_table(decision):
@@ -85,13 +86,13 @@ def _dataset_demo(app: Any, family: Any, args: argparse.Namespace, out: Output) 
     for note in plan.notes:
         _say(out, f"[1/5] {note}")
     for ds_name, paths in plan.datasets.items():
-        ref, _ = DatasetStore(app.home).register(ds_name, open_input(list(paths)), progress=not out.json_mode)
+        ref, _ = DatasetStore(app.home).register(ds_name, open_input(list(paths)), progress=_bars(out))
         shape = "×".join(map(str, ref.header["shape"]))
         _say(out, f"[2/5] dataset {ds_name}: {shape} ({', '.join(ref.header['variables'])}), digest {ref.short}")
     _say(out, "[3/5] training on the registered datasets")
     version, created = train_from_datasets(app, family.name, plan.config, list(plan.datasets),
                                            epochs=args.epochs or plan.epochs, seed=0, device=args.device,
-                                           name=f"{family.name}-demo", progress=not out.json_mode)
+                                           name=f"{family.name}-demo", progress=_bars(out))
     _say(out, f"[4/5] {'trained and registered' if created else 'same bytes as before:'} {version.ref} "
               f"({version.short}){_metrics(version)}")
     return version
@@ -118,11 +119,11 @@ def _extract_demo(app: Any, family: Any, args: argparse.Namespace, out: Output) 
     plan = family.prepare_demo(source, app.home / "demo")
     for note in plan.notes:
         _say(out, f"[2/5] {note}")
-    ref = cached_extract(app, plan.extract, plan.params, progress=not out.json_mode)
+    ref = cached_extract(app, plan.extract, plan.params, progress=_bars(out))
     _say(out, f"[3/5] extract {ref.name}: {ref.rows:,} rows cached, key {ref.key[:12]}, digest {ref.digest[:12]}")
     version, created = train_and_register(app, family.name, plan.config, plan.extract, params=plan.params,
                                           epochs=args.epochs or plan.epochs, seed=0, device=args.device,
-                                          name=f"{family.name}-demo", progress=not out.json_mode)
+                                          name=f"{family.name}-demo", progress=_bars(out))
     _say(out, f"[4/5] {'trained and registered' if created else 'same bytes as before:'} {version.ref} "
               f"({version.short}){_metrics(version)}")
     return version
@@ -167,3 +168,7 @@ def _release(app: Any, family: Any, directory: Path, device: str, out: Output) -
     if not results:
         _say(out, f"no released checkpoints found in {directory}")
     return results
+
+
+def _bars(out: Output) -> bool:
+    return not out.json_mode and sys.stderr.isatty()  # progress bars only for a person watching, as `train` does

@@ -38,3 +38,4 @@ def test_the_demo_registers_trains_gates_and_refuses_an_undertrained_model(tmp_p
     header = card.split("</header>")[0]  # the synthetic case is labelled from the evidence alone, not only in maps
     assert 'data-synthetic="hrrr-synthetic"' in header and "Dataset digests (SYNTHETIC: hrrr-synthetic)" in card
     assert len(list((home / "ensembles").iterdir())) >= 4  # one generated ensemble per case, kept on disk
+    assert "%|" not in done.stderr  # no progress bars into a pipe (a tqdm bar draws "NN%|")
