@@ -44,7 +44,8 @@ DEFAULT = ("cache/digest.py", "registry/gate_context.py", "registry/ledger.py", 
 KILLED = {"killed", "timeout", "caught by type check", "segfault"}
 # Test files run for a module besides its mirrored one: where its promises are tested elsewhere too.
 EXTRA_TESTS: dict[str, tuple[str, ...]] = {
-    "registry/promotion.py": ("tests/registry/test_policy.py", "tests/registry/test_gridded_runs.py"),
+    "registry/promotion.py": ("tests/registry/test_policy.py", "tests/registry/test_gridded_runs.py",
+                              "tests/registry/test_gate_context.py"),
 }
 # each family's gate modules: ionis/gates.py, ionis/release_gates.py, deepech/class_gates.py, ... and the modules
 # whose gates a family's suites run although their names do not say so (the physics, storm and sampler checks)

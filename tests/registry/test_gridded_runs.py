@@ -137,6 +137,32 @@ def test_on_the_same_hardware_any_difference_is_drift():
     assert "dataset digests differ from the stored run" in compare_runs(stored, other_data)
 
 
+def test_other_hardware_allows_only_the_tolerance_the_stored_run_recorded():
+    none_recorded = dataclasses.replace(_evidence("cuda:0", [0.5, 0.0]), tolerance={})
+    assert compare_runs(none_recorded, _evidence("cpu", [0.5, 0.0], ensemble="e2")) == []
+    assert compare_runs(none_recorded, _evidence("cpu", [0.5000001, 0.0], ensemble="e2")) == [
+        "gate g0: value was 0.5, now 0.5000001 (beyond the recorded device tolerance rtol 0, atol 0)"]
+    rtol_only = dataclasses.replace(none_recorded, tolerance={"rtol": 0.5})
+    assert compare_runs(rtol_only, _evidence("cpu", [0.7, 0.0], ensemble="e2")) == []
+    assert compare_runs(rtol_only, _evidence("cpu", [0.5, 1e-9], ensemble="e2")) == [
+        "gate g1: value was 0.0, now 1e-09 (beyond the recorded device tolerance rtol 0.5, atol 0)"]
+
+
+def test_gates_added_or_removed_since_the_stored_run_are_named_as_such():
+    stored = _evidence("cpu", [0.5, 0.0])
+    extra = GateResult("g9", "1", "pass", 1.0, 1.0, "<", "")
+    rerun = dataclasses.replace(stored, results=(stored.results[0], extra))
+    assert compare_runs(stored, rerun) == ["gate g1: removed since the stored run",
+                                           "gate g9: added since the stored run"]
+
+
+def test_on_other_hardware_only_a_different_set_of_ensembles_is_drift():
+    stored = _evidence("cuda:0", [0.5])
+    assert compare_runs(stored, _evidence("cpu", [0.5], ensemble="e2")) == []  # regenerated: other bits, same keys
+    other_keys = dataclasses.replace(_evidence("cpu", [0.5]), ensemble_digests={"candidate:k2": "e1"})
+    assert compare_runs(stored, other_keys) == ["the generated ensembles differ from the stored run's"]
+
+
 def test_evidence_without_gridded_data_keeps_its_hash():
     ev = dataclasses.replace(_evidence("cpu", [0.5]), dataset_digests={}, ensemble_digests={}, tolerance={})
     assert not {"dataset_digests", "ensemble_digests", "tolerance", "synthetic_datasets"} & set(ev.content())

@@ -102,12 +102,13 @@ def test_a_policy_changed_while_the_gates_ran_refuses(app, good, monkeypatch):
 
     def run_then_change_policy(*a, **k):
         ev = real(*a, **k)
-        set_policy(app, "toy", "production", ["concurrent"], reason="changed meanwhile")
+        set_policy(app, "toy", "production", ["concurrent", "with-data"], reason="changed meanwhile")
         return ev
 
     monkeypatch.setattr(promotion, "run_suite", run_then_change_policy)
     d = promote(app, good.ref, "production")
-    assert d.verdict == "refused" and "changed while the gates ran" in d.message
+    assert (d.verdict, d.message) == ("refused", "the policy of toy@production changed while the gates ran: it now "
+                                                 "requires concurrent or with-data; decide again")
     assert app.store.holder("toy", "production") is None
 
 

@@ -568,3 +568,89 @@ def test_the_ledger_position_a_run_records_is_its_own_familys(app, ckpts):
     o, _ = app.store.register("other", {"weights": ckpts["good2"]})  # another family, moved by the store alone
     app.store.move_alias("other", "production", expected=None, to=o.version_id, action="rollback", verdict_digest="d")
     assert promote(app, v.ref, "production", dry_run=True).evidence.purpose["ledger_seq"] == "0"
+
+
+def test_a_chosen_seed_and_device_are_used_recorded_and_repeated_by_verify(app, ckpts):
+    from registry.suite_run import DEFAULT_SEED
+
+    v = _register(app, ckpts["good"])
+    default = promote(app, v.ref, "staging", dry_run=True).evidence
+    seeded = promote(app, v.ref, "production", seed=7, device="cpu:0").evidence
+    assert (seeded.seed, default.seed) == (7, DEFAULT_SEED) and DEFAULT_SEED != 7
+    assert (seeded.environment["device"], default.environment["device"]) == ("cpu:0", "cpu")
+
+    def skill(ev):  # noqa: ANN001, ANN202
+        return next(r.value for r in ev.results if r.name == "skill_vs_climatology")
+
+    assert skill(seeded) != skill(default)  # the gates drew their samples from seed 7
+    check = verify(app, v.ref, device="cpu:0")
+    assert check.rerun.seed == 7 and skill(check.rerun) == skill(seeded) and check.drift == []
+
+
+def test_promote_draws_progress_on_a_terminal_only_when_asked(app, ckpts, monkeypatch):
+    import io
+    import sys
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    v = _register(app, ckpts["good"])
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    promote(app, v.ref, "staging", dry_run=True)
+    assert terminal.getvalue() == ""  # a library call draws nothing unless asked
+    promote(app, v.ref, "staging", dry_run=True, progress=True)
+    assert f"gates {v.ref}" in terminal.getvalue()
+
+
+def test_a_stale_expectation_says_what_moved_and_what_to_do(app, ckpts):
+    a, b = _register(app, ckpts["good"]), _register(app, ckpts["good2"])
+    promote(app, a.ref, "production")
+    with pytest.raises(AliasMoved) as err:
+        promote(app, b.ref, "production", expect_current="none")
+    assert str(err.value) == ("alias toy@production is not at 'none' any more; the decision is stale, "
+                              "look again before promoting")
+
+
+def test_the_scorecard_written_is_the_page_rendered_with_the_decision(app, ckpts, monkeypatch):
+    """The page is rendered inside the transaction that decides, not again afterwards."""
+    import registry.promotion as promotion
+
+    real = promotion.scorecard_page
+
+    def marked(store, evidence):  # noqa: ANN001, ANN202
+        path, html = real(store, evidence)
+        return path, html.replace("</body>", "<!-- rendered with the decision --></body>")
+
+    monkeypatch.setattr(promotion, "scorecard_page", marked)
+    v = _register(app, ckpts["good"])
+    d = promote(app, v.ref, "production")
+    assert "<!-- rendered with the decision -->" in Path(d.scorecard).read_text()
+
+
+def test_a_gate_reading_an_exact_extract_request_resolves_it_by_the_declared_extracts(app, ckpts, toy_obs,
+                                                                                       monkeypatch):
+    """promote and verify hand the plugins' extract declarations to the gates: a request by parameters resolves."""
+    import toy_family
+
+    from cache.store import ExtractCache
+
+    def by_request(self, ctx):  # noqa: ANN001, ANN202
+        table = ctx.extract("toy-obs", params={"db": "toyobs"})
+        return toy_family.Outcome.held_to(float(table.num_rows), toy_family.Threshold("==", 300.0))
+
+    monkeypatch.setattr(toy_family.ExtractGate, "evaluate", by_request)
+    set_policy(app, "toy", "production", ["with-data"], reason="the gates read the cached extract")
+    v = _register(app, ckpts["good"])
+    missing = promote(app, v.ref, "staging", dry_run=True, suite="with-data").evidence
+    gate = next(r for r in missing.results if r.name == "obs_rmse")
+    assert gate.status == "error"
+    assert "not in the cache; run `registry extract toy-obs --param db=toyobs`" in gate.message
+    ExtractCache(app.home).materialise(app.plugins.extract("toy-obs"), progress=False)
+    # the run that could not find the rows is re-run on today's cache: the gate the stored run could not evaluate passes
+    drift = verify(app, v.ref).drift
+    assert len(drift) == 2 and drift[0].startswith("gate obs_rmse: was error, now pass (")
+    assert drift[1] == "extract digests differ from the stored run"  # none read then, one now
+    d = promote(app, v.ref, "production", suite="with-data")
+    assert d.verdict == "promoted" and list(d.evidence.extract_digests) == ["toy-obs[db=toyobs]"]
