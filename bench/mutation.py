@@ -46,6 +46,7 @@ KILLED = {"killed", "timeout", "caught by type check", "segfault"}
 EXTRA_TESTS: dict[str, tuple[str, ...]] = {
     "registry/promotion.py": ("tests/registry/test_policy.py", "tests/registry/test_gridded_runs.py",
                               "tests/registry/test_gate_context.py"),
+    "plugins/tec/gates.py": ("tests/plugins/tec/test_gates_boundaries.py", "tests/plugins/tec/test_storm.py"),
 }
 # each family's gate modules: ionis/gates.py, ionis/release_gates.py, deepech/class_gates.py, ... and the modules
 # whose gates a family's suites run although their names do not say so (the physics, storm and sampler checks)
