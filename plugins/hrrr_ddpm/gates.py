@@ -58,6 +58,8 @@ def _margin(threshold: Threshold, held: float | None) -> float:
     if isinstance(threshold.limit, tuple):
         lo, hi = threshold.limit
         return float(min(held - lo, hi - held))
+    if threshold.op == "==":  # only an equal value passes: every other one is past the limit, the further the worse
+        return -abs(float(held - threshold.limit))
     return float(held - threshold.limit if threshold.op in (">", ">=") else threshold.limit - held)
 
 
@@ -176,9 +178,10 @@ class BrierSkillGate(_ScoreGate):
     def __init__(self, variable: str, threshold: float, limits: HrrrLimits | None = None) -> None:
         super().__init__(limits)
         self.variable, self.level = variable, float(threshold)
+        self.event = f"{variable} > {threshold:g} {UNITS.get(variable, '')}".strip()
         self.name = f"brier-skill-{variable.lower()}-{threshold:g}"
-        self.description = (f"Brier skill of P({variable} > {threshold:g} {UNITS.get(variable, '')}) vs the "
-                            f"climatological ensemble, {self.limits.brier_skill.on} {self.limits.brier_skill}")
+        self.description = (f"Brier skill of P({self.event}) vs the climatological ensemble, "
+                            f"{self.limits.brier_skill.on} {self.limits.brier_skill}")
 
     def measure(self, sums: Sums, counts: Callable[[], np.ndarray]) -> Outcome:
         events = list(sums.plan.events)
@@ -187,7 +190,7 @@ class BrierSkillGate(_ScoreGate):
         e = events.index((self.variable, self.level))
         est = scores.brier_skill(sums, e, counts())
         parts, diagram = scores.brier_parts(sums, e)
-        event = f"{self.variable} > {self.level:g} {UNITS.get(self.variable, '')}".strip()
+        event = self.event
         message = (f"Brier skill {est.value:.3f} (BS {est.parts['brier']:.4g} vs climatology "
                    f"{est.parts['brier_climatology']:.4g}; reliability {parts.reliability:.3g}, resolution "
                    f"{parts.resolution:.3g}, uncertainty {parts.uncertainty:.3g}) for {event}")
