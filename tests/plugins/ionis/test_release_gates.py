@@ -11,8 +11,9 @@ import pytest
 from gates.base import Threshold
 from plugins.ionis.checkpoint import load_bundle
 from plugins.ionis.gates import SidecarEffectGate
+from plugins.ionis.physics import random_paths
 from plugins.ionis.release_gates import AcidBatteryGate, SfiBandSpreadGate, SfiIgnoredGate, ValidationGate
-from plugins.ionis.scenarios import TST_V26_NINE
+from plugins.ionis.scenarios import TST_V26_NINE, run_battery
 from registry.errors import DataMissing, GateError
 
 
@@ -112,10 +113,11 @@ def test_an_integer_threshold_is_held_with_the_gates_comparator(bundles, make_co
 
 
 def _leak_sfi(bundle, scale: float) -> None:
-    """Move σ of ``bundle`` (a fresh load) by ``scale``·(SFI input): a V24 port that wired SFI into the output."""
-    col = bundle.module.column("sfi")
+    """Move σ of ``bundle`` (a fresh load) by ``scale``·(SFI input)·(distance feature): a V24 port that wired SFI
+    into the output, more on long paths."""
+    sfi, distance = bundle.module.column("sfi"), bundle.module.column("distance")
     forward = bundle.module.forward
-    bundle.module.forward = lambda x: forward(x) + scale * x[:, col: col + 1]
+    bundle.module.forward = lambda x: forward(x) + scale * x[:, sfi: sfi + 1] * x[:, distance: distance + 1]
 
 
 def test_sfi_ignored_measures_the_largest_change_and_holds_it_inclusively(later_release, make_context):
@@ -126,7 +128,9 @@ def test_sfi_ignored_measures_the_largest_change_and_holds_it_inclusively(later_
     assert out.threshold == 1e-6 and out.comparator == "<="
     _leak_sfi(bundle, 0.03)
     out = SfiIgnoredGate(paths=8).evaluate(make_context(bundle))
-    assert out.value == pytest.approx(0.03 * (400 - 50) / 300, rel=1e-4) and not out.passed
+    paths = random_paths(make_context(bundle).rng("physics-sfi-ignored"), 8, bundle=bundle)  # the gate's own draw
+    longest = bundle.inputs(paths)[:, bundle.module.column("distance")].max()
+    assert out.value == pytest.approx(0.03 * (400 - 50) / 300 * longest, rel=1e-4) and not out.passed
     assert SfiIgnoredGate(paths=8, tolerance=out.value).evaluate(make_context(bundle)).passed
     below = float(np.nextafter(out.value, 0))
     assert not SfiIgnoredGate(paths=8, tolerance=below).evaluate(make_context(bundle)).passed
@@ -180,6 +184,11 @@ def test_acid_test_is_the_spec_query_and_zero_passes(later_release, make_context
     out = gate.evaluate(make_context(bundle))
     expected = predict_sigma(bundle, PathBatch(**{k: np.array([v], dtype=np.float64) for k, v in ACID_QUERY.items()}))
     assert out.details["acid_sigma"] == pytest.approx(float(expected[0]), abs=1e-6)
+    rows = out.details["table"]["rows"]
+    assert out.details["table"]["title"] == "acid test + TST scenarios"
+    assert rows[0][3] == round(out.details["acid_sigma"], 3)
+    assert rows[1:] == [[r.id, r.title, r.rule, round(r.value, 3), r.unit, r.passed]
+                        for r in run_battery(bundle, TST_V26_NINE)]
     _shift(bundle, 0.0)
     out = gate.evaluate(make_context(bundle))
     acid_row = out.details["table"]["rows"][0]
