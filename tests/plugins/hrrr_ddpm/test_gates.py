@@ -190,8 +190,8 @@ def test_per_variable_worst_is_the_furthest_outside_the_band_on_either_side() ->
 
 def test_per_variable_equality_and_infinities_fail_closed_without_an_error() -> None:
     # "== 0" (a count of regressions): every unequal value fails, the furthest from the limit is shown
-    out = per_variable({"A": 0.0, "B": 2.0, "C": -1.0}, Threshold("==", 0.0), "regressions")
-    assert not out.passed and out.value == 2.0 and out.message.endswith("fails for B, C")
+    out = per_variable({"A": 1.0, "B": -2.5, "C": 3.0}, Threshold("==", 1.0), "regressions")
+    assert not out.passed and out.value == -2.5 and out.message.endswith("fails for B, C")
     assert per_variable({"A": 0.0, "B": 0.0}, Threshold("==", 0.0), "regressions").passed
     inf = per_variable({"A": 0.3, "B": float("inf")}, Threshold(">", 0.0), "skill")
     assert not inf.passed and inf.value == float("inf") and inf.message.endswith("fails for B")
