@@ -219,3 +219,21 @@ def test_storm_probabilities_are_scored_against_the_training_storm_rate(data) ->
     storm = run(data)["storm-brier-skill"]
     assert storm.passed and len(storm.slices) == 24 and storm.figures[0]["kind"] == "reliability"
     assert -1 < storm.value < 0 and "against the training storm rate" in storm.message  # a constant 0.1 forecast
+
+
+def test_gate_names_and_descriptions_say_what_each_holds() -> None:
+    from gates.base import Threshold
+    from plugins.tec.gates import RowsGate, SanityGate, SkillGate
+
+    skill = SkillGate("iri", Threshold(">", 0.0, on="lower"), LIMITS)
+    assert skill.name == "skill-vs-iri" and skill.description == (
+        "RMSE skill against iri (pairs aligned by target time, every lead +1…+24 h), 95% block-bootstrap interval; "
+        "held lower > 0")
+    corr = SanityGate("correlation", replace(LIMITS, min_correlation=0.4, min_std_ratio=0.2))
+    assert corr.description == "Pearson r of forecast and truth (all leads) ≥ floor; NaN (a constant forecast) fails"
+    assert (corr.name, corr.threshold) == ("forecast-correlation", Threshold(">=", 0.4))
+    spread = SanityGate("spread", replace(LIMITS, min_correlation=0.4, min_std_ratio=0.2))
+    assert (spread.name, spread.threshold) == ("forecast-spread", Threshold(">=", 0.2))
+    rows = RowsGate(replace(LIMITS, max_mode_share=0.4, max_storm_share=0.15))
+    assert rows.description == ("test and training rows: no NULL or fill values, physical ranges, no driver stuck at "
+                                "one value (> 40%), Kp ≥ 5 in ≤ 15%")
