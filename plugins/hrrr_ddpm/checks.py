@@ -105,9 +105,12 @@ def conditioning_snr(model: Any, cond_a: Any, cond_b: Any, *, members: int, seed
     """Members drawn with the same seeds under two conditions (z-scores, (C, H, W)), paired member by member: the
     mean over points of the squared t-statistic of the differences, mean(d)² / (var(d)/members). About 1 when the
     condition only reshuffles members, 0 when it is ignored (every difference is 0), large when it moves the
-    ensemble mean. Points where every difference is 0 count 0; also per variable."""
+    ensemble mean. Points where every difference is 0 count 0; also per variable. Fewer than 2 members have no
+    spread to measure the change against: a gate error (one member would make any change infinitely significant)."""
     import torch
 
+    if members < 2:
+        raise GateError(f"the conditioning check needs at least 2 members to measure their spread, got {members}")
     ids = list(range(members))
     a = model.sample_z(cond_a, member_ids=ids, seed=seed, device=device).double()
     b = model.sample_z(cond_b, member_ids=ids, seed=seed, device=device).double()
