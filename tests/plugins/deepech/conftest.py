@@ -124,7 +124,7 @@ class StubContext:
         return self.memos[key]
 
     def rng(self, stream: str = "") -> np.random.Generator:
-        digest = hashlib.sha256(f"{self.seed}:{stream}".encode()).digest()
+        digest = hashlib.sha256(f"{self.seed}:".encode() + stream.encode()).digest()  # a str, as the real one needs
         return np.random.default_rng(int.from_bytes(digest[:8], "little"))
 
     def torch_generator(self, stream: str = "") -> Any:
