@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+import io
+import platform
+import re
+import sys
+import time
+from typing import Any
+
 import numpy as np
 import pytest
 
 from gates.base import Outcome
 from gates.suite import GateSuite
-from registry.suite_run import run_suite
+from registry.hashing import digest_json
+from registry.records import GateResult
+from registry.suite_run import DEFAULT_SEED, run_suite
 
 
 class Fixed:
@@ -87,3 +97,170 @@ def test_suite_figures_are_drawn_from_the_results_and_stored_with_the_run(app, c
     bad = run_suite(app.store, app.plugins.family("toy"), GateSuite("t", "1", "toy", gates, figures=broken), v)
     assert bad.figures == ({"kind": "unavailable", "title": "suite figures", "reason": "ValueError: no lead axis"},)
     assert [r.status for r in bad.results] == ["pass", "fail"]  # a figure never changes a verdict
+
+
+class Probe:
+    """A gate that passes and reports, in its details, what its context told it (seed, device, champion...)."""
+
+    name, version, description = "probe", "2", "reports its context"
+
+    def evaluate(self, ctx: Any) -> Outcome:
+        return Outcome(value=1.0, passed=True, details={
+            "seed": ctx.seed, "device": ctx.device, "version": ctx.version.version_id, "progress": ctx.progress,
+            "champion": None if ctx.champion is None else ctx.champion.version_id})
+
+
+class ReadsObs:
+    """A gate that reads the cached toy observations (the newest copy, or an exact request): passes with their
+    row count."""
+
+    name, version, description = "obs", "1", "reads the cached toy-obs extract"
+
+    def __init__(self, params: dict[str, str] | None = None) -> None:
+        self.params = params
+
+    def evaluate(self, ctx: Any) -> Outcome:
+        return Outcome(value=ctx.extract("toy-obs", params=self.params).num_rows, passed=True)
+
+
+class Sleeps:
+    name, version, description = "slow", "1", "takes 30 ms"
+
+    def evaluate(self, ctx: Any) -> Outcome:
+        time.sleep(0.03)
+        return Outcome(value=0.0, passed=True)
+
+
+class Terminal(io.StringIO):
+    """Standard error as a terminal would be (the progress bar is drawn only there)."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def _suite(*gates: Any, **kw: Any) -> GateSuite:
+    return GateSuite("t", "1", "toy", gates, **kw)
+
+
+def test_a_row_carries_what_the_gate_measured_as_plain_json_and_says_pass_or_fail_by_default(app, ckpts):
+    v = app.store.register("toy", {"weights": ckpts["good"]})[0]
+    figure = {"kind": "bar", "title": "t", "labels": ["x"], "values": [np.float64(1.5)]}
+    gates = (Fixed("a", Outcome(value=np.float32(0.25), passed=True, threshold=np.float64(0.5), comparator="<=",
+                                details={"n": np.int64(3)}, figures=(figure,))),
+             Fixed("b", Outcome(value=2.0, passed=False)),
+             Fixed("c", Outcome(value=1, passed=True, message="kept as given")),
+             Fixed("d", Outcome(value=1.0, passed=np.array([True]))),  # a boolean array is not a pass
+             Fixed("e", Outcome(value=1.0, passed=np.float64(1.0))))  # nor a number that is true
+    rows = run_suite(app.store, app.plugins.family("toy"), _suite(*gates), v).results
+    assert [dataclasses.replace(r, seconds=0.0) for r in rows] == [
+        GateResult("a", "1", "pass", 0.25, 0.5, "<=", "passed", {"n": 3},
+                   ({"kind": "bar", "title": "t", "labels": ["x"], "values": [1.5]},)),
+        GateResult("b", "1", "fail", 2.0, None, "", "did not pass"),
+        GateResult("c", "1", "pass", 1, None, "", "kept as given"),
+        GateResult("d", "1", "fail", 1.0, None, "", "did not pass"),
+        GateResult("e", "1", "fail", 1.0, None, "", "did not pass")]
+    assert type(rows[0].value) is float and type(rows[0].details["n"]) is int
+
+
+def test_an_error_row_says_what_could_not_be_evaluated_and_measures_nothing(app, ckpts):
+    v = app.store.register("toy", {"weights": ckpts["good"]})[0]
+    gates = (Fixed("g", raises=RuntimeError("boom\nsecond line")), Fixed("h", Outcome(value=None, passed=True)))
+    rows = run_suite(app.store, app.plugins.family("toy"), _suite(*gates), v).results
+    assert [dataclasses.replace(r, seconds=0.0) for r in rows] == [
+        GateResult("g", "1", "error", None, None, "", "could not evaluate: RuntimeError: boom"),
+        GateResult("h", "1", "error", None, None, "",
+                   "could not evaluate: GateError: the gate reported a pass without a finite measured value (None)")]
+
+
+def test_each_row_and_the_run_are_timed_to_a_tenth_of_a_millisecond(app, ckpts):
+    v = app.store.register("toy", {"weights": ckpts["good"]})[0]
+    ev = run_suite(app.store, app.plugins.family("toy"), _suite(Sleeps(), Fixed("g", raises=KeyError("x"))), v)
+    slow, failed = ev.results
+    assert 0.03 <= slow.seconds < 30 and slow.seconds == round(slow.seconds, 4)
+    assert 0 <= failed.seconds < 30 and failed.seconds == round(failed.seconds, 4)
+    assert slow.seconds + failed.seconds <= ev.seconds < 30 and ev.seconds == round(ev.seconds, 4)
+
+
+def test_evidence_binds_the_run_to_its_version_suite_champion_seed_and_purpose(app, ckpts):
+    v, champ = (app.store.register("toy", {"weights": ckpts[k]})[0] for k in ("good", "good2"))
+    family = app.plugins.family("toy")
+    suite = _suite(Probe(), device_tolerance={"rtol": 1, "atol": 0.5})
+    ev = run_suite(app.store, family, suite, v, champion=champ, seed=7, device="meta",
+                   purpose={"command": "dry-run", "alias": "production"})
+    assert ev.results[0].details == {"seed": 7, "device": "meta", "version": v.version_id, "progress": False,
+                                     "champion": champ.version_id}
+    assert (ev.family, ev.version_id, ev.suite, ev.suite_version) == ("toy", v.version_id, "t", "1")
+    assert ev.checkpoint_hashes == {"weights": v.files[0].sha256} and ev.champion_version_id == champ.version_id
+    assert ev.seed == 7 and ev.purpose == {"command": "dry-run", "alias": "production"}
+    assert ev.tolerance == {"atol": 0.5, "rtol": 1.0} and list(ev.tolerance) == ["atol", "rtol"]
+    assert ev.environment["device"] == "meta" and "cuda" not in ev.environment
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00", ev.created_at)  # microseconds, UTC
+    assert ev.evidence_id == digest_json(ev.content())
+    assert (ev.extract_digests, ev.extract_keys, ev.dataset_digests, ev.ensemble_digests) == ({}, {}, {}, {})
+    # the defaults: no champion, the project's seed, the CPU, no purpose, no tolerance
+    plain = run_suite(app.store, family, _suite(Probe()), v)
+    assert plain.results[0].details == {"seed": DEFAULT_SEED, "device": "cpu", "version": v.version_id,
+                                        "progress": False, "champion": None}
+    assert DEFAULT_SEED == 20260101 and plain.seed == DEFAULT_SEED and plain.champion_version_id is None
+    assert plain.environment["device"] == "cpu" and plain.purpose == {} and plain.tolerance == {}
+    assert plain.evidence_id == digest_json(plain.content()) != ev.evidence_id
+
+
+def test_the_environment_names_python_the_platform_the_family_plugin_and_every_library(app, ckpts):
+    import torch
+
+    v = app.store.register("toy", {"weights": ckpts["good"]})[0]
+    family = app.plugins.family("toy")
+    env = run_suite(app.store, family, _suite(Probe()), v).environment
+    assert env["python"] == platform.python_version() and env["platform"] == sys.platform
+    assert env["family_plugin"] == family.version and env["torch"] == torch.__version__
+    assert {"gated-registry", "torch", "numpy", "duckdb", "pyarrow", "clickhouse-connect", "safetensors"} <= set(env)
+    # on a CUDA device the CUDA build and the GPU are recorded; a GPU that cannot be named is said so, not fatal
+    cuda = run_suite(app.store, family, _suite(Probe()), v, device="cuda:0").environment
+    assert cuda["device"] == "cuda:0" and cuda["cuda"] == str(torch.version.cuda)
+    if torch.cuda.is_available():
+        assert cuda["gpu"] == torch.cuda.get_device_name(0)
+    else:
+        assert re.fullmatch(r"unknown \(\w+\)", cuda["gpu"])
+
+
+def test_a_progress_bar_is_drawn_only_when_asked_and_on_a_terminal_then_cleared(app, ckpts, monkeypatch):
+    v = app.store.register("toy", {"weights": ckpts["good"]})[0]
+    family = app.plugins.family("toy")
+    suite = _suite(Probe(), Fixed("second", Outcome(value=1.0, passed=True)))
+
+    def drawn(err: io.StringIO, **kw: Any) -> tuple[str, bool]:
+        monkeypatch.setattr(sys, "stderr", err)
+        ev = run_suite(app.store, family, suite, v, **kw)
+        monkeypatch.undo()
+        return err.getvalue(), ev.results[0].details["progress"]
+
+    shown, told = drawn(Terminal(), progress=True)
+    assert f"gates {v.ref}" in shown and "gate/s" in shown and ", probe]" in shown and ", second]" in shown
+    assert told is True and shown.endswith("\r") and "100%" not in shown  # cleared, not left on the terminal
+    assert drawn(Terminal(), progress=False) == ("", False)
+    assert drawn(Terminal()) == ("", False)  # not asked
+    assert drawn(io.StringIO(), progress=True) == ("", False)  # not a terminal
+
+
+def test_extract_pins_digests_and_declarations_reach_the_gates_and_the_evidence(app, ckpts, toy_obs):
+    from cache.store import ExtractCache
+
+    ref = ExtractCache(app.home).materialise(app.plugins.extract("toy-obs"), progress=False)
+    v = app.store.register("toy", {"weights": ckpts["good"]})[0]
+    family, specs = app.plugins.family("toy"), app.plugins.extracts()
+
+    def run(params: dict[str, str] | None = None, **kw: Any) -> Any:
+        return run_suite(app.store, family, _suite(ReadsObs(params)), v, extract_specs=specs, **kw)
+
+    ev = run(extract_pins={"toy-obs": ref.key}, expected_digests={"toy-obs": ref.digest})
+    assert ev.results[0].status == "pass" and ev.results[0].value == 300
+    assert ev.extract_keys == {"toy-obs": ref.key} and ev.extract_digests == {"toy-obs": ref.digest}
+    exact = run({"db": "toyobs"}, expected_digests={"toy-obs[db=toyobs]": ref.digest})
+    assert exact.results[0].value == 300 and exact.extract_digests == {"toy-obs[db=toyobs]": ref.digest}
+    # an exact request is resolved by the declared extracts the run was given
+    undeclared = run_suite(app.store, family, _suite(ReadsObs({"db": "toyobs"})), v).results[0]
+    assert undeclared.status == "error" and "not declared by any plugin" in undeclared.message
+    assert "with key abcdef012345 is not in the cache" in run(extract_pins={"toy-obs": "abcdef0123456789"}
+                                                              ).results[0].message
+    assert "was refreshed since the stored run" in run(expected_digests={"toy-obs": "0" * 64}).results[0].message
