@@ -204,7 +204,7 @@ class HorizonGate:
     candidate's +1 h output must match the truth at +1 h better than at any other lead."""
 
     name = "horizon-alignment"
-    version = "1"
+    version = "2"  # 2: the slices of outputs +2 … +24 h pass at their own lead (1 marked every one of them failed)
     description = ("pairing self-test on a synthetic series shifted by a known lead; best-matching lag of the "
                    "+1 h output == 1")
     threshold = Threshold("==", 1)
@@ -219,8 +219,8 @@ class HorizonGate:
         leads = ev.truth.shape[1]
         rmse = np.stack([np.sqrt(((ev.model[:, k, None] - ev.truth) ** 2).mean(axis=0)) for k in range(leads)])
         best = rmse.argmin(axis=1) + 1
-        slices = tuple(Slice(f"output +{k + 1} h", int(best[k]), passed=None if k else bool(best[0] == 1))
-                       for k in range(leads))
+        # each output's slice passes when it matches the truth best at its own lead (+2 h output at +2 h, …)
+        slices = tuple(Slice(f"output +{k + 1} h", int(best[k]), passed=bool(best[k] == k + 1)) for k in range(leads))
         message = (f"the +1 h output matches the truth at +{best[0]} h best (RMSE {rmse[0, best[0] - 1]:.2f} vs "
                    f"{rmse[0, 0]:.2f} TECU at +1 h)" + ("" if best[0] == 1 else ": the leads are misaligned "
                                                           "(an output scored against another lead's truth)"))
