@@ -290,6 +290,31 @@ def test_one_value_in_half_the_forecasts_is_allowed_and_in_more_is_refused(data)
     assert corr.message.endswith("(floor 0.3); 50% of forecasts are 20 TECU (a constant or fallback output)")
 
 
+def test_a_fallback_value_wobbling_below_a_millionth_of_a_tecu_is_one_value(data) -> None:
+    def wobble(truth: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        out = good(truth, rng).ravel()
+        n = out.size // 2 + 1
+        out[:n] = 20.0 + (np.arange(n) % 4) * 1e-7
+        return out.reshape(truth.shape)
+
+    refused = SanityGate("spread", LIMITS).evaluate(ctx_of(data, wobble))
+    assert not refused.passed and refused.message.endswith("; 50% of forecasts are 20 TECU (a constant or fallback "
+                                                           "output)")
+
+
+def test_spread_of_a_quiet_truth_is_its_ratio_and_of_a_flat_one_undefined(data) -> None:
+    tec = data["test"]["tec"]
+    quiet = dict(data["test"]) | {"tec": 20 + 0.05 * (tec - tec.mean())}
+    c = Ctx(Oracle(quiet, good), table(data["train"], quiet))
+    ev = scored(c)
+    out = SanityGate("spread", LIMITS).evaluate(c)
+    assert 0 < ev.truth.std() < 1 and out.value == pytest.approx(ev.model.std() / ev.truth.std()) and out.passed
+    flat = dict(data["test"]) | {"tec": np.full(len(tec), 20.0)}
+    c = Ctx(Oracle(flat, lambda t, r: t + r.normal(0, 1.0, t.shape)), table(data["train"], flat))
+    out = SanityGate("spread", LIMITS).evaluate(c)
+    assert np.isnan(out.value) and not out.passed and "std(obs) 0.00 TECU: ratio nan (floor 0.3)" in out.message
+
+
 def test_sanity_floors_are_inclusive_and_say_what_they_measured(ctx) -> None:
     ev = scored(ctx)
     pred, truth = ev.model.ravel(), ev.truth.ravel()
