@@ -164,3 +164,131 @@ def test_a_ki7mt_file_with_another_number_of_hard_paths_is_a_gate_error(context_
         KI7MTGate("ki7mt-raw", "raw", Threshold("==", 16), hard_paths=18).evaluate(context_for("v21-beta"))
     with pytest.raises(GateError, match="^unknown KI7MT check 'sideways'$"):
         KI7MTGate("ki7mt-x", "sideways", Threshold("==", 1)).evaluate(context_for("v21-beta"))
+
+
+def test_pearson_message_binds_the_meta_files_hash_and_says_met_or_missed(release, release_files, make_context):
+    """The message and details say where the figure came from: the registered meta file, by its sha256."""
+    from registry.records import FileRef, ModelVersion
+
+    meta = FileRef("meta", "ab" * 32, 200, "ionis_v20_meta.json")
+    version = ModelVersion("ionis", 1, "cd" * 32, "", (meta,), {}, "2026-01-01T00:00:00Z", "test")
+    ctx = make_context(release("v20"), release_files("v20"), version=version)
+    met = ValPearsonGate(Threshold(">=", 0.48)).evaluate(ctx)
+    bound = "reported by training, bound to the meta file sha256 abababababab…; not measured by the registry"
+    assert met.message == f"val_pearson 0.4879 {bound}: meets >= 0.48"
+    assert met.details == {"source": "meta", "val_pearson": pytest.approx(0.48791, abs=1e-5), "provenance": bound,
+                           "note": "meta 'val_rmse' is √Huber, not an RMSE, and is not gated"}
+    missed = ValPearsonGate(Threshold(">=", 0.49)).evaluate(ctx)
+    assert not missed.passed and missed.message == f"val_pearson 0.4879 {bound}: misses >= 0.49"
+    unbound = ValPearsonGate(Threshold(">=", 0.48)).evaluate(make_context(release("v20")))  # no version: no hash
+    assert unbound.message.startswith("val_pearson 0.4879 reported by training, bound to the meta file; not measured")
+
+
+def test_pearson_without_a_numeric_figure_says_which_is_missing(release, make_context):
+    bundle = release("v20")
+    no_meta = type(bundle)(**{**bundle.__dict__, "meta": None})
+    with pytest.raises(DataMissing) as err:
+        ValPearsonGate(Threshold(">=", 0.46)).evaluate(make_context(no_meta))
+    assert str(err.value) == "val-pearson needs the version's meta file (val_pearson); none was registered"
+    text = type(bundle)(**{**bundle.__dict__, "meta": {**bundle.meta, "val_pearson": "0.49"}})
+    with pytest.raises(DataMissing) as err:
+        ValPearsonGate(Threshold(">=", 0.46)).evaluate(make_context(text))
+    assert str(err.value) == "the meta file has no numeric 'val_pearson'"
+
+
+def test_sfi_and_storm_effects_record_their_definition_the_meta_figure_and_any_disagreement(context_for, release,
+                                                                                            make_context):
+    import torch
+
+    sfi = SidecarEffectGate("sfi-benefit", "sfi_benefit", Threshold(">=", 0.4)).evaluate(context_for("v21-beta"))
+    assert sfi.details["definition"] == "sun_sidecar(200/300) − sun_sidecar(70/300)" and "warning" not in sfi.details
+    assert sfi.details["measured_from_weights"] == round(sfi.value, 6) != sfi.value  # six decimals shown, all held
+    storm = SidecarEffectGate("storm-cost", "storm_cost", Threshold(">=", 1.0)).evaluate(context_for("v21-beta"))
+    assert storm.details["definition"] == "storm_sidecar(1.0) − storm_sidecar(0.0)"
+    assert storm.details["measured_from_weights"] == round(storm.value, 6) != storm.value
+    assert storm.message == "1.287 meets >= 1" and storm.details["meta_reported"] == pytest.approx(1.2870145)
+    bundle = release("v21-beta")
+    with torch.no_grad():
+        saved = {k: v.clone() for k, v in bundle.module.state_dict().items()}
+        for name, p in bundle.module.named_parameters():
+            if "sun_sidecar" in name:
+                p.zero_()
+    try:
+        zero = SidecarEffectGate("sfi-benefit", "sfi_benefit", Threshold(">=", 0.4)).evaluate(make_context(bundle))
+    finally:
+        bundle.module.load_state_dict(saved)
+    assert zero.message == ("measured from the weights: sun_sidecar(200/300) − sun_sidecar(70/300) = 0.0000σ, "
+                            "misses >= 0.4")
+    assert zero.details["warning"] == "meta reports 0.4818, the weights give 0.0000"
+
+
+def test_per_band_sfi_benefit_table_and_message(later, make_context):
+    import math
+
+    bundle = later("v25-beta")
+    sun = bundle.arch.sidecar("sun")
+    per_band = {b: bundle.module.sfi_benefit(math.log10(hz) / 8) for b, hz in bundle.bands.dial_hz.items()}
+    least_band = min(per_band, key=per_band.get)
+    least = per_band[least_band]
+    out = SidecarEffectGate("sfi-benefit", "sfi_benefit", Threshold(">=", 0.0)).evaluate(make_context(bundle))
+    assert out.message == f"least per-band SFI benefit {least:.4f}σ (band {least_band}) meets >= 0"
+    table = out.details["table"]
+    assert table["columns"] == ["band", "freq_log", "sfi_benefit"]
+    assert table["title"] == f"{sun.describe()}: benefit per band (the gate holds the least)"
+    hz = bundle.bands.dial_hz
+    assert [r[1] for r in table["rows"]] == [round(math.log10(hz[b]) / 8, 6) for b in sorted(hz)]
+    assert any(r[1] != round(math.log10(hz[r[0]]) / 8, 7) for r in table["rows"])  # six decimals, not seven
+    missed = SidecarEffectGate("sfi-benefit", "sfi_benefit", Threshold(">", least)).evaluate(make_context(bundle))
+    assert missed.message == f"least per-band SFI benefit {least:.4f}σ (band {least_band}) misses > {least:g}"
+
+
+@pytest.fixture(scope="module")
+def v21_paths(release):
+    from plugins.ionis.ki7mt import evaluate_paths, load_paths
+
+    return evaluate_paths(release("v21-beta"), load_paths())
+
+
+def _paths_context(make_context, bundle, paths):  # noqa: ANN001, ANN202
+    """A context whose shared KI7MT evaluation is ``paths``: path outcomes no release on hand produces."""
+    base = type(make_context(bundle))
+
+    class PathsContext(base):  # type: ignore[valid-type, misc]
+        def memo(self, key, compute):  # noqa: ANN001, ANN202
+            return paths if key == "ki7mt-paths" else compute()
+
+    return PathsContext(bundle)
+
+
+@pytest.mark.parametrize(("raw", "override", "value", "message"), [
+    (True, True, 0, "KI7MT-005 raw passes, with override passes (needs raw fail, override pass)"),
+    (False, False, 0, "KI7MT-005 raw fails, with override fails (needs raw fail, override pass)"),
+    (True, False, 0, "KI7MT-005 raw passes, with override fails (needs raw fail, override pass)"),
+    (False, True, 1, "KI7MT-005 raw fails, with override passes (needs raw fail, override pass)"),
+])
+def test_the_acid_test_passes_only_failing_raw_and_passing_with_the_override(release, make_context, v21_paths, raw,
+                                                                            override, value, message):
+    import dataclasses
+
+    paths = [dataclasses.replace(v, raw_pass=raw, override_pass=override) if v.id == "KI7MT-005" else v
+             for v in v21_paths]
+    out = KI7MTGate("ki7mt-acid", "acid", Threshold("==", 1)).evaluate(
+        _paths_context(make_context, release("v21-beta"), paths))
+    assert (out.value, out.passed, out.message) == (value, value == 1, message)
+
+
+def test_regressions_name_every_path_the_override_breaks(release, make_context, v21_paths):
+    import dataclasses
+
+    broken = {v.id for v in v21_paths if v.raw_pass}
+    assert len(broken) >= 2
+    paths = [dataclasses.replace(v, override_pass=False) if v.id in broken else v for v in v21_paths]
+    out = KI7MTGate("ki7mt-regressions", "regressions", Threshold("==", 0)).evaluate(
+        _paths_context(make_context, release("v21-beta"), paths))
+    assert out.value == len(broken) and not out.passed
+    assert out.message == f"{len(broken)} path(s) pass raw but fail with the override: {', '.join(sorted(broken))}"
+
+
+def test_a_foreign_model_is_named_in_the_error(make_context):
+    with pytest.raises(GateError, match="^expected an IONIS model bundle, got dict$"):
+        ValPearsonGate(Threshold(">=", 0.46)).evaluate(make_context({}))
