@@ -233,7 +233,9 @@ def spread_skill_ratio(members: Any, obs: Any, *, member_axis: int = 0,
         raise GateError("spread needs at least two members")
     if not (np.isfinite(y).all() and np.isfinite(x).all()):
         raise GateError("members or obs hold non-finite values: spread/skill needs finite input")
-    kept = () if by is None else (by,) if isinstance(by, int) else tuple(by)
+    kept = () if by is None else tuple(by) if isinstance(by, tuple | list) else (by,)
+    if any(isinstance(a, bool) or not isinstance(a, int | np.integer) for a in kept):
+        raise GateError(f"by must be an int or a tuple of ints (axes of obs), got {by!r}")
     if any(not -y.ndim <= a < y.ndim for a in kept):
         raise GateError(f"by axis {kept} is out of range for obs of shape {y.shape}")
     kept = tuple(a % y.ndim for a in kept)

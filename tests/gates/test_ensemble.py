@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import tracemalloc
 import warnings
 
@@ -14,9 +15,12 @@ from hypothesis.extra import numpy as hnp
 
 from gates.crps_kernel import sorting_network
 from gates.ensemble import (
+    as_float_array,
     crps_ensemble,
     crps_gaussian,
     crps_point,
+    ensemble_pair,
+    member_axis_of,
     rank_histogram,
     rank_histogram_shared_ties,
     rank_histogram_test,
@@ -300,3 +304,136 @@ def test_reliability_index_of_flat_and_one_rank_histograms():
                          ([1, np.nan], "finite")):
         with pytest.raises(GateError, match=message):
             rank_reliability_index(bad)
+
+
+def test_float32_is_kept_and_everything_else_becomes_float64():
+    assert as_float_array("x", np.ones(2, dtype=np.float32)).dtype == np.float32
+    assert as_float_array("x", np.ones(2, dtype=np.float64)).dtype == np.float64
+    assert as_float_array("x", [1, 2]).dtype == np.float64
+    assert as_float_array("x", np.ones(2, dtype=np.float16)).dtype == np.float64
+    with pytest.raises(GateError, match=r"^x must be numeric, got <U1$"):
+        as_float_array("x", ["a"])
+    x, y, axis = ensemble_pair(np.ones((2, 3), dtype=np.float32), np.ones(3, dtype=np.float32))
+    assert x.dtype == np.float32 and y.dtype == np.float64 and axis == 0  # obs is small: always float64
+
+
+def test_member_axis_accepts_every_axis_of_the_members_and_nothing_else():
+    x = np.ones((3, 4))
+    assert [member_axis_of(x, a) for a in (-2, -1, 0, 1)] == [0, 1, 0, 1]
+    got = member_axis_of(x, np.int64(-1))
+    assert got == 1 and type(got) is int
+    for bad in (True, False, 1.0, "0", None):
+        with pytest.raises(GateError, match=rf"^member_axis must be an int, got {re.escape(repr(bad))}$"):
+            member_axis_of(x, bad)  # type: ignore[arg-type]
+    for bad in (2, -3):
+        with pytest.raises(GateError, match=rf"^member_axis {bad} is out of range for members of shape \(3, 4\)$"):
+            member_axis_of(x, bad)
+    assert crps_ensemble(np.array([[0.0, 4.0], [2.0, 4.0]]), [1.0, 1.0], member_axis=-2).tolist() == [0.5, 3.0]
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: crps_ensemble(np.float64(1.0), 1.0), "members must have a member axis, got a scalar"),
+    (lambda: rank_histogram(np.float64(1.0), 1.0, np.random.default_rng(0)),
+     "members must have a member axis, got a scalar"),
+    (lambda: crps_ensemble(np.ones((3, 4)), np.ones(5)),
+     r"obs shape \(5,\) does not match members shape \(3, 4\) less member axis 0 \(\(4,\)\)"),
+    (lambda: crps_ensemble(np.ones((3, 0)), np.ones(0)), "obs is empty: nothing to score"),
+    (lambda: crps_ensemble(np.ones((2, 2)), [1.0, 1.0], nan_policy="ignore"),
+     "nan_policy must be one of raise, propagate, omit, got 'ignore'"),
+    (lambda: crps_ensemble(np.ones((2, 2)), [np.inf, 1.0]),
+     "obs holds 1 non-finite value\\(s\\) of 2; remove them or pass nan_policy='omit'"),
+    (lambda: crps_ensemble(np.array([[1.0, np.nan]]), [1.0, 1.0]),
+     r"members hold non-finite values at 1 of 2 point\(s\); remove them or pass nan_policy='omit' \(NaN members "
+     r"dropped\) or 'propagate' \(NaN for those points\)"),
+    (lambda: twcrps_ensemble(np.ones((2, 2)), [1.0, 1.0], float("inf")), "threshold must be finite, got inf"),
+    (lambda: twcrps_ensemble(np.ones((2, 2)), [1.0, 1.0], float("nan")), "threshold must be finite, got nan"),
+    (lambda: crps_gaussian(0.0, -1e-300, 0.0), "sigma must be ≥ 0"),
+    (lambda: crps_gaussian(np.zeros(2), 1.0, np.zeros(3)), r"mu \(2,\), sigma \(\) and obs \(3,\) do not broadcast"),
+    (lambda: crps_point([1.0], [1.0, 2.0]), r"pred shape \(1,\) does not match obs shape \(2,\)"),
+    (lambda: ranks(np.array([[1.0, np.inf]]), [1.0, 1.0], np.random.default_rng(0)),
+     "members or obs hold non-finite values: ranks need finite input"),
+    (lambda: ranks(np.ones((2, 2)), [1.0, np.nan], np.random.default_rng(0)),
+     "members or obs hold non-finite values: ranks need finite input"),
+    (lambda: rank_histogram_shared_ties(np.ones((2, 2)), [np.nan, 1.0]),
+     "members or obs hold non-finite values: ranks need finite input"),
+    (lambda: rank_histogram_shared_ties(np.array([[1.0, -np.inf]]), [1.0, 1.0]),
+     "members or obs hold non-finite values: ranks need finite input"),
+    (lambda: spread_skill_ratio(np.ones((2, 2)), [np.inf, 1.0]),
+     "members or obs hold non-finite values: spread/skill needs finite input"),
+    (lambda: spread_skill_ratio(np.array([[1.0, 2.0], [np.inf, 0.0]]), [0.0, 1.0]),
+     "members or obs hold non-finite values: spread/skill needs finite input"),
+    (lambda: spread_skill_ratio(np.ones((2, 2, 3)), np.zeros((2, 3)), by=-3),
+     r"by axis \(-3,\) is out of range for obs of shape \(2, 3\)"),
+    (lambda: spread_skill_ratio(np.ones((2, 2, 3)), np.zeros((2, 3)), by=(0, 2)),
+     r"by axis \(0, 2\) is out of range for obs of shape \(2, 3\)"),
+    (lambda: spread_skill_ratio(np.ones((3, 4)), np.ones(4)), "the ensemble mean is exact on every case: spread/skill "
+                                                              "is undefined"),
+    (lambda: rank_reliability_index([[1, 2]]), r"counts must be one-dimensional with at least two bins, got shape "
+                                               r"\(1, 2\)"),
+    (lambda: rank_reliability_index([3]), r"counts must be one-dimensional with at least two bins, got shape \(1,\)"),
+    (lambda: rank_reliability_index([1, np.inf]), "counts must be finite and ≥ 0"),
+    (lambda: rank_reliability_index([0, 0]), "rank histogram has no cases"),
+    (lambda: rank_histogram_test([3]), r"counts must be one-dimensional with at least two bins, got shape \(1,\)"),
+    (lambda: rank_histogram_test([1, np.inf]), "counts must be finite and ≥ 0"),
+    (lambda: rank_histogram_test([1, -1]), "counts must be finite and ≥ 0"),
+    (lambda: rank_histogram_test(["a", "b"]), "counts must be numeric, got <U1"),
+])
+def test_error_messages_in_full(call, message):
+    with pytest.raises(GateError, match=f"^{message}$"):
+        call()
+
+
+def test_the_fair_crps_of_two_members_and_nan_obs_under_the_lenient_policies():
+    two = np.array([[0.0], [2.0]])  # E|X − y| = 1, Σ|X − X'| = 4 over ordered pairs
+    assert crps_ensemble(two, [1.0]).tolist() == [0.5]  # 1 − ½·4/4
+    assert crps_ensemble(two, [1.0], fair=True).tolist() == [0.0]  # 1 − ½·4/2
+    for policy in ("propagate", "omit"):
+        got = crps_ensemble(np.ones((2, 2)), [np.nan, 2.0], nan_policy=policy)
+        assert np.isnan(got[0]) and got[1] == 1.0
+
+
+def test_the_threshold_weight_is_the_crps_of_the_values_floored_at_the_threshold():
+    x = np.array([[0.0, 1.0, 4.0, -3.0], [2.0, 5.0, 6.0, 7.0], [3.5, 2.0, 1.0, 9.0]])
+    y = np.array([1.0, 4.5, 2.0, -1.0])
+    for t in (-10.0, 0.0, 1.5, 3.0, 8.0):
+        want = crps_ensemble(np.maximum(x, t), np.maximum(y, t))
+        np.testing.assert_allclose(twcrps_ensemble(x, y, t), want, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(twcrps_ensemble(x, y, t, fair=True),
+                                   crps_ensemble(np.maximum(x, t), np.maximum(y, t), fair=True), rtol=1e-12,
+                                   atol=1e-15)
+    np.testing.assert_allclose(twcrps_ensemble(x, y, -10), crps_ensemble(x, y), rtol=1e-12)  # below all: plain CRPS
+    assert twcrps_ensemble(x.T, y, 1.5, member_axis=1).tolist() == twcrps_ensemble(x, y, 1.5).tolist()
+
+
+def test_gaussian_crps_off_centre_and_at_zero_spread():
+    # z = 1, σ = 2: σ·[z(2Φ(1) − 1) + 2φ(1) − 1/√π]
+    phi = math.exp(-0.5) / math.sqrt(2 * math.pi)
+    cdf = 0.5 * (1 + math.erf(1 / math.sqrt(2)))
+    assert crps_gaussian(1.0, 2.0, 3.0) == pytest.approx(2 * (2 * cdf - 1 + 2 * phi - 1 / math.sqrt(math.pi)),
+                                                         rel=1e-12)
+    assert crps_gaussian(1.0, 2.0, -1.0) == pytest.approx(crps_gaussian(1.0, 2.0, 3.0), rel=1e-12)  # symmetric
+    assert crps_gaussian(np.float32(1.0), 0.0, 3.0) == 2.0
+    assert crps_gaussian([0.0, 1.0], [[0.0], [1.0]], 1.0).shape == (2, 2)  # broadcast against each other
+
+
+def test_rank_histograms_count_every_rank_along_any_member_axis():
+    x = np.array([[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]])  # 2 points, 3 members on axis 0
+    obs = np.array([2.5, 9.0])
+    assert rank_histogram(x, obs, np.random.default_rng(0)).tolist() == [0, 0, 1, 1]
+    assert rank_histogram(x.T, obs, np.random.default_rng(0), member_axis=-1).tolist() == [0, 0, 1, 1]
+    assert rank_histogram_shared_ties(x.T, obs, member_axis=1).tolist() == [0.0, 0.0, 1.0, 1.0]
+    assert rank_histogram_shared_ties(x, np.array([-1.0, 1.5])).tolist() == [1.0, 1.0, 0.0, 0.0]
+    assert rank_histogram_shared_ties(x, obs).dtype == np.float64
+
+
+def test_spread_skill_per_group_refuses_a_group_whose_mean_is_exact_and_counts_every_kept_axis():
+    members = np.array([[[0.0, 1.0]], [[2.0, 3.0]]])  # 2 members, obs (1, 2)
+    with pytest.raises(GateError, match="exact on every case"):
+        spread_skill_ratio(members, [[1.0, 5.0]], by=1)  # the first point's mean is exact, the second's is not
+    assert spread_skill_ratio(members, [[1.0, 5.0]]) == pytest.approx(math.sqrt(2 * 3 / 2) / math.sqrt(4.5))
+    both = spread_skill_ratio(members, [[2.0, 5.0]], by=[-2, -1])
+    np.testing.assert_allclose(both, [[math.sqrt(3) / 1.0, math.sqrt(3) / 3.0]], rtol=1e-15)
+    assert spread_skill_ratio(members, [[2.0, 5.0]], by=np.int64(0)).shape == (1,)  # a numpy int is an axis too
+    for bad in (True, 1.0, "0", (0, None)):
+        with pytest.raises(GateError, match="^by must be an int or a tuple of ints"):
+            spread_skill_ratio(members, [[2.0, 5.0]], by=bad)  # type: ignore[arg-type]
