@@ -219,7 +219,8 @@ def test_sfi_monotone_refuses_an_architecture_without_a_sun_sidecar(later, make_
 
     v24 = later("v24")
     with pytest.raises(GateError, match=r"^physics-sfi-monotone does not apply to IonisGateV24: it has no sun "
-                                        r"sidecar, so SFI has no path into σ"):
+                                        r"sidecar, so SFI has no path into σ \(its own suite checks that SFI is "
+                                        r"ignored\)$"):
         MonotoneGate("physics-sfi-monotone", "sfi", paths=8).evaluate(make_context(v24))
     assert MonotoneGate("physics-kp-monotone", "kp", paths=8).evaluate(make_context(v24)).passed
 
@@ -287,6 +288,7 @@ def test_decomposition_reference_follows_each_architecture(tag, later, make_cont
              "g_storm·storm_sidecar"}.get(tag, "base + g_sun·sun_sidecar + g_storm·storm_sidecar")
     assert out.message == f"max |forward − spec formula ({terms})| = {out.value:.2e}σ over 32 paths"
     assert out.details["architecture"] == bundle.arch.name and out.details["paths"] == 32
+    assert out.details["reference"] == "float64 numpy from the state_dict, written from the spec"
 
 
 def test_decomposition_tolerance_is_strict(random_bundle, make_context):
