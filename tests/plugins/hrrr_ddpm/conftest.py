@@ -7,11 +7,13 @@ from collections.abc import Iterator
 
 import pytest
 
+# imported at collection, not in the fixture: mutation testing (bench/mutation.py) collects once in its fork server
+# and forks a child per mutant, which then inherits torch instead of importing it again (≈ 10 s on a busy machine)
+import torch
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _torch_one_thread() -> Iterator[None]:
-    import torch
-
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
