@@ -94,10 +94,12 @@ def context(train: dict[str, np.ndarray], test: dict[str, np.ndarray], make: Mak
 
 @pytest.fixture(scope="module")
 def data() -> dict[str, dict[str, np.ndarray]]:
-    # the spec's windows: training ends 2022-01-01, the test window starts 2023-01-01
-    return {"train": rows("2021-12-01", "2022-01-01", 5, seed=4), "test": rows("2023-01-01", "2023-01-15", 3, seed=5),
+    # the spec's windows: training ends 2022-01-01, the test window starts 2023-01-01; it ends inside a storm,
+    # so that the later leads see more storm hours than the earlier ones
+    return {"train": rows("2021-12-01", "2022-01-01", 5, seed=4),
+            "test": rows("2023-01-01", "2023-01-14T12", 3, seed=5),
             "calm_train": rows("2021-12-01", "2022-01-01", 5, calm=True, seed=4),
-            "calm_test": rows("2023-01-01", "2023-01-15", 3, calm=True, seed=5)}
+            "calm_test": rows("2023-01-01", "2023-01-14T12", 3, calm=True, seed=5)}
 
 
 def perfect(kp: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -140,6 +142,7 @@ def test_a_perfect_forecast_clipped_into_0_1_scores_1_at_every_lead_kp_5_include
     assert f"training storm rate {base:.3%}" in out.message and "Brier skill 1.000 [1.000, 1.000]" in out.message
     figure = out.figures[0]
     assert figure["kind"] == "reliability" and sum(figure["counts"]) == events.size
+    assert figure["title"] == "storm probability reliability"
 
 
 def test_a_forecast_of_the_training_rate_scores_0_and_misses_greater_than_0(data) -> None:
@@ -165,7 +168,7 @@ def test_skill_interval_and_slices_are_the_brier_skill_over_the_shared_resamples
     assert lower < skill < upper and upper - lower > 0.01
     per_lead = 1 - e_model.mean(axis=0) / e_base.mean(axis=0)
     assert [s.value for s in out.slices] == pytest.approx(per_lead.tolist(), rel=1e-12)
-    assert len(set(np.round(per_lead, 6))) > 1  # the leads differ: each slice is its own lead's
+    assert len(set(np.round(per_lead, 6))) > 1 and len(set(e_base.mean(axis=0))) > 1  # each slice its own lead's
     for k in (0, 23):
         lead = 1 - draws[:, k] / draws[:, 24 + k]
         lo, hi = np.quantile(lead, [0.025, 0.975])
@@ -187,7 +190,8 @@ def test_the_threshold_holds_the_bound_it_names(data) -> None:
 
 
 def test_nothing_stormy_in_either_window_is_refused_with_the_limit_named(data) -> None:
-    with pytest.raises(GateError, match=r"no storm hour \(Kp ≥ 5\) in the test window and none in training"):
+    with pytest.raises(GateError, match=r"^no storm hour \(Kp ≥ 5\) in the test window and none in training: the "
+                                        "storm probabilities cannot be scored$"):
         evaluate(data, perfect, train="calm_train", test="calm_test")
     with pytest.raises(GateError, match=r"no storm hour \(Kp ≥ 7.5\)"):
         evaluate(data, perfect, limits=replace(LIMITS, storm_kp=7.5))
