@@ -118,3 +118,107 @@ def test_block_counts_built_in_several_passes_match_block_indices() -> None:
     for r in (0, 51, 52, 103, 104, 129):  # each side of each pass boundary
         np.testing.assert_array_equal(counts[r], np.bincount(idx[r], minlength=n), err_msg=str(r))
     assert (counts.sum(axis=1) == n).all() and counts.dtype == np.float32
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: block_indices(0, 1, 5, np.random.default_rng()), "nothing to resample: no rows"),
+    (lambda: block_indices(5, 6, 5, np.random.default_rng()), r"block must be an int in \[1, 5\] \(the number of "
+                                                              r"rows\), got 6"),
+    (lambda: block_indices(5, True, 5, np.random.default_rng()), r"block must be an int in \[1, 5\] \(the number of "
+                                                                 r"rows\), got True"),
+    (lambda: block_indices(5, 2.0, 5, np.random.default_rng()), r"block must be an int .*, got 2.0"),
+    (lambda: block_counts(5, 0, 5, np.random.default_rng()), r"block must be an int .*, got 0"),
+    (lambda: block_indices(5, 2, 0, np.random.default_rng()), "n_resamples must be a positive int, got 0"),
+    (lambda: block_indices(5, 2, True, np.random.default_rng()), "n_resamples must be a positive int, got True"),
+    (lambda: block_indices(5, 2, 3.0, np.random.default_rng()), "n_resamples must be a positive int, got 3.0"),
+    (lambda: block_bootstrap(np.mean, rng=np.random.default_rng()), "give at least one array to resample"),
+    (lambda: block_bootstrap(np.mean, np.ones(3), np.float64(1.0), rng=np.random.default_rng()),
+     r"arrays must have a row axis \(axis 0\), got a scalar"),
+    (lambda: block_bootstrap(np.mean, np.ones(5), np.ones(4), rng=np.random.default_rng()),
+     r"arrays must have the same number of rows, got \[5, 4\]"),
+    (lambda: block_bootstrap(np.mean, np.ones(5), np.ones(5), np.ones(6), rng=np.random.default_rng()),
+     r"arrays must have the same number of rows, got \[5, 5, 6\]"),
+    (lambda: block_bootstrap(np.mean, np.ones(5), rng=np.random.default_rng(), level=0.0),
+     r"level must lie in \(0, 1\), got 0.0"),
+    (lambda: paired_test(np.ones(3), np.ones(3), rng=np.random.default_rng(), level=1.0),
+     r"level must lie in \(0, 1\), got 1.0"),
+    (lambda: paired_test(np.ones(3), np.ones((3, 2)), rng=np.random.default_rng()),
+     r"candidate_loss shape \(3,\) does not match champion_loss \(3, 2\)"),
+    (lambda: paired_test([1.0, None], [1.0, 1.0], rng=np.random.default_rng()), "losses hold non-finite values"),
+    (lambda: paired_test([1.0, 1.0], [np.inf, None], rng=np.random.default_rng()), "losses hold non-finite values"),
+    (lambda: resampled_means([1.0, None], rng=np.random.default_rng()), "values hold non-finite entries"),
+    (lambda: resampled_means([1.0, 2.0]), "give rng or counts"),
+    (lambda: resampled_means(np.zeros(6), counts=np.ones((2, 5), dtype=np.float32)),
+     "counts are for 5 rows, values have 6"),
+])
+def test_error_messages_in_full(call, message):
+    with pytest.raises(GateError, match=f"^{message}$"):
+        call()
+
+
+def test_the_statistic_counts_the_resamples_it_was_not_finite_on():
+    x = np.arange(4.0)
+    idx = block_indices(4, 1, 40, np.random.default_rng(11))
+    bad = int((idx[:, 0] == 0).sum())  # the statistic is infinite when a resample starts with row 0
+    assert 0 < bad < 40
+    with pytest.raises(GateError, match=rf"^the statistic was not finite on {bad} resample\(s\)$"):
+        block_bootstrap(lambda v: np.inf if v[0] == 0 else 1.0, x, rng=np.random.default_rng(11), n_resamples=40)
+
+
+def test_block_indices_are_blocks_of_consecutive_rows_from_any_start():
+    idx = block_indices(7, 3, 400, np.random.default_rng(12))
+    assert idx.shape == (400, 7)
+    offset = np.arange(7) % 3
+    starts = idx[:, np.arange(7) - offset]  # the first row of the block each position belongs to
+    np.testing.assert_array_equal(idx, (starts + offset) % 7)  # consecutive rows, wrapping at the end
+    assert set(idx[:, 0].tolist()) == set(range(7))  # every row can start a block (the last ones wrap)
+    assert block_indices(3, 1, 5, np.random.default_rng(1)).shape == (5, 3)
+    assert block_indices(5, np.int64(2), np.int64(1), np.random.default_rng(1)).shape == (1, 5)  # numpy ints
+
+
+@pytest.mark.parametrize("level", [0.95, 0.8])
+def test_the_interval_is_the_percentiles_of_the_resampled_statistic(level):
+    x = np.random.default_rng(13).gamma(2.0, size=(40, 2))
+    got = block_bootstrap(lambda v: float(v[:, 0].mean() - v[:, 1].mean()), x, rng=np.random.default_rng(14),
+                          block=3, n_resamples=200, level=level)
+    idx = block_indices(40, 3, 200, np.random.default_rng(14))
+    stats = np.array([x[i, 0].mean() - x[i, 1].mean() for i in idx])
+    tail = (1 - level) / 2
+    assert (got.lower, got.upper) == tuple(np.quantile(stats, [tail, 1 - tail]))
+    assert got.estimate == x[:, 0].mean() - x[:, 1].mean() and got.level == level
+    # the defaults: independent rows, 1000 resamples
+    default = block_bootstrap(np.mean, x[:, 0], rng=np.random.default_rng(15))
+    assert default == block_bootstrap(np.mean, x[:, 0], rng=np.random.default_rng(15), block=1, n_resamples=1000)
+
+
+def test_the_paired_test_is_its_bootstrap_of_the_mean_difference():
+    rng = np.random.default_rng(16)
+    cand, champ = rng.gamma(2.0, size=(30, 4)), rng.gamma(2.0, size=(30, 4))  # rows × points
+    got = paired_test(cand, champ, rng=np.random.default_rng(17), block=2, n_resamples=300, level=0.9)
+    d = (cand - champ).mean(axis=1)
+    means = d[block_indices(30, 2, 300, np.random.default_rng(17))].mean(axis=1)
+    assert got.mean_difference == d.mean() and got.level == 0.9
+    tail = (1 - 0.9) / 2
+    assert (got.lower, got.upper) == tuple(np.quantile(means, [tail, 1 - tail]))
+    assert got.p_value == (np.sum(means - d.mean() <= d.mean()) + 1) / 301
+    # the defaults: independent rows, 2000 resamples (the p-value is a count of 2001)
+    default = paired_test(cand, champ, rng=np.random.default_rng(18))
+    assert default == paired_test(cand, champ, rng=np.random.default_rng(18), block=1, n_resamples=2000)
+    assert (default.p_value * 2001) == pytest.approx(round(default.p_value * 2001), abs=1e-9)
+    # identical losses: no evidence at all that the candidate is better
+    same = paired_test(champ, champ, rng=np.random.default_rng(19), n_resamples=50)
+    assert same.p_value == 1.0 and same.mean_difference == 0.0 and same.lower == same.upper == 0.0
+    ints = paired_test([1, 2, 3, 4], [2, 2, 2, 2], rng=np.random.default_rng(20), n_resamples=50)
+    assert ints == paired_test([1.0, 2.0, 3.0, 4.0], [2.0] * 4, rng=np.random.default_rng(20), n_resamples=50)
+
+
+def test_resampled_means_flatten_trailing_axes_and_default_to_independent_rows() -> None:
+    v = np.random.default_rng(21).normal(size=(20, 2, 3))
+    got = resampled_means(v, rng=np.random.default_rng(22), n_resamples=7)
+    assert got.shape == (7, 6) and got.dtype == np.float64
+    np.testing.assert_array_equal(got, resampled_means(v.reshape(20, 6), rng=np.random.default_rng(22),
+                                                       n_resamples=7))
+    counts = block_counts(20, 1, 1000, np.random.default_rng(23))  # the defaults: block 1, 1000 resamples
+    np.testing.assert_array_equal(resampled_means(v[:, 0, 0], rng=np.random.default_rng(23)),
+                                  resampled_means(v[:, 0, 0], counts=counts))
+    assert resampled_means([1, 2, 3], counts=np.eye(3, dtype=np.float32)).tolist() == [[1 / 3], [2 / 3], [1.0]]

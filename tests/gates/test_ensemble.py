@@ -22,6 +22,7 @@ from gates.ensemble import (
     ensemble_pair,
     member_axis_of,
     rank_histogram,
+    rank_histogram_chi2,
     rank_histogram_shared_ties,
     rank_histogram_test,
     rank_reliability_index,
@@ -437,3 +438,12 @@ def test_spread_skill_per_group_refuses_a_group_whose_mean_is_exact_and_counts_e
     for bad in (True, 1.0, "0", (0, None)):
         with pytest.raises(GateError, match="^by must be an int or a tuple of ints"):
             spread_skill_ratio(members, [[2.0, 5.0]], by=bad)  # type: ignore[arg-type]
+
+
+def test_chi2_and_reliability_of_a_single_case():
+    assert rank_histogram_chi2([20, 10, 0]) == 20.0  # the statistic, not its p-value
+    assert rank_histogram_chi2([10, 10, 10]) == 0.0
+    assert rank_reliability_index([1, 0]) == 1.0  # one case: |1 − ½| + |0 − ½|
+    assert rank_reliability_index(np.array([0.25, 0.75], dtype=np.float32)) == 0.5  # fractions, float32 too
+    with pytest.raises(GateError, match=r"^counts must be numeric, got <U1$"):
+        rank_reliability_index(["a", "b"])
