@@ -133,15 +133,17 @@ class AccuracyGate:
 
     def evaluate(self, ctx: Any) -> Outcome:
         ev = evaluate(ctx, self.setup)
-        scores = classification_scores(ev.predicted.astype(float), ev.present.astype(float), ev.prob)
+        both = 0 < ev.present.sum() < len(ev.present)  # ROC needs both classes; accuracy does not
+        scores = classification_scores(ev.predicted.astype(float), ev.present.astype(float),
+                                       ev.prob if both else None)
         idx = np.arange(len(ev.rows))
         interval = block_bootstrap(lambda i: float(np.mean(ev.predicted[i] == ev.present[i])), idx,
                                    rng=ctx.rng("accuracy"), block=bootstrap_block(len(idx)),
                                    n_resamples=BOOTSTRAP_RESAMPLES)
-        fpr, tpr, _ = roc_curve(ev.prob, ev.present.astype(float)) if 0 < ev.present.sum() < len(ev.present) \
+        fpr, tpr, _ = roc_curve(ev.prob, ev.present.astype(float)) if both \
             else (np.array([0.0, 1.0]), np.array([0.0, 1.0]), None)
         curves = {"candidate": {"fpr": fpr.tolist(), "tpr": tpr.tolist(), "auc": scores["roc_auc"]}}
-        if 0 < ev.present.sum() < len(ev.present):
+        if both:
             cf, ct, _ = roc_curve(ev.clim_prob, ev.present.astype(float))
             curves["lmlt_climatology"] = {"fpr": cf.tolist(), "tpr": ct.tolist(),
                                           "auc": roc_auc(ev.clim_prob, ev.present.astype(float))}

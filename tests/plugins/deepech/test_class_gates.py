@@ -8,8 +8,12 @@ from typing import Any
 import numpy as np
 import pytest
 
+from gates.bootstrap import block_bootstrap
+from gates.classification import classification_scores
+from gates.probabilistic import ProbabilityBins, roc_auc, roc_curve
 from plugins.deepech.class_gates import AccuracyGate, MarginOverBaselines, ReliabilityGate
-from plugins.deepech.evaluation import evaluate
+from plugins.deepech.evaluation import Setup, evaluate
+from plugins.deepech.extracts import TRAIN_END, labelled_table, table_arrays
 from plugins.deepech.suites import release_suite
 from registry.errors import GateError
 
@@ -96,3 +100,135 @@ def test_no_extract_fails_closed(make_ctx: Any, oracle: Any) -> None:
 
     with pytest.raises(DataMissing):
         AccuracyGate().evaluate(make_ctx(oracle(), None))
+
+
+def interval_of(ctx: Any, stream: str, statistic: Any, n: int) -> dict[str, float]:
+    """The recipe the gates promise: 300 resamples of half-hour blocks, from the run's stream named for the gate."""
+    return block_bootstrap(statistic, np.arange(n), rng=ctx.rng(stream), block=min(30, n // 5),
+                           n_resamples=300).as_json()
+
+
+def test_margin_gate_names_and_descriptions() -> None:
+    gate = MarginOverBaselines("balanced_accuracy", against="majority")
+    assert gate.name == "balanced-accuracy-vs-majority"
+    assert gate.description == ("balanced_accuracy − baseline balanced_accuracy on the test window (baseline: "
+                                "majority class, fitted on the training window); value > 0")
+    gate = MarginOverBaselines("roc_auc")  # defaults: the better baseline, the value, every test row
+    assert (gate.name, gate.against, gate.on, gate.storm_only, gate.min_rows, gate.min_events) == (
+        "roc-auc-vs-baselines", "best", "value", False, 0, 0)
+    gate = MarginOverBaselines("brier", on="lower", storm_only=True, setup=Setup(storm_symh_nt=-80.0))
+    assert gate.name == "storm-brier-vs-baselines"
+    assert gate.description == (
+        "Brier skill score on storm rows (SYM-H ≤ -80 nT) of the test window (baseline: better of majority class "
+        "and (L, MLT) climatology, fitted on the training window); lower 95 % bootstrap bound > 0")
+    with pytest.raises(ValueError, match="^against must be 'majority' or 'best', got 'climatology'$"):
+        MarginOverBaselines("f1", against="climatology")
+
+
+def test_an_unknown_score_is_an_error_not_a_verdict(oracle_ctx: Any) -> None:
+    with pytest.raises(ValueError, match="^unknown score 'mcc'$"):
+        MarginOverBaselines("mcc").evaluate(oracle_ctx)
+
+
+def test_margin_gate_reports_its_scores_interval_and_message(oracle_ctx: Any) -> None:
+    ev = evaluate(oracle_ctx)
+    truth = ev.present
+    gate = MarginOverBaselines("f1", against="majority")
+    out = gate.evaluate(oracle_ctx)
+    scores = {"candidate": classification_scores(ev.predicted, truth)["f1"], "majority": 0.0,
+              "lmlt_climatology": classification_scores(ev.clim_prob > 0.5, truth)["f1"]}
+    assert out.details["scores"] == pytest.approx(scores) and scores["lmlt_climatology"] > scores["candidate"]
+    assert out.value == pytest.approx(scores["candidate"])  # against the majority class only, as configured
+    assert out.details["table"] == {"title": "f1 on 420 rows", "columns": ["forecast", "f1"],
+                                    "rows": [[k, pytest.approx(v)] for k, v in scores.items()]}
+    assert (out.details["rows"], out.details["events"]) == (420, 80)
+    assert out.details["climatology_fallbacks"] == ev.clim_fallbacks > 0
+
+    def f1_margin(i: np.ndarray) -> float:
+        return classification_scores(ev.predicted[i], truth[i])["f1"] - 0.0
+
+    iv = interval_of(oracle_ctx, gate.name, f1_margin, 420)
+    assert out.details["interval"] == pytest.approx(iv)
+    assert out.message == (
+        f"f1 margin over majority class {out.value:.4f} [{iv['lower']:.4f}, {iv['upper']:.4f}] at 95 % (above 0) "
+        f"on 420 rows, 80 events; candidate {scores['candidate']:.3f}, majority 0.000, "
+        f"lmlt_climatology {scores['lmlt_climatology']:.3f}")
+
+
+def test_margin_gate_on_the_lower_bound(oracle_ctx: Any) -> None:
+    value = MarginOverBaselines("roc_auc").evaluate(oracle_ctx)
+    lower = MarginOverBaselines("roc_auc", on="lower").evaluate(oracle_ctx)
+    assert value.value == lower.value > 0 > lower.details["interval"]["lower"]
+    assert value.passed and not lower.passed  # above the better baseline, not surely
+    assert "at 95 % (above 0) on 420 rows" in value.message
+    assert "at 95 % (lower bound not above 0) on 420 rows" in lower.message
+    assert lower.message.startswith("roc_auc margin over best baseline ")
+    storm = MarginOverBaselines("brier", on="lower", storm_only=True).evaluate(oracle_ctx)
+    assert storm.passed and storm.message.startswith("Brier skill vs best baseline ")
+    assert "(lower bound above 0) on 224 rows, 30 events; candidate " in storm.message
+
+
+def test_roc_auc_is_undefined_on_a_window_of_one_class(labelled: Any, make_ctx: Any, oracle: Any) -> None:
+    times, rows, present, amp = table_arrays(labelled)
+    absent = present & (times < np.datetime64(TRAIN_END, "s"))  # no wave in the test window
+    ctx = make_ctx(oracle(), labelled_table(rows, absent, np.where(absent, amp, np.nan)))
+    with pytest.raises(GateError, match="not finite"):
+        MarginOverBaselines("roc_auc").evaluate(ctx)
+    out = AccuracyGate(0.5).evaluate(ctx)  # accuracy is still defined (ROC-AUC is not), its ROC figure a diagonal
+    ev = evaluate(ctx)
+    assert not ev.present.any() and out.value == pytest.approx(np.mean(~ev.predicted)) and out.passed
+    assert out.details["scores"]["roc_auc"] is None
+    assert out.figures[0]["curves"] == {"candidate": {"fpr": [0.0, 1.0], "tpr": [0.0, 1.0], "auc": None}}
+
+
+def test_storm_slice_minimum_rows_are_inclusive(oracle_ctx: Any) -> None:
+    n = int(evaluate(oracle_ctx).storm.sum())
+    out = MarginOverBaselines("brier", storm_only=True, min_rows=n).evaluate(oracle_ctx)
+    assert out.details["rows"] == n == 224
+
+
+def test_accuracy_gate_reports_what_it_measured(oracle_ctx: Any) -> None:
+    ev = evaluate(oracle_ctx)
+    out = AccuracyGate().evaluate(oracle_ctx)
+    expected = classification_scores(ev.predicted, ev.present, ev.prob)
+    assert out.details["scores"] == pytest.approx(
+        {k: expected[k] for k in ("accuracy", "balanced_accuracy", "precision", "recall", "f1", "roc_auc")})
+    majority = dict(out.details["majority"])
+    assert majority.pop("confusion") == [[340, 0], [80, 0]] == expected["baseline"].pop("confusion")
+    assert majority == pytest.approx(expected["baseline"])
+    assert out.details["confusion"] == expected["confusion"] == [[335, 5], [74, 6]]
+    assert (out.details["test_rows"], out.details["training_rows"]) == (420, 1020)
+    assert out.details["training_rate"] == pytest.approx(ev.training_rate) and out.details["threshold"] == 0.5
+    assert out.details["split"] == {"test_from": "2015-01-01T17:00:00", "storm_symh_nt": -50.0}
+    iv = interval_of(oracle_ctx, "accuracy", lambda i: float(np.mean(ev.predicted[i] == ev.present[i])), 420)
+    assert out.details["interval"] == pytest.approx(iv)
+    truth = ev.present.astype(float)
+    fpr, tpr, _ = roc_curve(ev.prob, truth)
+    cf, ct, _ = roc_curve(ev.clim_prob, truth)
+    assert out.figures == ({"kind": "roc", "title": "ROC on the test window", "curves": {
+        "candidate": {"fpr": fpr.tolist(), "tpr": tpr.tolist(), "auc": pytest.approx(expected["roc_auc"])},
+        "lmlt_climatology": {"fpr": cf.tolist(), "tpr": ct.tolist(),
+                             "auc": pytest.approx(roc_auc(ev.clim_prob, truth))}}},)
+    assert AccuracyGate(0.8).description == "accuracy on the test window ≥ 0.8 (upstream published 0.912)"
+
+
+def test_reliability_gate_reports_the_decomposition_of_each_forecast(oracle_ctx: Any) -> None:
+    ev = evaluate(oracle_ctx)
+    truth = ev.present.astype(float)
+    out = ReliabilityGate().evaluate(oracle_ctx)
+    rows = []
+    for name, prob in (("candidate", ev.prob), ("majority", ev.majority_prob), ("lmlt_climatology", ev.clim_prob)):
+        d = ProbabilityBins.of(prob, truth, 10).decomposition()
+        rows.append([name, *(pytest.approx(v) for v in (d.brier, d.reliability, d.resolution, d.uncertainty))])
+    assert out.details["table"] == {"title": "Brier decomposition on the test window",
+                                    "columns": ["forecast", "brier", "reliability", "resolution", "uncertainty"],
+                                    "rows": rows}
+    assert out.value == pytest.approx(rows[0][2]) and out.threshold == 0.02 and out.passed
+    assert out.figures == (ProbabilityBins.of(ev.prob, truth, 10).reliability().figure(
+        "Reliability of P(ECH present), test window"),)
+    five = ReliabilityGate(bins=5).evaluate(oracle_ctx)
+    assert five.value == pytest.approx(ProbabilityBins.of(ev.prob, truth, 5).decomposition().reliability)
+    assert five.value != pytest.approx(out.value)
+    assert ReliabilityGate(maximum=out.value).evaluate(oracle_ctx).passed  # at the maximum: passes
+    assert not ReliabilityGate(maximum=out.value * (1 - 1e-9)).evaluate(oracle_ctx).passed
+    assert ReliabilityGate(0.05).description == "Brier reliability term of the probability on the test window ≤ 0.05"
