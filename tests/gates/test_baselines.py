@@ -92,8 +92,19 @@ def test_persistence_by_time_never_pairs_across_groups_or_out_of_order_rows() ->
     assert rows.tolist() == [2] and forecast.tolist() == [1.0] and truth.tolist() == [3.0]
     # one time shared by two groups is fine; two samples of one group at one time are not
     assert persistence_by_time([0, 0, 1, 1], [1.0, 2.0, 3.0, 4.0], 1, groups=[0, 1, 0, 1])[2].tolist() == [2, 3]
-    with pytest.raises(GateError, match="share a group and a time"):
+    with pytest.raises(GateError, match=r"^two samples share a group and a time: persistence needs one value per "
+                                        r"time$"):
         persistence_by_time([3, 3], [1.0, 2.0], 1)
+
+
+def test_persistence_by_time_compares_integer_times_exactly_at_any_magnitude() -> None:
+    # nanoseconds since 1970, one apart: far beyond what a float64 holds exactly (2**53), so a float anywhere in
+    # the keys would merge neighbours or pair the wrong ones; float group labels are read as the integers they are
+    times = 1_700_000_000_000_000_000 + np.arange(4)
+    for groups in (None, [0.0, 0.0, 1.0, 1.0]):
+        forecast, truth, rows = persistence_by_time(times, [1.0, 2.0, 3.0, 4.0], 1, groups=groups)
+        assert rows.tolist() == ([1, 2, 3] if groups is None else [1, 3])
+        assert forecast.tolist() == ([1.0, 2.0, 3.0] if groups is None else [1.0, 3.0])
 
 
 def test_persistence_by_time_reads_datetimes_by_their_units_and_refuses_misshapen_input() -> None:
@@ -113,5 +124,9 @@ def test_persistence_by_time_reads_datetimes_by_their_units_and_refuses_misshape
         persistence_by_time([0, 1], [1.0, 2.0], 1, groups=[0])
     with pytest.raises(GateError, match=r"^series holds 1 non-finite"):
         persistence_by_time([0, 1], [1.0, np.nan], 1)
+    with pytest.raises(GateError, match=r"^series must have 1 dimension\(s\), got shape \(2, 1\)$"):
+        persistence_by_time([0, 1], [[1.0], [2.0]], 1)
+    with pytest.raises(GateError, match=r"^no sample has a value 3600 earlier in its group"):  # the lead in seconds
+        persistence_by_time(t[:2], [1.0, 2.0], np.timedelta64(1, "h"))
     with pytest.raises(GateError, match=r"^no sample has a value 2 earlier in its group: nothing to pair$"):
         persistence_by_time([0, 1], [1.0, 2.0], 2)
