@@ -107,11 +107,12 @@ def paired_test(candidate_loss: Any, champion_loss: Any, *, rng: np.random.Gener
     arrs, n = _rows((np.asarray(candidate_loss, dtype=np.float64), np.asarray(champion_loss, dtype=np.float64)))
     if arrs[0].shape != arrs[1].shape:
         raise GateError(f"candidate_loss shape {arrs[0].shape} does not match champion_loss {arrs[1].shape}")
+    idx = block_indices(n, block, n_resamples, rng)  # checks the arguments (and n ≥ 1) before any arithmetic
     d = (arrs[0] - arrs[1]).reshape(n, -1).mean(axis=1)
     if not np.isfinite(d).all():
         raise GateError("losses hold non-finite values")
     observed = float(d.mean())
-    means = d[block_indices(n, block, n_resamples, rng)].mean(axis=1)
+    means = d[idx].mean(axis=1)
     tail = (1 - level) / 2
     lo, hi = np.quantile(means, [tail, 1 - tail])
     p = float((np.sum(means - observed <= observed) + 1) / (n_resamples + 1))
@@ -147,7 +148,9 @@ def resampled_means(values: Any, *, rng: np.random.Generator | None = None, bloc
     rows: a per-lead score's sampling distribution in one matrix product, without materialising the resampled
     arrays. Give ``counts`` (from ``block_counts``) to resample the same rows for several scores."""
     v = np.asarray(values, dtype=np.float64)
-    v = v.reshape(len(v), -1) if v.ndim != 2 else v
+    if v.ndim == 0:
+        raise GateError("values must have a row axis (axis 0), got a scalar")
+    v = v.reshape(len(v), math.prod(v.shape[1:]))  # (n,) → (n, 1); trailing axes become columns, empty ones too
     if not np.isfinite(v).all():
         raise GateError("values hold non-finite entries")
     n = len(v)

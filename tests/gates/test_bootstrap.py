@@ -222,3 +222,19 @@ def test_resampled_means_flatten_trailing_axes_and_default_to_independent_rows()
     np.testing.assert_array_equal(resampled_means(v[:, 0, 0], rng=np.random.default_rng(23)),
                                   resampled_means(v[:, 0, 0], counts=counts))
     assert resampled_means([1, 2, 3], counts=np.eye(3, dtype=np.float32)).tolist() == [[1 / 3], [2 / 3], [1.0]]
+
+
+def test_empty_and_scalar_inputs_are_one_clear_error_and_empty_columns_are_kept() -> None:
+    for call, message in [
+        (lambda: paired_test([], [], rng=np.random.default_rng(0)), "^nothing to resample: no rows$"),
+        (lambda: paired_test(np.ones(3), np.ones(3), rng=np.random.default_rng(0), block=4),
+         r"^block must be an int in \[1, 3\]"),
+        (lambda: resampled_means([], rng=np.random.default_rng(0)), "^nothing to resample: no rows$"),
+        (lambda: resampled_means(np.zeros((0, 3)), rng=np.random.default_rng(0)), "^nothing to resample: no rows$"),
+        (lambda: resampled_means(1.0, rng=np.random.default_rng(0)),
+         r"^values must have a row axis \(axis 0\), got a scalar$"),
+    ]:
+        with pytest.raises(GateError, match=message):
+            call()
+    assert resampled_means(np.zeros((5, 0)), rng=np.random.default_rng(0), n_resamples=3).shape == (3, 0)
+    assert resampled_means(np.zeros((5, 0, 2)), rng=np.random.default_rng(0), n_resamples=3).shape == (3, 0)
