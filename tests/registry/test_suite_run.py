@@ -138,6 +138,15 @@ class Terminal(io.StringIO):
         return True
 
 
+class BoolWithoutShape:
+    """Says it holds booleans (a numpy dtype of kind 'b') but has no shape: not a numpy boolean scalar."""
+
+    dtype = np.dtype(bool)
+
+    def __bool__(self) -> bool:
+        return True
+
+
 def _suite(*gates: Any, **kw: Any) -> GateSuite:
     return GateSuite("t", "1", "toy", gates, **kw)
 
@@ -150,7 +159,8 @@ def test_a_row_carries_what_the_gate_measured_as_plain_json_and_says_pass_or_fai
              Fixed("b", Outcome(value=2.0, passed=False)),
              Fixed("c", Outcome(value=1, passed=True, message="kept as given")),
              Fixed("d", Outcome(value=1.0, passed=np.array([True]))),  # a boolean array is not a pass
-             Fixed("e", Outcome(value=1.0, passed=np.float64(1.0))))  # nor a number that is true
+             Fixed("e", Outcome(value=1.0, passed=np.float64(1.0))),  # nor a number that is true
+             Fixed("f", Outcome(value=1.0, passed=BoolWithoutShape())))  # nor a boolean-typed thing of no shape
     rows = run_suite(app.store, app.plugins.family("toy"), _suite(*gates), v).results
     assert [dataclasses.replace(r, seconds=0.0) for r in rows] == [
         GateResult("a", "1", "pass", 0.25, 0.5, "<=", "passed", {"n": 3},
@@ -158,7 +168,8 @@ def test_a_row_carries_what_the_gate_measured_as_plain_json_and_says_pass_or_fai
         GateResult("b", "1", "fail", 2.0, None, "", "did not pass"),
         GateResult("c", "1", "pass", 1, None, "", "kept as given"),
         GateResult("d", "1", "fail", 1.0, None, "", "did not pass"),
-        GateResult("e", "1", "fail", 1.0, None, "", "did not pass")]
+        GateResult("e", "1", "fail", 1.0, None, "", "did not pass"),
+        GateResult("f", "1", "fail", 1.0, None, "", "did not pass")]
     assert type(rows[0].value) is float and type(rows[0].details["n"]) is int
 
 
