@@ -236,6 +236,7 @@ def test_rmse_over_all_samples_holds_strictly_below_its_limit(ctx) -> None:
     value = float(np.sqrt(err.mean()))
     assert out.value == pytest.approx(value, rel=1e-12) and out.passed and out.details["samples"] == len(err)
     assert [s.value for s in out.slices] == pytest.approx(np.sqrt(err.mean(axis=0)).tolist())
+    assert [s.name for s in out.slices] == [f"+{k} h" for k in range(1, 25)]
     draws = np.sqrt(resampled_means(err.mean(axis=1), counts=shared_counts(ctx, len(err), LIMITS))[:, 0])
     assert (out.interval["lower"], out.interval["upper"]) == pytest.approx(tuple(np.quantile(draws, [0.025, 0.975])))
     assert not RmseGate("rmse-good", out.value, LIMITS).evaluate(ctx).passed  # < limit: equal misses
@@ -246,6 +247,14 @@ def test_rmse_over_all_samples_holds_strictly_below_its_limit(ctx) -> None:
     assert fig["title"] == "predicted vs observed TEC (all)" and fig["kind"] == "density"
     assert (fig["xlabel"], fig["ylabel"]) == ("predicted TEC (TECU)", "observed TEC (TECU)")
     assert RmseGate("rmse-good", 13.0, LIMITS).description == "RMSE over all samples and every lead < 13 TECU"
+
+
+def test_the_density_figure_keeps_every_pair_whose_index_is_a_multiple_of_size_over_2000(data) -> None:
+    test = rows("2023-01-01", "2023-01-08T05", seed=5)  # 125 samples per station: 6000 pairs
+    c = Ctx(Oracle(test, good), table(data["train"], test))
+    fig = RmseGate("rmse-good", 13.0, LIMITS).evaluate(c).figures[0]
+    pred = scored(c).model.ravel()
+    assert pred.size == 6000 and fig["x"] == np.round(pred[::3], 2).tolist() and len(fig["x"]) == 2000
 
 
 def test_storm_rmse_counts_kp_5_at_issue_and_refuses_below_the_storm_hours(ctx) -> None:
