@@ -181,6 +181,27 @@ def test_roc_auc_is_undefined_on_a_window_of_one_class(labelled: Any, make_ctx: 
     assert out.figures[0]["curves"] == {"candidate": {"fpr": [0.0, 1.0], "tpr": [0.0, 1.0], "auc": None}}
 
 
+@pytest.mark.parametrize("events", ["one", "all"])
+def test_roc_is_drawn_from_one_event_and_not_for_a_window_of_events_only(labelled: Any, make_ctx: Any, oracle: Any,
+                                                                         events: str) -> None:
+    times, rows, present, amp = table_arrays(labelled)
+    test = times >= np.datetime64(TRAIN_END, "s")
+    if events == "one":
+        labels = present & (~test | (np.cumsum(present & test) == 1))  # the test window's first wave only
+    else:
+        labels = present | test
+    ctx = make_ctx(oracle(), labelled_table(rows, labels, np.where(labels, np.nan_to_num(amp, nan=10.0), np.nan)))
+    out = AccuracyGate(0.0).evaluate(ctx)
+    ev = evaluate(ctx)
+    assert int(ev.present.sum()) == (1 if events == "one" else 420)
+    curves = out.figures[0]["curves"]
+    if events == "one":
+        assert set(curves) == {"candidate", "lmlt_climatology"} and out.details["scores"]["roc_auc"] is not None
+        assert curves["candidate"]["auc"] == pytest.approx(roc_auc(ev.prob, ev.present.astype(float)))
+    else:
+        assert curves == {"candidate": {"fpr": [0.0, 1.0], "tpr": [0.0, 1.0], "auc": None}}
+
+
 def test_storm_slice_minimum_rows_are_inclusive(oracle_ctx: Any) -> None:
     n = int(evaluate(oracle_ctx).storm.sum())
     out = MarginOverBaselines("brier", storm_only=True, min_rows=n).evaluate(oracle_ctx)
