@@ -3,18 +3,15 @@ says; the split windows' edges, the shared resamples, the limits' defaults."""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 import pytest
+from tec_gate_runs import STATIONS, Ctx, Make, Oracle, Version, good, rows, table
 
 from gates.base import Threshold
 from gates.bootstrap import resampled_means
-from plugins.tec.features import compute_features
 from plugins.tec.gates import (
     HorizonGate,
     RmseGate,
@@ -30,79 +27,10 @@ from plugins.tec.gates import (
     split_rows,
 )
 from plugins.tec.iri import iri_forecast
-from plugins.tec.model import TecConfig
-from plugins.tec.sequences import build_samples
-from plugins.tec.synthetic import synthetic_drivers, synthetic_rows
 
-STATIONS = (("SYN1", 45.0, 10.0), ("SYN2", -20.0, 130.0))
 LIMITS = TecThresholds(n_resamples=200, min_storm_hours=5)
 LINEAGE = {"training": {"split": {"method": "temporal", "train": {"first": "2020-12-20T00:00:00",
                                                                     "last": "2021-01-07T23:00:00"}}}}
-Make = Callable[[np.ndarray, np.random.Generator], np.ndarray]
-
-
-def rows(start: str, end: str, seed: int) -> dict[str, np.ndarray]:
-    """SYNTHETIC rows whose Kp is set: calm hours 1 … 4⅔; every third day 06–17 UTC at 5 (exactly the storm
-    limit), 5⅔, 5 and 7."""
-    hours = np.arange(np.datetime64(start, "h").astype(np.int64), np.datetime64(end, "h").astype(np.int64))
-    kp = np.array([1.0, 7 / 3, 3.0, 14 / 3])[hours % 4]
-    storm = ((hours // 24) % 3 == 0) & (hours % 24 >= 6) & (hours % 24 < 18)
-    kp = np.where(storm, np.array([5.0, 17 / 3, 5.0, 7.0])[hours % 4], kp)
-    drivers = synthetic_drivers(hours, kp=kp, seed=seed)
-    # the 81-day mean of weeks of rows would be one value (a stuck driver): a smoothed copy of F10.7 stands in
-    drivers["f107_81"] = 0.9 * drivers["f107"] + 10.0
-    return synthetic_rows(start, end, STATIONS, seed=seed, drivers=drivers)
-
-
-@dataclass
-class Version:
-    lineage: dict[str, Any]
-    ref: str = "tec@1"
-
-
-class Oracle:
-    """A forecaster that knows the SYNTHETIC truth of each test window and returns ``make`` of it."""
-
-    def __init__(self, test: dict[str, np.ndarray], make: Make) -> None:
-        self.model = type("M", (), {"config": TecConfig()})()
-        s = build_samples(compute_features(test), test["tec"])
-        self.truth = {x.tobytes(): t for x, t in zip(s.x, s.target, strict=True)}
-        self.make = make
-
-    def forecast(self, x: np.ndarray) -> dict[str, np.ndarray]:
-        tec = self.make(np.stack([self.truth[w.tobytes()] for w in x]), np.random.default_rng(0))
-        return {"tec": tec, "storm_probability": np.full_like(tec, 0.1), "storm": np.zeros(len(x)),
-                "uncertainty": np.zeros(len(x))}
-
-
-@dataclass
-class Ctx:
-    model: Any
-    table: pa.Table | None = None
-    version: Version = field(default_factory=lambda: Version(LINEAGE))
-    seed: int = 0
-    _memo: dict[str, Any] = field(default_factory=dict)
-
-    def extract(self, name: str, *, params: Any = None, split: str | None = None) -> pa.Table:
-        assert name == "tec-hourly" and params == {} and split is None and self.table is not None
-        return self.table
-
-    def memo(self, key: str, compute: Callable[[], Any]) -> Any:
-        if key not in self._memo:
-            self._memo[key] = compute()
-        return self._memo[key]
-
-    def rng(self, stream: str = "") -> np.random.Generator:
-        digest = hashlib.sha256(f"{self.seed}:{stream}".encode()).digest()[:8]
-        return np.random.default_rng(int.from_bytes(digest, "little"))
-
-
-def table(*parts: dict[str, np.ndarray]) -> pa.Table:
-    return pa.concat_tables([pa.table({k: pa.array(v) for k, v in p.items()}) for p in parts])
-
-
-def good(truth: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    return truth + rng.normal(0, 0.3 * truth.std(), truth.shape)
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +71,7 @@ def test_extract_params_skip_entries_that_are_not_the_tec_request() -> None:
 def test_split_rows_cut_the_spec_windows_first_hour_in_last_hour_out() -> None:
     t = np.array(["2014-12-31T23", "2015-01-01T00", "2021-12-31T23", "2022-01-01T00", "2022-12-31T23",
                   "2023-01-01T00", "2024-12-31T23", "2025-01-01T00"], dtype="datetime64[s]")
-    c = Ctx(None, pa.table({"time": pa.array(t), "tec": pa.array(np.arange(8.0))}))
+    c = Ctx(None, table({"time": t, "tec": np.arange(8.0)}))
     assert split_rows(c, "train")["tec"].tolist() == [1.0, 2.0]
     assert split_rows(c, "test")["tec"].tolist() == [5.0, 6.0]
     assert split_rows(c, "validation")["tec"].tolist() == [3.0, 4.0]

@@ -3,103 +3,35 @@ clipped probabilities, the interval and the bound it holds, per-lead slices, and
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 import pytest
+from tec_gate_runs import Ctx, Make, Oracle, rows, table
 
 from gates.base import Threshold
 from gates.bootstrap import resampled_means
-from plugins.tec.features import compute_features
 from plugins.tec.gates import TecThresholds, scored, shared_counts, split_rows
-from plugins.tec.model import TecConfig
-from plugins.tec.sequences import build_samples
 from plugins.tec.storm import StormProbabilityGate
-from plugins.tec.synthetic import synthetic_drivers, synthetic_rows
 from registry.errors import GateError
 
-STATIONS = (("SYN1", 45.0, 10.0), ("SYN2", -20.0, 130.0))
 LIMITS = TecThresholds(n_resamples=200)
-MakeP = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 REPORTED = Threshold(">", -1.0)  # the default suite's: reported, fails only past twice the reference's Brier score
 
 
-def set_kp(start: str, end: str, storm_days: int, *, calm: bool = False) -> np.ndarray:
-    """SYNTHETIC Kp on the thirds grid: calm hours 1 … 4⅔; on every ``storm_days``-th day, 06–17 UTC cycle through
-    5 (exactly the storm limit), 5⅔, 5 and 7 — unless ``calm``."""
-    hours = np.arange(np.datetime64(start, "h").astype(np.int64), np.datetime64(end, "h").astype(np.int64))
-    kp = np.array([1.0, 7 / 3, 3.0, 14 / 3])[hours % 4]
-    storm = ((hours // 24) % storm_days == 0) & (hours % 24 >= 6) & (hours % 24 < 18)
-    return kp if calm else np.where(storm, np.array([5.0, 17 / 3, 5.0, 7.0])[hours % 4], kp)
-
-
-def rows(start: str, end: str, storm_days: int, *, calm: bool = False, seed: int = 0) -> dict[str, np.ndarray]:
-    hours = np.arange(np.datetime64(start, "h").astype(np.int64), np.datetime64(end, "h").astype(np.int64))
-    drivers = synthetic_drivers(hours, kp=set_kp(start, end, storm_days, calm=calm), seed=seed)
-    return synthetic_rows(start, end, STATIONS, seed=seed, drivers=drivers)
-
-
-@dataclass
-class Version:
-    lineage: dict[str, Any]
-    ref: str = "tec@1"
-
-
-class Oracle:
-    """A forecaster whose storm probabilities are ``make`` of the SYNTHETIC Kp at each target hour."""
-
-    def __init__(self, test: dict[str, np.ndarray], make: MakeP) -> None:
-        self.model = type("M", (), {"config": TecConfig()})()
-        s = build_samples(compute_features(test), test["tec"])
-        self.known = {x.tobytes(): (t, test["kp"][r]) for x, t, r in zip(s.x, s.target, s.target_row, strict=True)}
-        self.make = make
-
-    def forecast(self, x: np.ndarray) -> dict[str, np.ndarray]:
-        tec = np.stack([self.known[w.tobytes()][0] for w in x])
-        kp = np.stack([self.known[w.tobytes()][1] for w in x])
-        return {"tec": tec, "storm_probability": self.make(kp, np.random.default_rng(0)),
-                "storm": np.zeros(len(x)), "uncertainty": np.zeros(len(x))}
-
-
-@dataclass
-class Ctx:
-    model: Any
-    table: pa.Table
-    version: Version = field(default_factory=lambda: Version({}))
-    seed: int = 0
-    device: str = "cpu"
-    _memo: dict[str, Any] = field(default_factory=dict)
-
-    def extract(self, name: str, *, params: Any = None, split: str | None = None) -> pa.Table:
-        return self.table
-
-    def memo(self, key: str, compute: Callable[[], Any]) -> Any:
-        if key not in self._memo:
-            self._memo[key] = compute()
-        return self._memo[key]
-
-    def rng(self, stream: str = "") -> np.random.Generator:
-        digest = hashlib.sha256(f"{self.seed}:{stream}".encode()).digest()[:8]
-        return np.random.default_rng(int.from_bytes(digest, "little"))
-
-
-def context(train: dict[str, np.ndarray], test: dict[str, np.ndarray], make: MakeP) -> Ctx:
-    table = pa.concat_tables([pa.table({k: pa.array(v) for k, v in part.items()}) for part in (train, test)])
-    return Ctx(Oracle(test, make), table)
+def context(train: dict[str, np.ndarray], test: dict[str, np.ndarray], storm: Make) -> Ctx:
+    return Ctx(Oracle(test, storm=storm), table(train, test))
 
 
 @pytest.fixture(scope="module")
 def data() -> dict[str, dict[str, np.ndarray]]:
     # the spec's windows: training ends 2022-01-01, the test window starts 2023-01-01; it ends inside a storm,
     # so that the later leads see more storm hours than the earlier ones
-    return {"train": rows("2021-12-01", "2022-01-01", 5, seed=4),
-            "test": rows("2023-01-01", "2023-01-14T12", 3, seed=5),
-            "calm_train": rows("2021-12-01", "2022-01-01", 5, calm=True, seed=4),
-            "calm_test": rows("2023-01-01", "2023-01-14T12", 3, calm=True, seed=5)}
+    return {"train": rows("2021-12-01", "2022-01-01", 4, storm_days=5),
+            "test": rows("2023-01-01", "2023-01-14T12", 5, storm_days=3),
+            "calm_train": rows("2021-12-01", "2022-01-01", 4, calm=True),
+            "calm_test": rows("2023-01-01", "2023-01-14T12", 5, calm=True)}
 
 
 def perfect(kp: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -110,7 +42,7 @@ def noisy(kp: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(np.where(kp >= 5, 0.45, 0.2) + rng.normal(0, 0.2, kp.shape), 0, 1)
 
 
-def evaluate(data: dict, make: MakeP, threshold: Threshold = REPORTED, limits: TecThresholds = LIMITS,
+def evaluate(data: dict, make: Make, threshold: Threshold = REPORTED, limits: TecThresholds = LIMITS,
              train: str = "train", test: str = "test") -> tuple[Any, Ctx]:
     ctx = context(data[train], data[test], make)
     return StormProbabilityGate(threshold, limits).evaluate(ctx), ctx
@@ -147,7 +79,7 @@ def test_a_perfect_forecast_clipped_into_0_1_scores_1_at_every_lead_kp_5_include
 
 def test_a_forecast_of_the_training_rate_scores_0_and_misses_greater_than_0(data) -> None:
     base = float(np.mean(data["train"]["kp"] >= 5))
-    climate: MakeP = lambda kp, rng: np.full(kp.shape, base)  # noqa: E731
+    climate: Make = lambda kp, rng: np.full(kp.shape, base)  # noqa: E731
     out, _ = evaluate(data, climate, Threshold(">", 0.0))
     assert out.value == 0.0 and (out.interval["lower"], out.interval["upper"]) == (0.0, 0.0)
     assert not out.passed and out.message.endswith("; misses value > 0")
