@@ -346,3 +346,33 @@ def test_every_gate_holds_the_limits_it_was_given(small: Sums) -> None:
         "member / truth power over the upper half of wavenumbers in [3, 4]",
         "(q99.9 samples − q99.9 truth) / truth spread per variable in [5, 6]"]
     assert CRPSSkillGate("climatology").limits == HrrrLimits() and SpreadSkillGate().limits.n_resamples == 1000
+
+
+def test_the_gates_score_a_registered_version_with_the_evaluation_plan_they_are_given(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    import json
+
+    from hrrr_ensembles import register_series, synthetic_series
+
+    from plugins.hrrr_ddpm.evaluation import EvaluationPlan
+    from plugins.hrrr_ddpm.family import HrrrDDPMFamily
+    from plugins.hrrr_ddpm.model import TinyDDPM, save_model
+    from plugins.hrrr_ddpm.scoring import VARIABLES
+    from registry.gate_context import RunContext
+    from registry.store import Store
+
+    home = tmp_path_factory.mktemp("hrrr-gates-run")
+    ds = register_series(home, "case", synthetic_series(8, 16, 16))
+    save_model(TinyDDPM.from_config({"cond_channels": 7, "width": 8}, seed=0), home / "net.safetensors")
+    (home / "config.json").write_text(json.dumps({
+        "variables": list(VARIABLES), "stats": {v: ds.stats[v] for v in VARIABLES},
+        "samplers": [{"kind": "ddim", "steps": 2}], "dataset": "case", "test_from": 5}))
+    store = Store(home)
+    version, _ = store.register("hrrr_ddpm", {"weights": home / "net.safetensors", "config": home / "config.json"})
+    ctx = RunContext(store, HrrrDDPMFamily(), version, champion=None, seed=1, device="cpu")
+    limits = HrrrLimits(n_resamples=20, setup=EvaluationPlan(cases=2, members=3, climatology=2,
+                                                             plan=ScoringPlan(fss_windows=(1,), block_rows=4)))
+    crps = CRPSSkillGate("persistence", limits).evaluate(ctx)
+    assert (crps.details["cases"], crps.details["members"]) == (2, 3)  # the plan given, not the default (4, 8)
+    spread = SpreadSkillGate(limits).evaluate(ctx)  # the same scoring pass and resamples, memoised by the run
+    assert spread.details["slices"][0]["interval"] is not None and len(spread.details["slices"]) == 7
