@@ -327,3 +327,7 @@ def test_split_gate_counts_hours_inside_training_or_the_problems(data) -> None:
                                                                    "last": "2023-01-01T09:00:00"}}}}
     inside = SplitGate().evaluate(ctx_of(data, lineage=span))
     assert inside.value == 10 * len(STATIONS) and not inside.passed  # the hours inside, not also the problems
+    assert inside.message.startswith(f"the training split was shuffled temporal; 20 of {len(data['test']['tec'])} "
+                                     "evaluation hours (2023-01-01T00:00:00 … 2023-01-14T23:00:00) lie inside")
+    assert (ok.details["method"], ok.details["train_first"], ok.details["test_last"]) == (
+        "temporal", "2020-12-20T00:00:00", "2023-01-14T23:00:00")
