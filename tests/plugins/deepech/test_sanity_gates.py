@@ -123,3 +123,5 @@ def test_determinism_gate_compares_the_first_512_rows_of_the_suites_test_window(
     assert out.message == "largest difference between two passes over 512 rows: 0"
     short = DeterminismGate().evaluate(make_ctx(oracle(), labelled))
     assert short.message == "largest difference between two passes over 420 rows: 0"
+    out = OutputRangeGate(setup).evaluate(make_ctx(oracle(), labelled))  # 1080 test rows and 2 × 312 map cells
+    assert out.passed and out.message.startswith("0 of 1704 probabilities outside [0, 1] or not finite, 0 of 1704")
