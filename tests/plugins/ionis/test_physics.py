@@ -184,6 +184,7 @@ def test_monotone_gate_reports_what_it_swept(random_bundle, make_context):
         assert d["levels"] == levels and d["paths"] == 64 and d["steps_against_physics"] == 0
         stats = d[f"{what} per path (σ)"]
         assert stats == pytest.approx({"mean": span.mean(), "min": span.min(), "max": span.max()}, abs=2e-4)
+        assert all(round(v, 4) == v for v in stats.values())  # shown to 4 decimals
         assert out.value == d["largest_step_against_physics_sigma"] <= 0 and out.threshold == 1e-5
         n = len(levels.split(" → "))
         assert out.message.startswith(f"0 step(s) against physics over 64 paths × {n} levels (largest -")
@@ -194,6 +195,7 @@ def test_monotone_gate_reports_what_it_swept(random_bundle, make_context):
         assert sum(fig["counts"]) == 64 and len(fig["counts"]) == 12 and len(fig["edges"]) == 13
         assert fig["edges"][0] == pytest.approx(span.min(), abs=2e-3)
         assert fig["edges"][-1] == pytest.approx(span.max(), abs=2e-3)
+        assert all(round(e, 3) == e for e in fig["edges"])  # shown to 3 decimals
 
 
 def test_monotone_gate_defaults_to_512_paths(random_bundle, make_context):
