@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from gates.bootstrap import block_bootstrap
+from gates.bootstrap import block_bootstrap, block_indices
 from gates.classification import classification_scores
 from gates.probabilistic import ProbabilityBins, roc_auc, roc_curve
 from plugins.deepech.class_gates import AccuracyGate, MarginOverBaselines, ReliabilityGate
-from plugins.deepech.evaluation import Setup, evaluate
+from plugins.deepech.evaluation import Setup, evaluate, lmlt_keys
 from plugins.deepech.extracts import TRAIN_END, labelled_table, table_arrays
 from plugins.deepech.suites import release_suite
 from registry.errors import GateError
@@ -198,8 +198,37 @@ def test_roc_is_drawn_from_one_event_and_not_for_a_window_of_events_only(labelle
     if events == "one":
         assert set(curves) == {"candidate", "lmlt_climatology"} and out.details["scores"]["roc_auc"] is not None
         assert curves["candidate"]["auc"] == pytest.approx(roc_auc(ev.prob, ev.present.astype(float)))
+        # ROC-AUC is defined on every resample holding the one wave (once or more), undefined on those without
+        idx = block_indices(420, 30, 300, ctx.rng("roc-auc-vs-baselines"))
+        without = int((ev.present[idx].sum(axis=1) == 0).sum())
+        assert 0 < without < 300
     else:
         assert curves == {"candidate": {"fpr": [0.0, 1.0], "tpr": [0.0, 1.0], "auc": None}}
+        without = 300
+    with pytest.raises(GateError, match=f"^the statistic was not finite on {without} resample"):
+        MarginOverBaselines("roc_auc").evaluate(ctx)
+
+
+def test_brier_skill_is_undefined_when_a_baseline_is_perfect(labelled: Any, make_ctx: Any, oracle: Any) -> None:
+    # SYNTHETIC: the test window repeats the day's first 420 rows, whose (L, MLT) bins never saw a wave in training,
+    # and holds no wave: the climatology says 0 there and is exactly right (Brier 0), so no skill can be measured
+    _times, rows, _present, _amp = table_arrays(labelled)
+    day = np.concatenate([rows[:1020], rows[:420]])
+    keys = lmlt_keys(day)
+    seen_first = {tuple(k) for k in keys[:420]}
+    waves = np.array([i < 1020 and tuple(k) not in seen_first for i, k in enumerate(keys)])
+    ctx = make_ctx(oracle(), labelled_table(day, waves, np.where(waves, 10.0, np.nan)))
+    ev = evaluate(ctx)
+    assert waves.sum() > 0 and not ev.present.any() and not ev.clim_prob.any() and ev.clim_fallbacks == 0
+    with pytest.raises(GateError, match="^the statistic was not finite on 300 resample"):
+        MarginOverBaselines("brier").evaluate(ctx)
+    assert MarginOverBaselines("brier", against="majority").evaluate(ctx).value > 0  # the majority class is not
+
+
+def test_margin_exactly_zero_is_not_above_zero(oracle_ctx: Any) -> None:
+    out = MarginOverBaselines("f1", against="majority", on="lower").evaluate(oracle_ctx)
+    assert out.details["interval"]["lower"] == 0.0 and not out.passed  # resamples where neither finds a wave
+    assert "(lower bound not above 0)" in out.message
 
 
 def test_storm_slice_minimum_rows_are_inclusive(oracle_ctx: Any) -> None:
