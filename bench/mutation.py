@@ -47,6 +47,8 @@ EXTRA_TESTS: dict[str, tuple[str, ...]] = {
     "registry/promotion.py": ("tests/registry/test_policy.py", "tests/registry/test_gridded_runs.py",
                               "tests/registry/test_gate_context.py"),
     "plugins/tec/gates.py": ("tests/plugins/tec/test_gates_boundaries.py", "tests/plugins/tec/test_storm.py"),
+    # the ensembles a run generated, pinned in its evidence (a gridded family, trained once per test there)
+    "registry/suite_run.py": ("tests/registry/test_gridded_runs.py",),
 }
 # each family's gate modules: ionis/gates.py, ionis/release_gates.py, deepech/class_gates.py, ... and the modules
 # whose gates a family's suites run although their names do not say so (the physics, storm and sampler checks)
