@@ -155,6 +155,35 @@ def test_margin_gate_reports_its_scores_interval_and_message(oracle_ctx: Any) ->
         f"lmlt_climatology {scores['lmlt_climatology']:.3f}")
 
 
+@pytest.mark.parametrize("metric", ["accuracy", "balanced_accuracy", "precision", "recall", "f1"])
+def test_each_label_score_is_the_confusion_matrix_score(oracle_ctx: Any, metric: str) -> None:
+    ev = evaluate(oracle_ctx)
+    out = MarginOverBaselines(metric).evaluate(oracle_ctx)
+    expected = {"candidate": classification_scores(ev.predicted, ev.present)[metric],
+                "majority": classification_scores(np.zeros(420, bool), ev.present)[metric],
+                "lmlt_climatology": classification_scores(ev.clim_prob > 0.5, ev.present)[metric]}
+    assert out.details["scores"] == pytest.approx(expected)
+    assert out.value == pytest.approx(expected["candidate"] - max(expected["majority"], expected["lmlt_climatology"]))
+
+
+def test_probability_scores_are_brier_and_roc_auc(oracle_ctx: Any) -> None:
+    ev = evaluate(oracle_ctx)
+    truth = ev.present.astype(float)
+    brier = MarginOverBaselines("brier").evaluate(oracle_ctx).details["scores"]
+    assert brier == pytest.approx({"candidate": np.mean((ev.prob - truth) ** 2),
+                                   "majority": np.mean((ev.majority_prob - truth) ** 2),
+                                   "lmlt_climatology": np.mean((ev.clim_prob - truth) ** 2)})
+    auc = MarginOverBaselines("roc_auc").evaluate(oracle_ctx).details["scores"]
+    assert auc == pytest.approx({"candidate": roc_auc(ev.prob, truth), "majority": 0.5,
+                                 "lmlt_climatology": roc_auc(ev.clim_prob, truth)})
+    assert MarginOverBaselines("roc_auc").description == (
+        "roc_auc − baseline roc_auc on the test window (baseline: better of majority class and (L, MLT) "
+        "climatology, fitted on the training window); value > 0")
+    vs_majority = MarginOverBaselines("brier", against="majority").evaluate(oracle_ctx)
+    assert vs_majority.message.startswith("Brier skill vs majority class ")
+    assert vs_majority.value == pytest.approx(1 - brier["candidate"] / brier["majority"])
+
+
 def test_margin_gate_on_the_lower_bound(oracle_ctx: Any) -> None:
     value = MarginOverBaselines("roc_auc").evaluate(oracle_ctx)
     lower = MarginOverBaselines("roc_auc", on="lower").evaluate(oracle_ctx)
