@@ -1,22 +1,24 @@
 """Mutation testing (mutmut) of the modules that carry the registry's promises, each against its mirrored tests.
 
 Run: ``.venv/bin/python bench/mutation.py [MODULE …] [--all] [--max-children 1] [--survivors] [--resume]
-[--tests-at REV]``.
+[--tests-at REV] [--changed [REV]]``.
 
 Each module (``registry/store.py``) is mutated in a workspace of its own under ``.mutation/`` (git-ignored, copied
 from the working tree, so nobody else's files are touched and a shared tree stays usable) and only its mirrored
 test file (``tests/registry/test_store.py``), plus any files ``EXTRA_TESTS`` lists for it, is run against each
 mutant; mutmut runs, per mutant, just the tests of those files which reached the mutated function. Without
 MODULE it runs the default set (``DEFAULT``), with ``--all`` every module in scope (``registry/``, ``gates/``,
-``cache/digest.py``, each family's gate modules: ``plugins/*/gates.py`` and ``plugins/*/*_gates.py``).
-``--resume`` tries again, in the module's existing workspace and against today's files, only the mutants that
-survived or were not run yet, and those of functions changed since (after adding tests for the survivors).
+``cache/digest.py``, each family's gate modules: ``plugins/*/gates.py``, ``plugins/*/*_gates.py`` and those
+``FAMILY_GATES`` names). ``--changed [REV]`` keeps only the modules whose source or test files differ from git
+revision REV (default HEAD: the uncommitted ones), from the modules named or else the whole scope. ``--resume``
+tries again, in the module's existing workspace and against today's files, only the mutants that survived or
+were not run yet, and those of functions changed since (after adding tests for the survivors).
 
 The score is killed / (mutants − equivalent): a mutant no test reached ("no tests") counts as survived. A mutant
 that cannot change behaviour is listed in ``bench/mutation_equivalent.toml`` with its original and mutated line
 and the reason (one kind is recognised by rule: a change of letter case in SQL text outside quoted literals);
 surviving mutants are printed with their diffs so each is either killed by a new test or argued there. It
-measures; it never fails (exit 0), except for a module name outside the scope (exit 2).
+measures; it never fails (exit 0), except for a module name outside the scope or an unknown REV (exit 2).
 """
 
 from __future__ import annotations
@@ -77,6 +79,19 @@ def mirrored_test(module: str) -> Path:
 def selected_tests(module: str) -> list[str]:
     """The test files run against ``module``'s mutants: its mirrored file and any listed in ``EXTRA_TESTS``."""
     return [mirrored_test(module).as_posix(), *EXTRA_TESTS.get(module, ())]
+
+
+def changed_files(rev: str) -> set[str] | None:
+    """Files that differ from git revision ``rev`` (committed since, changed or new in the working tree), or
+    ``None`` when ``rev`` is not a revision."""
+    git = ["git", "-C", str(REPO)]
+    if subprocess.run([*git, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+                      capture_output=True).returncode != 0:
+        return None
+    diff = subprocess.run([*git, "diff", "--name-only", rev, "--"], capture_output=True, text=True, check=True)
+    new = subprocess.run([*git, "ls-files", "--others", "--exclude-standard"], capture_output=True, text=True,
+                         check=True)
+    return set(diff.stdout.split()) | set(new.stdout.split())
 
 
 @dataclass
@@ -293,12 +308,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--verbose", action="store_true", help="print the tail of mutmut's own output")
     ap.add_argument("--json", type=Path, help="also write the per-module figures to this file")
     ap.add_argument("--tests-at", metavar="REV", help="use each mirrored test file as of git revision REV")
+    ap.add_argument("--changed", metavar="REV", nargs="?", const="HEAD",
+                    help="only the modules in scope whose source or test files differ from git revision REV "
+                         "(default HEAD: what is not committed yet); with --resume, the habit before a commit")
     ap.add_argument("--resume", action="store_true",
                     help="reuse the module's workspace: refresh the copied files, run only the survivors, the "
                          "mutants not run yet and those of functions changed since")
     args = ap.parse_args(argv)
     scope = in_scope()
     modules = scope if args.all else [m.removeprefix("./") for m in args.modules] or default_modules()
+    if args.changed:
+        touched = changed_files(args.changed)
+        if touched is None:
+            print(f"--changed: {args.changed!r} is not a git revision of this repository", file=sys.stderr)
+            return 2
+        modules = [m for m in (modules if args.modules else scope) if m in touched
+                   or any(t in touched for t in selected_tests(m))]
+        if not modules:
+            print(f"no module in scope or its tests differs from {args.changed}")
+            return 0
     unknown = [m for m in modules if m not in scope]
     if unknown:
         print(f"not in the mutation scope: {', '.join(unknown)} (see --all for the list)", file=sys.stderr)
