@@ -158,6 +158,14 @@ def test_paths_of_an_atlas_version_centre_on_its_grids(random_bundle, make_conte
     assert len(b) == 900 and np.isin(np.round(mid_lat, 6), np.round(lat, 6)).all()
 
 
+def test_a_malformed_atlas_grid_is_named_as_the_atlas_grid_column(random_bundle, make_context):
+    from registry.errors import InvalidInput
+
+    bundle = dataclasses.replace(random_bundle, atlas=_synthetic_atlas(("FN20", "Z?99")))
+    with pytest.raises(InvalidInput, match=r"column 'grid': 'Z\?99' is not a Maidenhead grid"):
+        random_paths(make_context(bundle).rng("atlas"), 64, bundle=bundle)
+
+
 def test_sweep_rebuilds_every_path_at_every_level(random_bundle, make_context):
     from plugins.ionis.physics import KP_LEVELS, SFI_LEVELS, _sweep
 
@@ -245,6 +253,7 @@ def test_gates_exactly_at_the_ends_of_the_range_pass(make_random_bundle, make_co
     assert out.passed and out.value == 0 and out.message == "0 sun and storm gate values outside [0.5, 2.0]"
     assert out.details["table"]["rows"] == [["sun", 2.0, 2.0, 0.0], ["storm", 0.5, 0.5, 0.0]]
     assert out.details["inputs"] == "32 random paths + 32 N(0, 1) feature vectors"
+    assert out.details["table"]["title"] == "gate values"
     assert "not_applicable" not in out.details
 
 
