@@ -87,6 +87,7 @@ def test_the_conditioning_check_refuses_a_model_that_ignores_or_lacks_its_condit
     ignored = run(setting, ConditioningGate(), samplers=[{"kind": "ddim", "steps": 10}], condition="none")
     assert not ignored.passed and ignored.value == 0, ignored.message  # same seeds, condition zeroed: no change
     assert "times 8 and 0" in ignored.message and len(ignored.details["table"]["rows"]) == 7
+    assert ignored.message.endswith("z); misses >= 4")
     lacking = run(setting, ConditioningGate(), net="unconditional")
     assert not lacking.passed and lacking.value is None and "refused as a forecaster" in lacking.message
 
