@@ -3,6 +3,7 @@ The suite refuses a classifier that always says the majority class although its 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -289,6 +290,11 @@ def test_accuracy_gate_reports_what_it_measured(oracle_ctx: Any) -> None:
         "lmlt_climatology": {"fpr": cf.tolist(), "tpr": ct.tolist(),
                              "auc": pytest.approx(roc_auc(ev.clim_prob, truth))}}},)
     assert AccuracyGate(0.8).description == "accuracy on the test window ≥ 0.8 (upstream published 0.912)"
+    later = Setup(test_from=datetime(2015, 1, 1, 12))  # the suite's own split: 720 test rows, not 420
+    moved = AccuracyGate(setup=later).evaluate(oracle_ctx)
+    assert moved.details["test_rows"] == 720 and moved.details["training_rows"] == 720
+    assert moved.value == pytest.approx(np.mean(evaluate(oracle_ctx, later).predicted == evaluate(oracle_ctx,
+                                                                                                  later).present))
 
 
 def test_reliability_gate_reports_the_decomposition_of_each_forecast(oracle_ctx: Any) -> None:
