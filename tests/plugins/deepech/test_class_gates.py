@@ -293,6 +293,10 @@ def test_accuracy_gate_reports_what_it_measured(oracle_ctx: Any) -> None:
     later = Setup(test_from=datetime(2015, 1, 1, 12))  # the suite's own split: 720 test rows, not 420
     moved = AccuracyGate(setup=later).evaluate(oracle_ctx)
     assert moved.details["test_rows"] == 720 and moved.details["training_rows"] == 720
+    assert MarginOverBaselines("accuracy", setup=later).evaluate(oracle_ctx).details["rows"] == 720
+    reliability = ReliabilityGate(setup=later).evaluate(oracle_ctx)
+    assert reliability.details["table"]["rows"][0][1] == pytest.approx(
+        np.mean((evaluate(oracle_ctx, later).prob - evaluate(oracle_ctx, later).present) ** 2))  # its Brier score
     assert moved.value == pytest.approx(np.mean(evaluate(oracle_ctx, later).predicted == evaluate(oracle_ctx,
                                                                                                   later).present))
 
