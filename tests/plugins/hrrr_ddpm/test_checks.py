@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -193,6 +194,8 @@ def test_conditioning_snr_is_the_paired_t2_of_same_seed_members() -> None:
     assert got["spread"] == pytest.approx(xa.std(axis=0, ddof=1).mean(), rel=1e-9)
     same = conditioning_snr(model, a, a, members=4, seed=5, device="cpu")
     assert (same["snr"], same["mean_change"], same["by_variable"]) == (0.0, 0.0, [0.0] * 7) and same["spread"] > 0
+    elsewhere = replace(model, device="meta")  # the version's default device is not where the run samples
+    assert conditioning_snr(elsewhere, a, b, members=4, seed=5, device="cpu")["snr"] == got["snr"]
     two = conditioning_snr(model, a, b, members=2, seed=5, device="cpu")
     assert math.isfinite(two["snr"]) and two["snr"] != got["snr"]
     one = "^the conditioning check needs at least 2 members to measure their spread, got 1$"  # any change would pass
