@@ -139,7 +139,7 @@ def test_skill_held_on_its_bound_and_the_reference_baselines(ctx) -> None:
     out = SkillGate("persistence", Threshold(">", -1.0), LIMITS).evaluate(ctx)
     e_model, e_base = _skill_parts(ctx, scored(ctx).persistence)
     assert out.value == pytest.approx(1 - np.sqrt(e_model.mean() / e_base.mean()), rel=1e-12)
-    assert "fell back" not in out.message and out.message.endswith("; meets value > -1")
+    assert "fell back" not in out.message and out.message.endswith(" × 24 leads); meets value > -1")
     assert {"rmse_model", "rmse_persistence", "climatology_fallbacks"} <= set(out.details)
     assert "rmse_climatology" not in out.details
     lower, skill = out.interval["lower"], out.value
@@ -250,6 +250,13 @@ def test_spread_of_a_quiet_truth_is_its_ratio_and_of_a_flat_one_undefined(data) 
     c = Ctx(Oracle(flat, lambda t, r: t + r.normal(0, 1.0, t.shape)), table(data["train"], flat))
     out = SanityGate("spread", LIMITS).evaluate(c)
     assert np.isnan(out.value) and not out.passed and "std(obs) 0.00 TECU: ratio nan (floor 0.3)" in out.message
+
+
+def test_a_constant_forecast_has_an_undefined_correlation_and_says_so(data) -> None:
+    out = SanityGate("correlation", LIMITS).evaluate(ctx_of(data, lambda t, r: np.full_like(t, 20.0)))
+    assert np.isnan(out.value) and not out.passed
+    assert out.message == ("correlation undefined (a constant forecast) (floor 0.3); 100% of forecasts are 20 TECU "
+                           "(a constant or fallback output)")
 
 
 def test_sanity_floors_are_inclusive_and_say_what_they_measured(ctx) -> None:
