@@ -318,6 +318,10 @@ def test_reliability_gate_reports_the_decomposition_of_each_forecast(oracle_ctx:
     five = ReliabilityGate(bins=5).evaluate(oracle_ctx)
     assert five.value == pytest.approx(ProbabilityBins.of(ev.prob, truth, 5).decomposition().reliability)
     assert five.value != pytest.approx(out.value)
+    clim5 = ProbabilityBins.of(ev.clim_prob, truth, 5).decomposition()
+    assert five.details["table"]["rows"][2] == ["lmlt_climatology", *(pytest.approx(v) for v in (
+        clim5.brier, clim5.reliability, clim5.resolution, clim5.uncertainty))]  # the baselines binned alike
+    assert clim5.reliability != pytest.approx(rows[2][2])
     assert ReliabilityGate(maximum=out.value).evaluate(oracle_ctx).passed  # at the maximum: passes
     assert not ReliabilityGate(maximum=out.value * (1 - 1e-9)).evaluate(oracle_ctx).passed
     assert ReliabilityGate(0.05).description == "Brier reliability term of the probability on the test window ≤ 0.05"
