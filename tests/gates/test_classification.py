@@ -172,3 +172,11 @@ def test_regression_skill_in_closed_form_with_a_negative_bias():
     assert unbiased_ref["bias_skill"] is None and unbiased_ref["rmse_skill"] == 0.0  # |bias_ref| = 0: nothing to beat
     assert regression_scores([1.0], [2.0])["r2"] != regression_scores([1.0], [2.0])["r2"]  # one value: NaN
     assert regression_scores(np.float32([1.5, 2.5]), [1.0, 2.0])["rmse"] == 0.5
+
+
+def test_counts_of_a_large_grid_do_not_overflow():
+    # a full-grid confusion matrix: the product under MCC's square root is ~1e20, past int64
+    s = scores_of_matrix(np.array([[60_000, 40_000], [30_000, 70_000]], dtype=np.int64))
+    want = (70_000 * 60_000 - 40_000 * 30_000) / np.sqrt(110_000.0 * 100_000 * 100_000 * 90_000)
+    assert s["mcc"] == pytest.approx(want, rel=1e-12) and 0 < s["mcc"] < 1
+    assert s["accuracy"] == 130_000 / 200_000

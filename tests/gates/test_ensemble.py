@@ -447,3 +447,10 @@ def test_chi2_and_reliability_of_a_single_case():
     assert rank_reliability_index(np.array([0.25, 0.75], dtype=np.float32)) == 0.5  # fractions, float32 too
     with pytest.raises(GateError, match=r"^counts must be numeric, got <U1$"):
         rank_reliability_index(["a", "b"])
+
+
+def test_spread_skill_reads_the_members_along_the_member_axis():
+    rng = np.random.default_rng(24)
+    x, y = rng.normal(size=(5, 40)), rng.normal(size=40)
+    assert spread_skill_ratio(x.T, y, member_axis=1) == spread_skill_ratio(x, y)
+    assert spread_skill_ratio(x.T, y, member_axis=-1) == spread_skill_ratio(x, y)

@@ -146,3 +146,4 @@ def test_fss_events_are_strictly_above_the_threshold_and_windows_may_span_the_fi
     assert fss(half, np.ones((2, 2)), 0.5, 1) == [1 - 2 / 6]  # per pixel: 2 misses over 2 + 4 events
     assert window_sums(np.arange(6).reshape(2, 3), 2).tolist() == [[8, 12]]
     assert window_sums(np.arange(6).reshape(2, 3), 1).tolist() == [[0, 1, 2], [3, 4, 5]]
+    assert window_sums(np.ones((3, 3), dtype=np.int8), 3).dtype == np.int64  # counts, exact at any size
