@@ -185,11 +185,16 @@ def test_an_error_row_says_what_could_not_be_evaluated_and_measures_nothing(app,
 
 def test_each_row_and_the_run_are_timed_to_a_tenth_of_a_millisecond(app, ckpts):
     v = app.store.register("toy", {"weights": ckpts["good"]})[0]
+    t0 = time.perf_counter()
     ev = run_suite(app.store, app.plugins.family("toy"), _suite(Sleeps(), Fixed("g", raises=KeyError("x"))), v)
+    elapsed = time.perf_counter() - t0
     slow, failed = ev.results
     assert 0.03 <= slow.seconds < 30 and slow.seconds == round(slow.seconds, 4)
     assert 0 <= failed.seconds < 30 and failed.seconds == round(failed.seconds, 4)
-    assert slow.seconds + failed.seconds <= ev.seconds < 30 and ev.seconds == round(ev.seconds, 4)
+    assert slow.seconds + failed.seconds <= ev.seconds <= elapsed + 1e-4 and ev.seconds == round(ev.seconds, 4)
+    for _ in range(3):  # a value rounded to 5 digits ends in 0 one time in ten: three runs tell them apart
+        ev = run_suite(app.store, app.plugins.family("toy"), _suite(Fixed("g", raises=KeyError("x"))), v)
+        assert ev.seconds == round(ev.seconds, 4)
 
 
 def test_evidence_binds_the_run_to_its_version_suite_champion_seed_and_purpose(app, ckpts):
