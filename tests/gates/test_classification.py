@@ -180,3 +180,8 @@ def test_counts_of_a_large_grid_do_not_overflow():
     want = (70_000 * 60_000 - 40_000 * 30_000) / np.sqrt(110_000.0 * 100_000 * 100_000 * 90_000)
     assert s["mcc"] == pytest.approx(want, rel=1e-12) and 0 < s["mcc"] < 1
     assert s["accuracy"] == 130_000 / 200_000
+
+
+def test_balanced_accuracy_when_hits_equal_misses():
+    assert scores_of_matrix([[3, 1], [2, 2]])["balanced_accuracy"] == (2 / 4 + 3 / 4) / 2  # tp = fn
+    assert scores_of_matrix([[2, 2], [1, 3]])["balanced_accuracy"] == (3 / 4 + 2 / 4) / 2  # tn = fp
