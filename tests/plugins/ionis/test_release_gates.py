@@ -51,7 +51,8 @@ def test_missing_or_non_numeric_threshold_errors(bundles, make_context, value):
 def test_v24_ignores_sfi_and_the_check_does_not_apply_where_a_sun_sidecar_exists(bundles, make_context):
     out = SfiIgnoredGate(paths=32).evaluate(make_context(bundles["v24"]))
     assert out.passed and out.value == 0.0
-    with pytest.raises(GateError, match="does not apply to IonisGate: it has a sun sidecar"):
+    with pytest.raises(GateError, match="^physics-sfi-ignored does not apply to IonisGate: it has a sun sidecar, so "
+                                        "SFI is meant to move σ$"):
         SfiIgnoredGate(paths=32).evaluate(make_context(bundles["v27"]))
 
 
