@@ -13,7 +13,7 @@ TEC_RELEASE = "tec-release"
 TEC_RELEASE_STRICT = "tec-release-strict"
 
 
-def tec_suite(limits: TecThresholds | None = None, *, name: str = TEC_RELEASE, version: str = "1",
+def tec_suite(limits: TecThresholds | None = None, *, name: str = TEC_RELEASE, version: str = "2",
               strict: bool = False) -> GateSuite:
     """Inputs and split first (their failures explain the rest), then horizon, sanity, skill and RMSE gates.
 
