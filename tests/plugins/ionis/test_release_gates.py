@@ -204,7 +204,8 @@ def test_acid_battery_with_nothing_passing_says_none(later_release, make_context
     import torch
 
     bundle = load_bundle(later_release("v26-alpha"))
-    bundle.module.forward = lambda t: torch.full((len(t), 1), 0.5)  # flat in time and band: no day/night contrast
+    bundle.module.forward = lambda t: torch.full((len(t), 1), 0.123456)  # flat in time and band: no contrast
     out = AcidBatteryGate("acid-battery", TST_V26_NINE[:1], Threshold(">=", 1)).evaluate(make_context(bundle))
     assert out.value == 0 and not out.passed
-    assert out.message == "0/2 pass (none; acid test +0.500σ); needs >= 1"
+    assert out.message == "0/2 pass (none; acid test +0.123σ); needs >= 1"
+    assert out.details["table"]["rows"][0][3] == 0.123  # the acid row's σ to 3 decimals
