@@ -454,3 +454,9 @@ def test_spread_skill_reads_the_members_along_the_member_axis():
     x, y = rng.normal(size=(5, 40)), rng.normal(size=40)
     assert spread_skill_ratio(x.T, y, member_axis=1) == spread_skill_ratio(x, y)
     assert spread_skill_ratio(x.T, y, member_axis=-1) == spread_skill_ratio(x, y)
+
+
+def test_gaussian_crps_at_zero_spread_is_quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # σ = 0 is a supported input: no division warnings leak out
+        assert crps_gaussian([1.0, 1.0], 0.0, [3.0, 1.0]).tolist() == [2.0, 0.0]  # 2/0 and 0/0 inside
