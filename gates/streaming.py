@@ -175,7 +175,8 @@ class FSSAccumulator:
         if self.carry is None:
             raise GateError("no band was added: nothing to score")
         if any(w > min(self.rows, self.carry[0].shape[1]) for w in self.windows):
-            raise GateError(f"a window of {max(self.windows)} does not fit the {self.rows} rows added")
+            raise GateError(f"a window of {max(self.windows)} does not fit the {self.rows} rows × "
+                            f"{self.carry[0].shape[1]} columns added")
         return [1 - n / d if d > 0 else float("nan") for n, d in zip(self.num, self.den, strict=True)]
 
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gates.ensemble import crps_ensemble, rank_histogram, spread_skill_ratio
+from gates.ensemble import crps_ensemble, rank_histogram, rank_histogram_test, spread_skill_ratio
 from gates.probabilistic import brier_decomposition, reliability_diagram
 from gates.spatial import fss
 from gates.streaming import (
@@ -129,3 +129,99 @@ def test_quantiles_from_counts_on_fixed_edges():
         few.quantile(1.5)
     with pytest.raises(GateError, match="strictly increasing"):
         QuantileAccumulator([1.0, 1.0])
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: CRPSAccumulator(by=1).update(np.ones((2, 3)), np.ones(3)),
+     r"by axis 1 is out of range for obs of shape \(3,\)"),
+    (lambda: CRPSAccumulator().result(), "no tile was added: nothing to score"),
+    (lambda: RankHistogramAccumulator(0), "members must be a positive int, got 0"),
+    (lambda: RankHistogramAccumulator(True), "members must be a positive int, got True"),
+    (lambda: RankHistogramAccumulator(2.0), "members must be a positive int, got 2.0"),  # type: ignore[arg-type]
+    (lambda: RankHistogramAccumulator(3).update(np.ones((2, 4)), np.zeros(4)), "tile has 2 members, the accumulator 3"),
+    (lambda: RankHistogramAccumulator(2).result(), "no tile was added: nothing to score"),
+    (lambda: SpreadSkillAccumulator().update(np.ones((1, 4)), np.zeros(4)),
+     "tile has 1 members; spread needs ≥ 2, the same in every tile"),
+    (lambda: SpreadSkillAccumulator().update(np.ones((2, 4)), [0.0, 0.0, np.nan, 0.0]),
+     "members or obs hold non-finite values: spread/skill needs finite input"),
+    (lambda: SpreadSkillAccumulator().result(), "no tile was added: nothing to score"),
+    (lambda: QuantileAccumulator([1.0]), "edges must be at least two strictly increasing finite values"),
+    (lambda: QuantileAccumulator([[0.0, 1.0]]), "edges must be at least two strictly increasing finite values"),
+    (lambda: QuantileAccumulator([0.0, np.inf]), "edges must be at least two strictly increasing finite values"),
+    (lambda: QuantileAccumulator([1.0, 1.0]), "edges must be at least two strictly increasing finite values"),
+    (lambda: QuantileAccumulator([0.0, 1.0]).update([1.0, np.nan, np.inf]), "values hold 2 non-finite entries"),
+    (lambda: QuantileAccumulator([0.0, 1.0]).quantile(0.5), "no values were added: nothing to score"),
+])
+def test_error_messages_in_full(call, message):
+    with pytest.raises(GateError, match=f"^{message}$"):
+        call()
+
+
+def test_tiles_of_different_sizes_add_up_and_member_axes_are_read():
+    rng = np.random.default_rng(30)
+    x, y = rng.normal(size=(4, 30)), rng.normal(size=30)
+    crps = CRPSAccumulator(member_axis=1)
+    spread = SpreadSkillAccumulator(member_axis=-1)
+    ranks_acc = RankHistogramAccumulator(4, member_axis=1)
+    for lo, hi in ((0, 3), (3, 20), (20, 30)):  # three tiles of unequal size
+        crps.update(x[:, lo:hi].T, y[lo:hi])
+        spread.update(x[:, lo:hi].T, y[lo:hi])
+        ranks_acc.update(x[:, lo:hi].T, y[lo:hi])
+    assert crps.result() == pytest.approx(float(crps_ensemble(x, y).mean()), rel=1e-12)
+    assert spread.result() == pytest.approx(spread_skill_ratio(x, y), rel=1e-12)
+    assert ranks_acc.result().tolist() == rank_histogram(x, y, np.random.default_rng(0)).tolist()  # no ties
+    assert ranks_acc.result_test() == rank_histogram_test(ranks_acc.result())
+    by = CRPSAccumulator(by=-1)  # a negative axis of obs is kept too
+    by.update(x, y)
+    np.testing.assert_allclose(by.result(), crps_ensemble(x, y), rtol=1e-12)
+    with pytest.raises(GateError, match=r"^tile has \(5,\) entries along by axis -1, earlier tiles \(30,\)$"):
+        by.update(x[:, :5], y[:5])
+    with pytest.raises(GateError, match="^tile has 3 members; spread needs ≥ 2, the same in every tile$"):
+        spread.update(x[:3, :5].T, y[:5])
+
+
+def test_ties_are_drawn_from_the_seeded_generator():
+    tied = np.zeros((2, 200)), np.zeros(200)
+    one = RankHistogramAccumulator(2)
+    one.update(*tied)
+    again = RankHistogramAccumulator(2, seed=0)
+    again.update(*tied)
+    assert one.result().tolist() == again.result().tolist()  # the default seed is 0
+    other = RankHistogramAccumulator(2, seed=1)
+    other.update(*tied)
+    assert other.result().tolist() != one.result().tolist()
+    rng = np.random.default_rng(0)
+    given_rng = RankHistogramAccumulator(2, seed=rng)
+    assert given_rng.rng is rng  # a generator is used as it is, not reseeded
+    single = RankHistogramAccumulator(1)  # one member: two ranks
+    single.update(np.array([[0.0, 2.0]]), np.array([1.0, 1.0]))
+    assert single.result().tolist() == [1, 1]
+
+
+def test_fss_bands_count_events_strictly_above_and_windows_as_large_as_the_field():
+    ones = np.ones((2, 3))
+    acc = FSSAccumulator(1.0, 1)
+    acc.update(ones, ones)
+    assert np.isnan(acc.result()[0])  # 1 is not above 1: no event in either field
+    half = FSSAccumulator(1.0, 1)
+    half.update(ones * 2, ones)  # events in the forecast only
+    assert half.result() == [0.0]
+    other = FSSAccumulator(1.0, 1)
+    other.update(ones, ones * 2)  # events in the observation only
+    assert other.result() == [0.0]
+    whole = FSSAccumulator(0.5, [1, 3])
+    whole.update(np.eye(3)[:2], np.eye(3)[:2])
+    whole.update(np.eye(3)[2:], np.eye(3)[2:])
+    assert whole.result() == [1.0, 1.0]  # a 3 × 3 window on 3 rows and 3 columns fits
+    with pytest.raises(GateError, match="^band has 4 columns, earlier bands 3$"):
+        whole.update(np.ones((1, 4)), np.ones((1, 4)))
+    short = FSSAccumulator(0.5, [1, 3])
+    short.update(np.ones((2, 5)), np.ones((2, 5)))
+    with pytest.raises(GateError, match="^a window of 3 does not fit the 2 rows × 5 columns added$"):
+        short.result()
+    narrow = FSSAccumulator(0.5, 3)
+    narrow.update(np.ones((4, 2)), np.ones((4, 2)))
+    with pytest.raises(GateError, match="^a window of 3 does not fit the 4 rows × 2 columns added$"):
+        narrow.result()  # 4 rows but only 2 columns
+    with pytest.raises(GateError, match="^no band was added: nothing to score$"):
+        FSSAccumulator(0.5, 1).result()
