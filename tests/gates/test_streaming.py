@@ -225,3 +225,11 @@ def test_fss_bands_count_events_strictly_above_and_windows_as_large_as_the_field
         narrow.result()  # 4 rows but only 2 columns
     with pytest.raises(GateError, match="^no band was added: nothing to score$"):
         FSSAccumulator(0.5, 1).result()
+
+
+def test_results_without_by_are_plain_floats():
+    x, y = np.random.default_rng(31).normal(size=(3, 10)), np.zeros(10)
+    crps, spread = CRPSAccumulator(), SpreadSkillAccumulator()
+    crps.update(x, y)
+    spread.update(x, y)
+    assert type(crps.result()) is float and type(spread.result()) is float
