@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from gates.ensemble import crps_ensemble, ensemble_pair, member_mean_var, rank_histogram_test, ranks
+from gates.ensemble import as_float_array, crps_ensemble, ensemble_pair, member_mean_var, rank_histogram_test, ranks
 from gates.probabilistic import BrierDecomposition, ProbabilityBins, ReliabilityDiagram, bin_edges
 from gates.spatial import field_pair, fss_terms, windows_of
 from registry.errors import GateError
@@ -197,7 +197,7 @@ class QuantileAccumulator:
 
     def update(self, values: Any) -> None:
         """Count one tile (any shape; a non-finite value is a ``GateError``)."""
-        v = np.asarray(values)
+        v = as_float_array("values", values)  # integers too: the arithmetic path needs a float 1/step
         if v.size == 0:
             return
         if not np.isfinite(v).all():

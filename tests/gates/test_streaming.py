@@ -233,3 +233,19 @@ def test_results_without_by_are_plain_floats():
     crps.update(x, y)
     spread.update(x, y)
     assert type(crps.result()) is float and type(spread.result()) is float
+
+
+def test_quantile_bins_of_integer_values_and_of_unequal_edges():
+    ints = QuantileAccumulator([0.0, 2.0, 4.0])  # equal bins of width 2: found by arithmetic
+    ints.update(np.array([1, 3], dtype=np.int64))
+    assert ints.counts.tolist() == [0, 1, 1, 0]  # was [0, 2, 0, 0]: 1/step truncated to an integer 0
+    floats = QuantileAccumulator([0.0, 2.0, 4.0])
+    floats.update([1.0, 3.0])
+    assert ints.quantile(0.5) == floats.quantile(0.5) == 2.0
+    uneven = QuantileAccumulator([0.0, 0.5, 3.0])  # unequal bins: found by search
+    uneven.update([1.0, 0.5, -1.0, 3.0])  # a value on an edge counts in the bin above it
+    assert uneven.counts.tolist() == [1, 0, 2, 1]
+    with pytest.raises(GateError, match="^edges must be at least two strictly increasing finite values$"):
+        QuantileAccumulator([[0.0, 1.0], [2.0, 3.0]])
+    with pytest.raises(GateError, match="^values must be numeric, got <U1$"):
+        QuantileAccumulator([0.0, 1.0]).update(["a"])
