@@ -249,3 +249,13 @@ def test_quantile_bins_of_integer_values_and_of_unequal_edges():
         QuantileAccumulator([[0.0, 1.0], [2.0, 3.0]])
     with pytest.raises(GateError, match="^values must be numeric, got <U1$"):
         QuantileAccumulator([0.0, 1.0]).update(["a"])
+
+
+def test_spread_skill_refuses_an_exact_mean_and_scores_a_unit_error():
+    exact = SpreadSkillAccumulator()
+    exact.update(np.array([[0.0, 1.0], [2.0, 3.0]]), [1.0, 2.0])
+    with pytest.raises(GateError, match="^the ensemble mean is exact on every case: spread/skill is undefined$"):
+        exact.result()
+    unit = SpreadSkillAccumulator()
+    unit.update(np.array([[0.0], [2.0]]), [2.0])  # squared error of the mean exactly 1, variance 2
+    assert unit.result() == pytest.approx(np.sqrt(2 * 3 / 2), rel=1e-15)
