@@ -154,6 +154,8 @@ def resampled_means(values: Any, *, rng: np.random.Generator | None = None, bloc
     if not np.isfinite(v).all():
         raise GateError("values hold non-finite entries")
     n = len(v)
+    if n == 0:
+        raise GateError("nothing to resample: no rows")
     if counts is None:
         if rng is None:
             raise GateError("give rng or counts")

@@ -239,6 +239,8 @@ def spread_skill_ratio(members: Any, obs: Any, *, member_axis: int = 0,
     if any(not -y.ndim <= a < y.ndim for a in kept):
         raise GateError(f"by axis {kept} is out of range for obs of shape {y.shape}")
     kept = tuple(a % y.ndim for a in kept)
+    if len(set(kept)) != len(kept):
+        raise GateError(f"by names an axis twice: {by!r} for obs of shape {y.shape}")
     reduce = tuple(a for a in range(y.ndim) if a not in kept)
     mean, var = member_mean_var(x, axis)
     error = np.sqrt(np.mean((mean - y) ** 2, axis=reduce))

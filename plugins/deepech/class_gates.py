@@ -125,7 +125,7 @@ class AccuracyGate:
     the majority class's accuracy is shown beside it (high under imbalance, which is why the margin gates exist)."""
 
     name = "accuracy"
-    version = "1"
+    version = "2"  # 2: a test window of one class is judged on accuracy (it raised before its ROC fallback)
 
     def __init__(self, minimum: float = 0.912, setup: Setup = DEFAULT_SETUP) -> None:
         self.minimum, self.setup = minimum, setup

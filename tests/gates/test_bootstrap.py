@@ -231,6 +231,7 @@ def test_empty_and_scalar_inputs_are_one_clear_error_and_empty_columns_are_kept(
          r"^block must be an int in \[1, 3\]"),
         (lambda: resampled_means([], rng=np.random.default_rng(0)), "^nothing to resample: no rows$"),
         (lambda: resampled_means(np.zeros((0, 3)), rng=np.random.default_rng(0)), "^nothing to resample: no rows$"),
+        (lambda: resampled_means([], counts=np.zeros((4, 0))), "^nothing to resample: no rows$"),  # not 0/0
         (lambda: resampled_means(1.0, rng=np.random.default_rng(0)),
          r"^values must have a row axis \(axis 0\), got a scalar$"),
     ]:

@@ -238,6 +238,8 @@ def test_spread_skill_by_variable_and_lead():
     assert isinstance(whole, float) and per_lead.min() < whole < per_lead.max()
     with pytest.raises(GateError, match=r"by axis \(3,\) is out of range"):
         spread_skill_ratio(members, truth, by=3)
+    with pytest.raises(GateError, match=r"^by names an axis twice: \(1, -2\) for obs of shape \(2, 3, 4000\)$"):
+        spread_skill_ratio(members, truth, by=(1, -2))  # -2 is axis 1 again
 
 
 def test_spread_skill_closed_form():

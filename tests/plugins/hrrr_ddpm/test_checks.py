@@ -198,7 +198,7 @@ def test_conditioning_snr_is_the_paired_t2_of_same_seed_members() -> None:
     assert conditioning_snr(elsewhere, a, b, members=4, seed=5, device="cpu")["snr"] == got["snr"]
     two = conditioning_snr(model, a, b, members=2, seed=5, device="cpu")
     assert math.isfinite(two["snr"]) and two["snr"] != got["snr"]
-    one = "^the conditioning check needs at least 2 members to measure their spread, got 1$"  # any change would pass
+    one = "^the conditioning check needs at least 2 members to measure their spread, got 1$"  # one member has no spread
     with pytest.raises(GateError, match=one):
         conditioning_snr(model, a, b, members=1, seed=5, device="cpu")
 
