@@ -106,7 +106,8 @@ def conditioning_snr(model: Any, cond_a: Any, cond_b: Any, *, members: int, seed
     mean over points of the squared t-statistic of the differences, mean(d)² / (var(d)/members). About 1 when the
     condition only reshuffles members, 0 when it is ignored (every difference is 0), large when it moves the
     ensemble mean. Points where every difference is 0 count 0; also per variable. Fewer than 2 members have no
-    spread to measure the change against: a gate error (one member would make any change infinitely significant)."""
+    spread to measure the change against: a gate error saying so (one member gave an infinite t², which failed the
+    gate without measuring anything)."""
     import torch
 
     if members < 2:

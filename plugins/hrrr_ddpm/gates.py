@@ -190,12 +190,11 @@ class BrierSkillGate(_ScoreGate):
         e = events.index((self.variable, self.level))
         est = scores.brier_skill(sums, e, counts())
         parts, diagram = scores.brier_parts(sums, e)
-        event = self.event
         message = (f"Brier skill {est.value:.3f} (BS {est.parts['brier']:.4g} vs climatology "
                    f"{est.parts['brier_climatology']:.4g}; reliability {parts.reliability:.3g}, resolution "
-                   f"{parts.resolution:.3g}, uncertainty {parts.uncertainty:.3g}) for {event}")
+                   f"{parts.resolution:.3g}, uncertainty {parts.uncertainty:.3g}) for {self.event}")
         out = Outcome.held_to(est.value, self.limits.brier_skill, interval=est.interval,
-                              figures=(diagram.figure(f"Reliability {event}"),),
+                              figures=(diagram.figure(f"Reliability {self.event}"),),
                               details={"decomposition": vars(parts), **est.parts})
         verdict = "meets" if out.passed else "misses"
         return Outcome(out.value, out.passed, out.threshold, out.comparator,
